@@ -1,0 +1,134 @@
+"""GAN objectives, each as closed-form values and gradients with respect to D's outputs.
+
+The trainer's hand-written backward pass starts from d(loss)/d(output) given here; tests
+check every closed form against autograd of the value. `o` is D's raw output: a logit for
+the log loss, a score for the others. Losses are means over the packs in the batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class Objective:
+    name: str
+    title: str
+    # What D's output means for a picture: a probability of "real", or an unbounded score.
+    output: str = "probability"
+    clip_weights: bool = False
+    gradient_penalty: bool = False
+
+    def prob(self, o: torch.Tensor) -> torch.Tensor:
+        """D's opinion as drawn: sigmoid of a logit, or the raw score."""
+        return torch.sigmoid(o) if self.output == "probability" else o
+
+    # --- discriminator -------------------------------------------------------------------
+    def d_value(self, o_real: torch.Tensor, o_fake: torch.Tensor, target: float) -> torch.Tensor:
+        raise NotImplementedError
+
+    def d_grad(self, o_real: torch.Tensor, o_fake: torch.Tensor, target: float) -> tuple:
+        raise NotImplementedError
+
+    # --- generator -----------------------------------------------------------------------
+    def g_value(self, o_fake: torch.Tensor, saturating: bool) -> torch.Tensor:
+        raise NotImplementedError
+
+    def g_grad(self, o_fake: torch.Tensor, saturating: bool) -> torch.Tensor:
+        """d(mean G loss)/d(o_fake)."""
+        raise NotImplementedError
+
+
+class LogLoss(Objective):
+    def d_value(self, o_real, o_fake, target):
+        real = F.binary_cross_entropy_with_logits(o_real, torch.full_like(o_real, target))
+        return real + F.softplus(o_fake).mean()
+
+    def d_grad(self, o_real, o_fake, target):
+        return (
+            torch.sigmoid(o_real).sub_(target).div_(o_real.shape[0]),
+            torch.sigmoid(o_fake).div_(o_fake.shape[0]),
+        )
+
+    def g_value(self, o_fake, saturating):
+        # Minimax: G minimises log(1 - D) = -softplus(o); non-saturating: -log D = softplus(-o).
+        return -F.softplus(o_fake).mean() if saturating else F.softplus(-o_fake).mean()
+
+    def g_grad(self, o_fake, saturating):
+        s = torch.sigmoid(o_fake)
+        return s.neg_().div_(o_fake.shape[0]) if saturating else s.sub_(1).div_(o_fake.shape[0])
+
+
+class LeastSquares(Objective):
+    def d_value(self, o_real, o_fake, target):
+        return 0.5 * ((o_real - target).pow(2).mean() + o_fake.pow(2).mean())
+
+    def d_grad(self, o_real, o_fake, target):
+        return (o_real - target).div_(o_real.shape[0]), o_fake / o_fake.shape[0]
+
+    def g_value(self, o_fake, saturating):
+        return 0.5 * (o_fake - 1).pow(2).mean()
+
+    def g_grad(self, o_fake, saturating):
+        return (o_fake - 1).div_(o_fake.shape[0])
+
+
+class Wasserstein(Objective):
+    def d_value(self, o_real, o_fake, target):
+        return o_fake.mean() - o_real.mean()
+
+    def d_grad(self, o_real, o_fake, target):
+        return (
+            torch.full_like(o_real, -1.0 / o_real.shape[0]),
+            torch.full_like(o_fake, 1.0 / o_fake.shape[0]),
+        )
+
+    def g_value(self, o_fake, saturating):
+        return -o_fake.mean()
+
+    def g_grad(self, o_fake, saturating):
+        return torch.full_like(o_fake, -1.0 / o_fake.shape[0])
+
+
+class Hinge(Wasserstein):
+    def d_value(self, o_real, o_fake, target):
+        return F.relu(1 - o_real).mean() + F.relu(1 + o_fake).mean()
+
+    def d_grad(self, o_real, o_fake, target):
+        return (
+            (o_real < 1).to(o_real.dtype).div_(-o_real.shape[0]),
+            (o_fake > -1).to(o_fake.dtype).div_(o_fake.shape[0]),
+        )
+
+
+OBJECTIVES: dict[str, Objective] = {
+    o.name: o
+    for o in (
+        LogLoss("log", "Log loss (cross-entropy)"),
+        LeastSquares("lsgan", "Least squares (LSGAN)", output="score"),
+        Wasserstein("wgan", "Wasserstein, weight clipping", output="score", clip_weights=True),
+        Wasserstein(
+            "wgan_gp", "Wasserstein, gradient penalty", output="score", gradient_penalty=True
+        ),
+        Hinge("hinge", "Hinge", output="score"),
+    )
+}
+
+
+def gradient_penalty(
+    critic, real: torch.Tensor, fake: torch.Tensor, mix: torch.Tensor
+) -> torch.Tensor:
+    """WGAN-GP: mean (|grad_x D(x)| - 1)^2 at random interpolates of real and fake packs."""
+    x = (real + mix * (fake - real)).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+    return (grad.norm(dim=1) - 1).pow(2).mean()
+
+
+def r1_penalty(critic, real: torch.Tensor) -> torch.Tensor:
+    """R1: 0.5 * mean |grad_x D(x)|^2 at real packs (the weight γ multiplies this)."""
+    x = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+    return 0.5 * grad.pow(2).sum(dim=1).mean()
