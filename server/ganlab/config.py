@@ -71,6 +71,12 @@ class TrainingConfig(_Strict):
     batch_size: int = Field(150, ge=1, le=4096, description="Samples per batch.")
     d_steps: int = Field(1, ge=0, le=10, description="Discriminator updates per iteration.")
     g_steps: int = Field(1, ge=0, le=10, description="Generator updates per iteration.")
+    lr_halflife: int = Field(
+        0,
+        ge=0,
+        le=10_000_000,
+        description="Iterations over which both learning rates halve (0 = constant).",
+    )
 
 
 class DataConfig(_Strict):

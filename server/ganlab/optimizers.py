@@ -21,6 +21,12 @@ class FlatOptimizer:
         self.config = config
         self.steps = 0
         self.buffers: dict[str, torch.Tensor] = {}
+        # Multiplies config.lr: the trainer's learning-rate schedule sets it.
+        self.lr_scale = 1.0
+
+    @property
+    def lr(self) -> float:
+        return self.config.lr * self.lr_scale
 
     def step(self) -> None:
         raise NotImplementedError
@@ -51,7 +57,7 @@ class SGD(FlatOptimizer):
         c = self.config
         self.steps += 1
         if c.momentum == 0.0:
-            self.params.add_(self.grad, alpha=-c.lr)
+            self.params.add_(self.grad, alpha=-self.lr)
             return
         buf = self.buffers["momentum"]
         # torch.optim.SGD starts the buffer at the first gradient.
@@ -59,7 +65,7 @@ class SGD(FlatOptimizer):
             buf.copy_(self.grad)
         else:
             buf.mul_(c.momentum).add_(self.grad)
-        self.params.add_(buf, alpha=-c.lr)
+        self.params.add_(buf, alpha=-self.lr)
 
 
 class Adam(FlatOptimizer):
@@ -80,7 +86,7 @@ class Adam(FlatOptimizer):
                 self._step_tensor.fill_(self.steps)
                 torch._fused_adam_(
                     [self.params], [self.grad], [m], [v], [], [self._step_tensor],
-                    lr=c.lr, beta1=c.beta1, beta2=c.beta2, weight_decay=0.0, eps=EPS,
+                    lr=self.lr, beta1=c.beta1, beta2=c.beta2, weight_decay=0.0, eps=EPS,
                     amsgrad=False, maximize=False,
                 )  # fmt: skip
                 return
@@ -91,7 +97,7 @@ class Adam(FlatOptimizer):
         bias1 = 1 - c.beta1**self.steps
         bias2 = 1 - c.beta2**self.steps
         torch.sqrt(v, out=self._denom).div_(bias2**0.5).add_(EPS)
-        self.params.addcdiv_(m, self._denom, value=-c.lr / bias1)
+        self.params.addcdiv_(m, self._denom, value=-self.lr / bias1)
 
 
 class RMSProp(FlatOptimizer):
@@ -110,9 +116,9 @@ class RMSProp(FlatOptimizer):
         if c.momentum > 0:
             buf = self.buffers["momentum"]
             buf.mul_(c.momentum).addcdiv_(self.grad, self._denom)
-            self.params.add_(buf, alpha=-c.lr)
+            self.params.add_(buf, alpha=-self.lr)
         else:
-            self.params.addcdiv_(self.grad, self._denom, value=-c.lr)
+            self.params.addcdiv_(self.grad, self._denom, value=-self.lr)
 
 
 OPTIMIZERS: dict[str, type[FlatOptimizer]] = {"sgd": SGD, "adam": Adam, "rmsprop": RMSProp}

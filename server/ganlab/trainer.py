@@ -291,6 +291,8 @@ class Trainer:
     def step(self) -> None:
         """One iteration: d_steps discriminator updates, then g_steps generator updates."""
         t = self.config.training
+        scale = 0.5 ** (self.iteration / t.lr_halflife) if t.lr_halflife else 1.0
+        self.d_opt.lr_scale = self.g_opt.lr_scale = scale
         with self._mode():
             for _ in range(t.d_steps):
                 self._d_compute()
