@@ -60,7 +60,7 @@ def test_d_values_match_discriminator():
     np.testing.assert_allclose(p.real_d[:5], torch.sigmoid(o).view(-1).detach().numpy(),
                                rtol=1e-5)  # fmt: skip
     # Heatmap orientation: row iy goes up in y, column ix right in x.
-    xmin, xmax, ymin, ymax = p.box
+    _xmin, xmax, ymin, _ymax = p.box
     corner = torch.tensor([[xmax, ymin]])
     expected = torch.sigmoid(t.D(t.normalizer.from_data(corner)))
     assert p.d_grid[0, -1] == pytest.approx(float(expected), rel=1e-5)

@@ -13,8 +13,6 @@ SMALL = {
 }
 
 
-
-
 def test_seeded_runs_are_identical_on_cpu():
     a, b = Trainer(SMALL), Trainer(SMALL)
     a.train(30)
@@ -96,7 +94,9 @@ def test_configure_rebuilds_only_what_changes():
     opt = t.d_opt
     state = opt.buffers["exp_avg"].clone()
     t.configure({"d_optimizer": {"lr": 0.01}})
-    assert t.d_opt is opt and t.d_opt.config.lr == 0.01 and torch.equal(opt.buffers["exp_avg"], state)
+    assert (
+        t.d_opt is opt and t.d_opt.config.lr == 0.01 and torch.equal(opt.buffers["exp_avg"], state)
+    )
     t.configure({"d_optimizer": {"kind": "sgd"}})
     assert t.d_opt is not opt and torch.equal(t.D.params, d_params)
     g2 = t.G
@@ -166,8 +166,8 @@ def test_training_a_benchmark_improves_w1():
 
 
 def test_divergence_is_detected():
-    t = Trainer({**SMALL, "d_optimizer": {"kind": "sgd", "lr": 10.0},
-                 "g_optimizer": {"kind": "sgd", "lr": 10.0}, "loss": {"kind": "lsgan"}})  # fmt: skip
+    sgd = {"kind": "sgd", "lr": 10.0}
+    t = Trainer({**SMALL, "d_optimizer": sgd, "g_optimizer": sgd, "loss": {"kind": "lsgan"}})
     done = t.train(2000)
     assert t.diverged()
     assert done < 2000

@@ -54,9 +54,11 @@ def build_config(args: argparse.Namespace) -> tuple[ExperimentConfig, int]:
         data, steps = dict(preset.config), preset.steps
     if args.config is not None:
         try:
-            loaded = json.loads(Path(args.config).read_text())
+            loaded = json.loads(Path(args.config).read_text(encoding="utf-8"))
         except OSError as exc:
             raise UsageError(f"--config: cannot read {args.config}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"--config: {args.config} is not UTF-8 text") from None
         except json.JSONDecodeError as exc:
             raise UsageError(
                 f"--config: {args.config} is not JSON: {exc.msg} at line {exc.lineno}"

@@ -17,6 +17,7 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
 from ganlab.config import ConfigError, parse_config
+from ganlab.streams import CHUNK
 from ganlab.trainer import Trainer
 
 FORMAT = "ganlab-run"
@@ -53,7 +54,7 @@ def _metadata(data: bytes) -> dict[str, str]:
         raise RunFileError("not a run file: bad header length")
     try:
         header = json.loads(data[8 : 8 + size])
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise RunFileError("not a run file: header is not JSON") from None
     meta = header.get("__metadata__") if isinstance(header, dict) else None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
@@ -71,7 +72,7 @@ def loads(data: bytes, device: str | None = None) -> Trainer:
     try:
         config_data: Any = json.loads(meta["config"])
         history = json.loads(meta.get("history", "[]"))
-    except (KeyError, json.JSONDecodeError):
+    except (KeyError, TypeError, json.JSONDecodeError, RecursionError):
         raise RunFileError("run file metadata is damaged") from None
     if device is not None and isinstance(config_data, dict):
         config_data["device"] = device
@@ -85,12 +86,15 @@ def loads(data: bytes, device: str | None = None) -> Trainer:
         tensors = load_tensors(data)
     except Exception as exc:  # safetensors raises its own error types for damaged files
         raise RunFileError(f"run file tensors are damaged: {exc}") from None
-    trainer = Trainer(config)
-    _check_shapes(trainer.state(), tensors)
+    try:
+        trainer = Trainer(config)
+    except ConfigError as exc:  # e.g. saved with device="cuda", opened where there is none
+        raise RunFileError(f"run file config is invalid here: {exc}") from None
+    _check_shapes(trainer.state(), tensors, max(CHUNK, config.training.batch_size))
     try:
         trainer.load_state(tensors)
         trainer.history = [{str(k): float(v) for k, v in row.items()} for row in history]
-    except (RuntimeError, ValueError, TypeError) as exc:
+    except (RuntimeError, ValueError, TypeError, OverflowError) as exc:
         raise RunFileError(f"run file state is damaged: {exc}") from None
     return trainer
 
@@ -99,7 +103,9 @@ def load(path: str | Path, device: str | None = None) -> Trainer:
     return loads(Path(path).read_bytes(), device)
 
 
-def _check_shapes(expected: dict[str, torch.Tensor], got: dict[str, torch.Tensor]) -> None:
+def _check_shapes(
+    expected: dict[str, torch.Tensor], got: dict[str, torch.Tensor], longest_chunk: int
+) -> None:
     missing = sorted(set(expected) - set(got))
     if missing:
         raise RunFileError(f"run file lacks tensors: {', '.join(missing[:5])}")
@@ -110,5 +116,15 @@ def _check_shapes(expected: dict[str, torch.Tensor], got: dict[str, torch.Tensor
                 f"tensor {name} has shape {tuple(t.shape)} {t.dtype}, "
                 f"expected {tuple(ref.shape)} {ref.dtype}"
             )
-        if t.is_floating_point() and not torch.isfinite(t).all() and name.endswith("params"):
+        if t.is_floating_point() and not torch.isfinite(t).all():
             raise RunFileError(f"tensor {name} holds NaN or infinite values")
+        if (name == "counters" or name.endswith(".steps")) and bool((t < 0).any()):
+            raise RunFileError(f"tensor {name} holds negative counts")
+        if name.endswith(".position"):
+            # A stream's chunk is at most `longest_chunk` samples and is read from its start.
+            offset, length = (int(v) for v in t)
+            if not 0 <= offset <= length <= longest_chunk:
+                raise RunFileError(
+                    f"tensor {name} holds an impossible stream position "
+                    f"(offset {offset}, chunk {length}; chunks hold at most {longest_chunk})"
+                )

@@ -46,6 +46,9 @@ class Stream:
         """Drop the current chunk (the sampler changed); the next take draws afresh."""
         if draw is not None:
             self.draw = draw
+        # The next chunk will be drawn from the generator's current state: record it, so that
+        # a run saved now reloads to the same next chunk.
+        self._chunk_state = self.generator.get_state()
         self.buffer = torch.empty(0, device=self.device)
         self.offset = 0
 

@@ -238,7 +238,14 @@ class Trainer:
         self.D.grad.copy_(grad)
         return o.detach()
 
+    def _lr_scale(self) -> float:
+        """The learning-rate schedule's factor at the current iteration (1 = constant)."""
+        halflife = self.config.training.lr_halflife
+        return 0.5 ** (self.iteration / halflife) if halflife else 1.0
+
     def _d_apply(self) -> None:
+        # Set at every update, so single steps, walks and reloaded runs follow the schedule.
+        self.d_opt.lr_scale = self._lr_scale()
         self.d_opt.step()
         if self.objective.clip_weights:
             self.D.params.clamp_(-self.config.loss.clip, self.config.loss.clip)
@@ -268,6 +275,7 @@ class Trainer:
             trace["gradients"] = {**self._grad_trace(self.G), "fake_grad": arrows}
 
     def _g_apply(self) -> None:
+        self.g_opt.lr_scale = self._lr_scale()
         self.g_opt.step()
         self.g_updates += 1
 
@@ -291,8 +299,6 @@ class Trainer:
     def step(self) -> None:
         """One iteration: d_steps discriminator updates, then g_steps generator updates."""
         t = self.config.training
-        scale = 0.5 ** (self.iteration / t.lr_halflife) if t.lr_halflife else 1.0
-        self.d_opt.lr_scale = self.g_opt.lr_scale = scale
         with self._mode():
             for _ in range(t.d_steps):
                 self._d_compute()
