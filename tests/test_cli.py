@@ -299,3 +299,11 @@ def test_real_process_bad_input_exits_2_without_traceback(tmp_path: Path) -> Non
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("ganlab: error: --config")
     assert proc.stdout == ""
+
+
+def test_serve_rejects_bad_port(capsys):
+    from ganlab.cli import main
+
+    assert main(["serve", "--port", "70000"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ganlab: error: --port") and "Traceback" not in err

@@ -176,6 +176,30 @@ def _write_history(path: Path, history: list[dict[str, float]]) -> None:
         writer.writerows(history)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+    from pydantic import ValidationError
+
+    from ganlab.app import create_app
+    from ganlab.settings import Settings
+
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port),
+                                   ("device", args.device)) if v is not None}  # fmt: skip
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise UsageError(f"--{err['loc'][0]}: {err['msg']}") from None
+    if args.open:
+        import threading
+        import webbrowser
+
+        url = f"http://{settings.host}:{settings.port}/"
+        threading.Timer(1.0, webbrowser.open, (url,)).start()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ganlab", description="Train small 2D GANs and watch them learn.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -192,6 +216,12 @@ def make_parser() -> argparse.ArgumentParser:
     train.add_argument("--save-run", action="store_true", help="also write run.safetensors")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=cmd_train)
+    serve = sub.add_parser("serve", help="serve the app (settings also from GANLAB_* variables)")
+    serve.add_argument("--host", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (8000)")
+    serve.add_argument("--device", help="auto, cpu or cuda")
+    serve.add_argument("--open", action="store_true", help="open the app in a browser")
+    serve.set_defaults(func=cmd_serve)
     return parser
 
 
