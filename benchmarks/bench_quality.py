@@ -48,12 +48,12 @@ def run_one(preset_name: str, seed: int) -> dict[str, float | str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", action="append", help="preset(s) to run (default grid25 "
-                        "and grid25-collapse)")  # fmt: skip
+                        "and ring8-collapse)")  # fmt: skip
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (one core each)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    presets = args.preset or ["grid25", "grid25-collapse"]
+    presets = args.preset or ["grid25", "ring8-collapse"]
     jobs = [(p, s) for p in presets for s in args.seeds]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         results = list(pool.map(run_one, *zip(*jobs, strict=True)))

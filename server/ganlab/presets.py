@@ -85,19 +85,20 @@ PRESETS: dict[str, Preset] = {
         _benchmark("spiral", 10000, "Two interleaved spiral arms."),
         _benchmark("checkerboard", 10000, "Eight uniform squares of a 4x4 checkerboard."),
         Preset(
-            name="grid25-collapse",
-            description="A vanilla GAN on grid25 (no packing, small nets, SGD): mode collapse.",
+            name="ring8-collapse",
+            description="Mode collapse: a vanilla GAN (no packing, slow D) on ring8 piles all "
+            "its samples onto one mode and hops between modes.",
             config={
-                "data": {"name": "grid25"},
+                "data": {"name": "ring8"},
                 "noise": {"kind": "gaussian", "dim": 2},
-                "generator": {"layers": 2, "neurons": 32},
-                "discriminator": {"layers": 2, "neurons": 32, "packing": 1},
+                "generator": {"layers": 2, "neurons": 128},
+                "discriminator": {"layers": 2, "neurons": 128, "packing": 1},
                 "loss": {"kind": "log"},
                 "g_optimizer": {"kind": "adam", "lr": 1e-3, "beta1": 0.5},
-                "d_optimizer": {"kind": "adam", "lr": 1e-3, "beta1": 0.5},
-                "training": {"batch_size": 150},
+                "d_optimizer": {"kind": "adam", "lr": 1e-4, "beta1": 0.5},
+                "training": {"batch_size": 512},
             },
-            steps=5000,
+            steps=3000,
         ),
     )
 }  # fmt: skip
