@@ -25,14 +25,6 @@ SAMPLE_KEYS = {"kl_grid", "js_grid", "w1"}
 MODE_KEYS = {"modes_covered", "modes_total", "high_quality_fraction", "reverse_kl"}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def trained(data: str = "gaussians", steps: int = 20, **patch: Any) -> Trainer:
     t = Trainer(merge(SMALL, {"data": {"name": data}, **patch}))
     t.train(steps)

@@ -32,14 +32,6 @@ REFERENCE_CANDIDATES = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def full(preset: Preset) -> ExperimentConfig:
     return preset.experiment()
 

@@ -55,15 +55,6 @@ CONFIGS = {"adam": ADAM, "sgd_momentum": SGD_MOMENTUM, "wgan_gp": WGAN_GP,
            "rmsprop_r1": RMSPROP_R1, "halflife": HALFLIFE}  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny nets on a shared 2-core machine: extra threads only contend.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def trained(config: dict[str, Any], iterations: int = 25) -> Trainer:
     t = Trainer(config)
     t.train(iterations)

@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 
 from ganlab.config import merge
 from ganlab.picture import Picture, PictureCache, compute_picture
@@ -23,14 +22,6 @@ SMALL: dict[str, Any] = {
     "view": {"grid": 24, "manifold": 9, "fakes": 60, "reals": 120},
     "metrics": {"every": 100_000},
 }
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def picture_of(patch: dict[str, Any], steps: int = 10) -> Picture:
