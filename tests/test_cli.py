@@ -307,3 +307,11 @@ def test_serve_rejects_bad_port(capsys):
     assert main(["serve", "--port", "70000"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("ganlab: error: --port") and "Traceback" not in err
+
+
+def test_serve_rejects_bad_device(capsys):
+    from ganlab.cli import main
+
+    assert main(["serve", "--device", "tpu"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ganlab: error: --device") and "Traceback" not in err

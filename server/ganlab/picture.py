@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from ganlab.streams import noise_sampler
+
 if TYPE_CHECKING:
     from ganlab.trainer import Trainer
 
@@ -112,8 +114,6 @@ class PictureCache:
         box = t.distribution.box
         seed = c.seed
         noise_gen = torch.Generator().manual_seed(seed + 5)
-        from ganlab.streams import noise_sampler
-
         self.noise = noise_sampler(c.noise.kind, c.noise.dim)(c.view.fakes, noise_gen).to(dev)
         real = t.distribution.sample(c.view.reals, torch.Generator().manual_seed(seed + 6))
         self.real = real.numpy()

@@ -226,7 +226,6 @@ class Trainer:
             def critic(inp: torch.Tensor) -> torch.Tensor:
                 return self.D.functional(flat, inp)
 
-            x = x.clone()
             o = critic(x)
             loss = obj.d_value(o[:packs], o[packs:], 1.0 - c.label_smoothing)
             if obj.gradient_penalty and c.gp_weight > 0:
