@@ -1,0 +1,644 @@
+// The controller: connects the websocket session to the views and the controls. State lives
+// on the server (config, iteration, playing); this page mirrors it and sends commands.
+import "./style.css";
+import { Connection } from "./protocol/connection.js";
+import { dequantize } from "./protocol/envelope.js";
+import { configToHash, hashToConfig, splitExperiment } from "./state/url.js";
+import { setPath } from "./state/controls.js";
+import { PALETTES, heatmapLut } from "./views/colors.js";
+import { DistributionView } from "./views/distribution-view.js";
+import { NoiseView } from "./views/noise-view.js";
+import { ModelGraph, scatter } from "./views/model-graph.js";
+import { Charts, History } from "./views/charts.js";
+import { DrawingPad } from "./ui/drawing-pad.js";
+import { Walkthrough } from "./ui/walkthrough.js";
+import { Toasts, describeError } from "./ui/toasts.js";
+
+const PRETRAINED = new Set(["line", "gaussians", "ring", "disjoint"]);
+const $ = (id) => document.getElementById(id);
+
+/** The numbers a view needs from one decoded `frame` message. */
+export function prepareFrame(msg, config) {
+  const h = msg.header;
+  const a = msg.arrays;
+  const dGrid = a.d_grid;
+  let dGridQ = dGrid.data;
+  if (!(dGridQ instanceof Uint8Array)) {
+    // Not quantized to 8 bits: map to 256 levels over its range for the colour table.
+    const v = dequantize(dGrid);
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const x of v) {
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+    }
+    dGridQ = new Uint8Array(v.length);
+    for (let i = 0; i < v.length; i++) dGridQ[i] = hi > lo ? Math.round(((v[i] - lo) / (hi - lo)) * 255) : 128;
+  }
+  let dGridValues = null;
+  return {
+    frameNumber: h.frame,
+    iteration: h.iteration,
+    dUpdates: h.d_updates,
+    gUpdates: h.g_updates,
+    playing: h.playing,
+    ips: h.ips,
+    applied: h.applied,
+    configVersion: h.config_version,
+    box: h.box,
+    output: h.output,
+    noiseDim: h.noise_dim,
+    noiseKind: config ? config.noise.kind : "gaussian",
+    losses: h.losses || {},
+    real: a.real.data,
+    realD: dequantize(a.real_d),
+    fake: a.fake.data,
+    fakeNoise: a.fake_noise.data,
+    fakeD: dequantize(a.fake_d),
+    fakeGrad: a.fake_grad.data,
+    dGridQ,
+    get dGrid() {
+      if (!dGridValues) dGridValues = dequantize(dGrid);
+      return dGridValues;
+    },
+    gridSize: dGrid.shape[0],
+    manifold: a.manifold.data,
+    manifoldShape: a.manifold.shape.slice(0, -1),
+    manifoldDensity: a.manifold_density.data,
+    realDensityQ: a.real_density.data,
+    historyRows: a.history ? a.history.data : null,
+  };
+}
+
+class App {
+  constructor() {
+    this.config = null;
+    this.frame = null;
+    this.pendingFrame = null;
+    this.playing = false;
+    this.history = new History();
+    this.stats = { framesReceived: 0, framesRendered: 0, messages: 0, lastFrameNumber: null };
+    this.pendingExperiment = null;
+    this.distributions = [];
+    this.samples = {};
+    this.presets = [];
+    this.toasts = new Toasts($("toasts"));
+    this.paletteName = localStorage.getItem("ganlab.palette") || "ganlab";
+    if (!PALETTES[this.paletteName]) this.paletteName = "ganlab";
+    this.lastThumbs = 0;
+    this.thumbFrame = null;
+
+    try {
+      this.pendingExperiment = hashToConfig(location.hash);
+    } catch (err) {
+      this.toasts.show(`The link's experiment could not be read (${err.message}); starting with the defaults.`);
+    }
+
+    const tooltip = $("view-tooltip");
+    this.view = new DistributionView($("view-canvas"), tooltip, {
+      onHover: (i) => this.noise.setHighlight(i),
+    });
+    this.noise = new NoiseView($("noise-canvas"), null, {
+      onHover: (i) => this.view.setHighlight(i),
+    });
+    this.graph = new ModelGraph($("model-graph"), {
+      onChange: (path, value) => this.changeConfig(path, value),
+      onError: (text) => this.toasts.show(text),
+      onGeneratorHover: (on) => this.view.setMorph(on),
+    });
+    this.charts = new Charts($("charts"), this.history);
+    this.walk = new Walkthrough(
+      {
+        panel: $("walkthrough"), steps: $("walk-steps"), text: $("walk-text"), values: $("walk-values"),
+        next: $("walk-next"), play: $("walk-play"), speed: $("walk-speed"), speedValue: $("walk-speed-value"),
+      },
+      { send: (c) => this.send(c), view: this.view, palette: () => PALETTES[this.paletteName] },
+    );
+    this.pad = new DrawingPad(
+      {
+        dialog: $("draw-dialog"), canvas: $("draw-canvas"), brush: $("draw-brush"), brushValue: $("draw-brush-value"),
+        undo: $("draw-undo"), clear: $("draw-clear"), cancel: $("draw-cancel"), apply: $("draw-apply"),
+      },
+      { onApply: (drawing) => this.send({ type: "data", set: { name: "drawing", ...drawing } }) },
+    );
+    this.setPalette(this.paletteName);
+    this.bindControls();
+    this.bindKeys();
+    this.connection = new Connection({
+      onEvent: (m) => this.onEvent(m),
+      onBinary: (m) => this.onBinary(m),
+      onStatus: (s, d) => this.onStatus(s, d),
+      onSessionLost: () => this.onSessionLost(),
+    });
+    this.connection.connect();
+    this.loadCatalogue();
+    requestAnimationFrame((t) => this.loop(t));
+  }
+
+  send(command) {
+    const id = this.connection.send(command);
+    if (id === null) this.toasts.show("Not connected to the server: reconnecting…", "info", 3000);
+    return id;
+  }
+
+  // ---- server messages ----
+
+  onEvent(m) {
+    this.stats.messages++;
+    switch (m.type) {
+      case "hello":
+        this.limits = m.limits;
+        this.playing = m.playing;
+        this.setConfig(m.config, { writeUrl: !this.pendingExperiment });
+        this.setCounters({ iteration: m.iteration });
+        this.setPlaying(m.playing);
+        if (m.speed) this.showSpeed(m.speed);
+        if (m.resumed) {
+          this.pendingExperiment = null;
+          if (this.wasConnected) this.toasts.show(`Reconnected: the run goes on at iteration ${m.iteration}.`, "info", 4000);
+        } else if (this.pendingExperiment) {
+          this.applyExperiment(this.pendingExperiment);
+          this.pendingExperiment = null;
+        }
+        this.wasConnected = true;
+        break;
+      case "config":
+        this.setConfig(m.config);
+        break;
+      case "state":
+        this.setPlaying(m.playing);
+        if (m.iteration !== undefined) this.setCounters({ iteration: m.iteration });
+        break;
+      case "speed":
+        this.showSpeed(m);
+        break;
+      case "diverged":
+        this.setPlaying(false);
+        this.toasts.show(`Training diverged at iteration ${m.iteration}: ${m.message}`, "error", 0);
+        break;
+      case "loaded":
+        this.toasts.show(`Loaded a trained model at iteration ${m.iteration}.`, "info", 4000);
+        break;
+      case "saved":
+        this.saveName = m.filename;
+        break;
+      case "error":
+        this.onServerError(m);
+        break;
+      default:
+        break;
+    }
+  }
+
+  onServerError(m) {
+    if (m.code === "replaced") {
+      this.toasts.show("This session was opened in another tab. Click the status to take it back.", "info", 0);
+      return;
+    }
+    if (["unknown_session", "bad_token", "session_lost", "server_full"].includes(m.code)) {
+      this.toasts.show(describeError(m), "info", 5000);
+      return;
+    }
+    this.walk.onError();
+    this.toasts.show(describeError(m));
+    // A refused change: show the config that is really in effect again.
+    if (this.config) this.graph.setConfig(this.config);
+  }
+
+  onBinary(msg) {
+    const kind = msg.header.kind;
+    if (kind === "frame") {
+      this.stats.framesReceived++;
+      if (this.pendingFrame) this.drawFrame(this.pendingFrame); // never skip a received frame
+      this.pendingFrame = prepareFrame(msg, this.config);
+      this.history.append(this.pendingFrame.historyRows);
+    } else if (kind === "history") {
+      this.history.replace(msg.header.history_columns || [], msg.arrays.history ? msg.arrays.history.data : null);
+    } else if (kind === "phase") {
+      this.walk.onPhase(msg.header, msg.arrays);
+    } else if (kind === "run") {
+      this.download(msg);
+    }
+  }
+
+  onStatus(state, detail) {
+    const el = $("connection");
+    el.dataset.state = state;
+    const text = {
+      connecting: "connecting…",
+      open: "connected",
+      reconnecting: "reconnecting…",
+      offline: "offline, retrying…",
+      replaced: "open in another tab: click to take over",
+      closed: "disconnected",
+    }[state] || state;
+    el.textContent = text;
+    el.title = detail || text;
+    if (state !== "open") this.setPlaying(false);
+  }
+
+  onSessionLost() {
+    // Start a new session with the same experiment (from iteration 0).
+    if (this.config) this.pendingExperiment = this.config;
+    this.toasts.show("The server no longer has this run; starting it again from the same settings.", "info", 6000);
+  }
+
+  applyExperiment(experiment) {
+    const { rest, data, seed } = splitExperiment(experiment);
+    if (Object.keys(rest).length) this.send({ type: "config", set: rest });
+    if (data && data.name) {
+      const set = Object.fromEntries(Object.entries(data).filter(([, v]) => v !== null && v !== undefined));
+      this.send({ type: "data", set });
+    }
+    this.send(seed === null ? { type: "reset" } : { type: "reset", seed });
+  }
+
+  // ---- state mirrored from the server ----
+
+  setConfig(config, { writeUrl = true } = {}) {
+    this.config = config;
+    this.graph.setConfig(config);
+    this.walk.setConfig(config);
+    if (writeUrl) {
+      const hash = `#${configToHash(config)}`;
+      if (location.hash !== hash) history.replaceState(null, "", hash);
+    }
+    const name = config.data.name;
+    const dist = this.distributions.find((d) => d.name === name);
+    $("dist-current-name").textContent = name === "drawing" ? "your drawing" : name === "points" ? "imported points" : dist ? dist.title : name;
+    $("pretrained").disabled = !PRETRAINED.has(name);
+    $("pretrained").title = PRETRAINED.has(name)
+      ? `Load a model already trained on ${name} with its preset settings`
+      : "Trained models exist for the line, gaussians, ring and disjoint data";
+    this.drawCurrentThumb();
+  }
+
+  setCounters({ iteration, dUpdates, gUpdates }) {
+    const it = $("iteration");
+    if (iteration !== undefined) it.textContent = String(iteration);
+    if (dUpdates !== undefined) {
+      it.dataset.dUpdates = String(dUpdates);
+      it.dataset.gUpdates = String(gUpdates);
+      $("updates").textContent = `${dUpdates} / ${gUpdates}`;
+    }
+  }
+
+  setPlaying(playing) {
+    this.playing = playing;
+    this.refreshPlayButton();
+    this.graph.setPlaying(playing);
+  }
+
+  refreshPlayButton() {
+    const b = $("play-pause");
+    const on = this.walk && this.walk.enabled ? this.walk.auto : this.playing;
+    b.setAttribute("aria-pressed", String(on));
+    b.classList.toggle("play", !on);
+    b.querySelector(".icon").textContent = on ? "❚❚" : "▶";
+    b.querySelector(".text").textContent = on ? "Pause" : "Play";
+  }
+
+  showSpeed(speed) {
+    if (speed.ips !== undefined) {
+      const sel = $("speed");
+      const v = speed.ips === null ? "" : String(speed.ips);
+      if (![...sel.options].some((o) => o.value === v)) sel.append(new Option(`${v} it/s`, v));
+      sel.value = v;
+    }
+  }
+
+  // ---- frames and drawing ----
+
+  drawFrame(f) {
+    if (this.pendingFrame === f) this.pendingFrame = null;
+    this.frame = f;
+    this.view.setFrame(f);
+    this.noise.setFrame(f);
+    this.view.render();
+    this.stats.framesRendered++;
+    this.stats.lastFrameNumber = f.frameNumber;
+    this.setCounters({ iteration: f.iteration, dUpdates: f.dUpdates, gUpdates: f.gUpdates });
+    $("ips").textContent = f.playing ? (f.ips >= 100 ? f.ips.toFixed(0) : f.ips.toFixed(1)) : "0";
+    if (f.playing !== this.playing) this.setPlaying(f.playing);
+    const prob = f.output === "probability" || f.output === "prob";
+    $("d-output").textContent = prob ? "D(x): probability of real" : "D(x): critic score, coloured over its range";
+  }
+
+  loop(now) {
+    try {
+      if (this.pendingFrame) this.drawFrame(this.pendingFrame);
+      else if (this.view.dirty) this.view.render();
+      if (this.noise.dirty) this.noise.render();
+      this.charts.update(now);
+      if (this.frame && this.frame !== this.thumbFrame && now - this.lastThumbs > 150) {
+        this.graph.setFrame(this.frame);
+        this.thumbFrame = this.frame;
+        this.lastThumbs = now;
+      }
+    } catch (err) {
+      console.error(err); // keep the loop alive; the next frame may draw
+    }
+    requestAnimationFrame((t) => this.loop(t));
+  }
+
+  setPalette(name) {
+    this.paletteName = name;
+    localStorage.setItem("ganlab.palette", name);
+    const p = PALETTES[name];
+    const lut = heatmapLut(p);
+    this.view.setPalette(p);
+    this.noise.setPalette(p);
+    this.graph.setPalette(p);
+    this.graph.setLut(lut);
+    this.charts.setPalette(p);
+    const root = document.documentElement.style;
+    root.setProperty("--real", p.real);
+    root.setProperty("--fake", p.fake);
+    root.setProperty("--grad", p.gradient);
+    root.setProperty("--disc", p.discriminator);
+    root.setProperty("--heat", `linear-gradient(90deg, ${p.heat.join(", ")})`);
+    const bar = $("heat-legend-bar");
+    const ctx = bar.getContext("2d");
+    const img = ctx.createImageData(bar.width, 1);
+    for (let x = 0; x < bar.width; x++) {
+      const q = Math.round((x / (bar.width - 1)) * 255) * 4;
+      img.data.set([lut[q], lut[q + 1], lut[q + 2], 255], x * 4);
+    }
+    for (let y = 0; y < bar.height; y++) ctx.putImageData(img, 0, y);
+    $("palette").value = name;
+    this.thumbFrame = null;
+    this.buildPicker();
+  }
+
+  // ---- controls ----
+
+  changeConfig(path, value) {
+    $("preset").value = "";
+    this.send({ type: "config", set: setPath(path, value) });
+  }
+
+  togglePlay() {
+    if (this.walk.enabled) {
+      this.walk.setAuto(!this.walk.auto);
+      this.refreshPlayButton();
+      return;
+    }
+    this.send({ type: this.playing ? "pause" : "play" });
+  }
+
+  step(phase) {
+    this.walk.interrupted();
+    this.send({ type: "step", phase });
+  }
+
+  reset() {
+    this.walk.interrupted();
+    this.send({ type: "reset" });
+  }
+
+  bindControls() {
+    $("play-pause").addEventListener("click", () => this.togglePlay());
+    $("step-d").addEventListener("click", () => this.step("d"));
+    $("step-g").addEventListener("click", () => this.step("g"));
+    $("step-both").addEventListener("click", () => this.step("both"));
+    $("reset").addEventListener("click", () => this.reset());
+    $("slow-motion").addEventListener("change", (ev) => {
+      const on = ev.target.checked;
+      if (on && this.playing) this.send({ type: "pause" });
+      this.walk.setEnabled(on);
+      this.refreshPlayButton();
+    });
+    $("speed").addEventListener("change", (ev) => {
+      const v = ev.target.value;
+      this.send({ type: "speed", ips: v === "" ? null : Number(v) });
+    });
+    $("preset").addEventListener("change", (ev) => this.applyPreset(ev.target.value));
+    $("pretrained").addEventListener("click", () => this.loadPretrained());
+    $("save-run").addEventListener("click", () => this.send({ type: "save" }));
+    $("open-run").addEventListener("change", (ev) => this.openRun(ev.target));
+    $("palette").addEventListener("change", (ev) => this.setPalette(ev.target.value));
+    $("zoom-reset").addEventListener("click", () => this.view.fit());
+    $("log-scale").addEventListener("change", (ev) => this.charts.setLog(ev.target.checked));
+    $("draw-button").addEventListener("click", () => this.pad.open());
+    $("import-file").addEventListener("change", (ev) => this.importFile(ev.target));
+    $("help-button").addEventListener("click", () => $("help-dialog").showModal());
+    $("connection").addEventListener("click", () => {
+      if (!this.connection.open) this.connection.connect();
+    });
+    const saved = JSON.parse(localStorage.getItem("ganlab.layers") || "{}");
+    for (const box of document.querySelectorAll("[data-layer]")) {
+      if (saved[box.dataset.layer] !== undefined) box.checked = saved[box.dataset.layer];
+      box.addEventListener("change", () => this.syncLayers());
+    }
+    this.syncLayers();
+    const button = $("dist-button");
+    const pop = $("dist-popover");
+    button.addEventListener("click", () => this.togglePicker(pop.hidden));
+    document.addEventListener("pointerdown", (ev) => {
+      if (!pop.hidden && !pop.contains(ev.target) && !button.contains(ev.target)) this.togglePicker(false);
+    });
+    pop.addEventListener("keydown", (ev) => {
+      if (ev.key === "Escape") {
+        this.togglePicker(false);
+        button.focus();
+      }
+    });
+  }
+
+  syncLayers() {
+    const layers = {};
+    for (const box of document.querySelectorAll("[data-layer]")) layers[box.dataset.layer] = box.checked;
+    localStorage.setItem("ganlab.layers", JSON.stringify(layers));
+    this.view.setLayers(layers);
+  }
+
+  bindKeys() {
+    document.addEventListener("keydown", (ev) => {
+      if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+      const t = ev.target;
+      const tag = t && t.tagName;
+      if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA" || (t && t.isContentEditable)) return;
+      if (document.querySelector("dialog[open]")) return;
+      if (ev.key === " " || ev.code === "Space") {
+        if (tag === "BUTTON" || tag === "SUMMARY") return; // the focused control takes Space
+        ev.preventDefault();
+        this.togglePlay();
+      } else if (ev.key === "d") this.step("d");
+      else if (ev.key === "g") this.step("g");
+      else if (ev.key === "b") this.step("both");
+      else if (ev.key === "r") this.reset();
+      else if (ev.key === "?") $("help-dialog").showModal();
+    });
+  }
+
+  applyPreset(name) {
+    const preset = this.presets.find((p) => p.name === name);
+    if (!preset) return;
+    this.walk.interrupted();
+    const { rest, data } = splitExperiment(preset.config);
+    this.send({ type: "config", set: rest });
+    this.send({ type: "data", set: { name: data.name } });
+    this.send({ type: "reset" });
+    $("preset").value = name;
+  }
+
+  async loadPretrained() {
+    const name = this.config && this.config.data.name;
+    if (!PRETRAINED.has(name)) return;
+    try {
+      const res = await fetch(`pretrained/${name}.ganlab`);
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      this.walk.interrupted();
+      if (!this.connection.sendRun(bytes)) this.toasts.show("Not connected to the server.");
+      $("preset").value = name;
+    } catch (err) {
+      this.toasts.show(`Could not load the trained model: ${err.message}`);
+    }
+  }
+
+  async openRun(input) {
+    const file = input.files && input.files[0];
+    input.value = "";
+    if (!file) return;
+    if (this.limits && file.size > this.limits.max_run_bytes) {
+      this.toasts.show("The run file is too large.");
+      return;
+    }
+    this.walk.interrupted();
+    if (!this.connection.sendRun(new Uint8Array(await file.arrayBuffer()))) this.toasts.show("Not connected to the server.");
+  }
+
+  async importFile(input) {
+    const file = input.files && input.files[0];
+    input.value = "";
+    if (!file) return;
+    if (this.limits && file.size > this.limits.max_message_bytes) {
+      this.toasts.show(`The file is too large (${(file.size / 1e6).toFixed(1)} MB; the limit is ${(this.limits.max_message_bytes / 1e6).toFixed(1)} MB).`);
+      return;
+    }
+    const text = await file.text();
+    const format = /\.json$/i.test(file.name) || /^\s*[[{]/.test(text) ? "json" : "csv";
+    this.send({ type: "data", import: { format, text } });
+  }
+
+  download(msg) {
+    // A `run` message from `save`: hand the file to the browser.
+    const bytes = msg.payload;
+    const blob = new Blob([bytes], { type: "application/octet-stream" });
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = msg.header.filename || this.saveName || "ganlab.ganlab";
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  }
+
+  // ---- the distribution picker ----
+
+  async loadCatalogue() {
+    const get = async (url) => {
+      const res = await fetch(url);
+      if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+      return res.json();
+    };
+    try {
+      const [dists, presets, samples] = await Promise.all([
+        get("api/distributions"), get("api/presets"), get("distributions.json").catch(() => ({})),
+      ]);
+      this.distributions = dists;
+      this.presets = presets;
+      this.samples = samples;
+      const sel = $("preset");
+      for (const p of presets) {
+        const o = new Option(p.name, p.name);
+        o.title = p.description;
+        sel.append(o);
+      }
+      this.buildPicker();
+      if (this.config) this.setConfig(this.config, { writeUrl: false });
+    } catch (err) {
+      this.toasts.show(`Could not load the list of distributions: ${err.message}`);
+    }
+  }
+
+  togglePicker(open) {
+    const pop = $("dist-popover");
+    pop.hidden = !open;
+    $("dist-button").setAttribute("aria-expanded", String(open));
+    if (open) {
+      const b = $("dist-button").getBoundingClientRect();
+      pop.style.left = `${Math.max(8, Math.min(b.left, window.innerWidth - pop.offsetWidth - 8))}px`;
+      pop.style.top = `${b.bottom + 6}px`;
+      const first = pop.querySelector("button");
+      if (first) first.focus();
+    }
+  }
+
+  buildPicker() {
+    const grid = $("dist-grid");
+    if (!grid || !this.distributions.length) return;
+    grid.textContent = "";
+    const p = PALETTES[this.paletteName];
+    for (const d of this.distributions) {
+      const b = document.createElement("button");
+      b.className = "dist-item";
+      b.dataset.dist = d.name;
+      b.setAttribute("data-testid", `dist-${d.name}`);
+      b.title = d.description;
+      const c = document.createElement("canvas");
+      c.width = 72;
+      c.height = 72;
+      this.drawDistThumb(c, d, p);
+      const label = document.createElement("span");
+      label.textContent = d.title;
+      b.append(c, label);
+      b.addEventListener("click", () => {
+        this.togglePicker(false);
+        $("preset").value = "";
+        this.send({ type: "data", set: { name: d.name } });
+      });
+      grid.append(b);
+    }
+    const draw = document.createElement("button");
+    draw.className = "dist-item dist-draw";
+    draw.innerHTML = "<span class='big'>✎</span><span>Draw one</span>";
+    draw.addEventListener("click", () => {
+      this.togglePicker(false);
+      this.pad.open();
+    });
+    const imp = document.createElement("button");
+    imp.className = "dist-item dist-import";
+    imp.innerHTML = "<span class='big'>⇪</span><span>Import CSV / JSON</span>";
+    imp.addEventListener("click", () => {
+      this.togglePicker(false);
+      $("import-file").click();
+    });
+    grid.append(draw, imp);
+    this.drawCurrentThumb();
+  }
+
+  drawDistThumb(canvas, d, p) {
+    const s = this.samples[d.name];
+    if (s) {
+      scatter(canvas, Float32Array.from(s.points.flat()), s.box, p.real);
+      return;
+    }
+    // Not in the shipped samples: draw its modes as dots, or an empty box.
+    const pts = (d.modes || []).flatMap((m) => m.mean);
+    scatter(canvas, Float32Array.from(pts), d.box, p.real);
+  }
+
+  drawCurrentThumb() {
+    if (!this.config) return;
+    const c = $("dist-current-thumb");
+    const name = this.config.data.name;
+    const d = this.distributions.find((x) => x.name === name);
+    const p = PALETTES[this.paletteName];
+    if (d) this.drawDistThumb(c, d, p);
+    else if (this.frame) scatter(c, this.frame.real, this.frame.box, p.real);
+  }
+}
+
+window.addEventListener("DOMContentLoaded", () => {
+  window.ganlab = new App();
+});

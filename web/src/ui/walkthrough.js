@@ -1,0 +1,188 @@
+// Slow motion: one update taken apart into its five phases (generate, classify, loss,
+// gradients, update), each a `step` with `sub: true`, showing the real values the server sends.
+import { arrowSegments, formatNumber } from "../views/math.js";
+
+export const PHASES = ["generate", "classify", "loss", "gradients", "update"];
+
+const TEXT = {
+  d: {
+    generate: "The discriminator's turn. A batch of noise goes through the generator to make fake samples (purple rings); a batch of real samples is drawn (green rings).",
+    classify: "D scores every sample of the batch: the fill colour is its verdict, from fake (purple) to real (green).",
+    loss: "D's loss measures how wrong those verdicts are: real samples should score high, fake ones low.",
+    gradients: "Backpropagation: the loss's gradient with respect to each of D's weights. Their size is shown per layer.",
+    update: "D's optimizer moves its weights against the gradient. Watch the heatmap shift: D now separates this batch a little better.",
+  },
+  g: {
+    generate: "The generator's turn. A fresh batch of noise goes through G to make fake samples.",
+    classify: "D (held fixed now) scores each fake sample.",
+    loss: "G's loss is low when D mistakes its samples for real ones.",
+    gradients: "The gradient of G's loss at each fake sample: the arrows show where each sample should move (against the gradient) to fool D.",
+    update: "G's optimizer changes G's weights so that its samples move along the arrows. The arrows here go from each sample's old place to its new one.",
+  },
+};
+
+export class Walkthrough {
+  constructor(els, { send, view, palette }) {
+    this.els = els;
+    this.send = send;
+    this.view = view;
+    this.palette = palette;
+    this.enabled = false;
+    this.auto = false;
+    this.plan = ["d", "g"];
+    this.planIndex = 0;
+    this.pending = false;
+    this.timer = null;
+    this.last = null;
+    this.batch = {};
+    this.phaseSeconds = Number(els.speed.value);
+    els.next.addEventListener("click", () => this.next());
+    els.play.addEventListener("click", () => this.setAuto(!this.auto));
+    els.speed.addEventListener("input", () => {
+      this.phaseSeconds = Number(els.speed.value);
+      els.speedValue.textContent = `${this.phaseSeconds.toFixed(1)} s`;
+    });
+    this.renderSteps(null, null);
+  }
+
+  setConfig(config) {
+    const t = config.training;
+    const plan = [...Array(t.d_steps).fill("d"), ...Array(t.g_steps).fill("g")];
+    this.plan = plan.length ? plan : ["d"];
+    if (this.planIndex >= this.plan.length) this.planIndex = 0;
+  }
+
+  setEnabled(on) {
+    this.enabled = on;
+    this.els.panel.hidden = !on;
+    if (!on) {
+      this.setAuto(false);
+      this.view.setWalk(null);
+      this.pending = false;
+      this.last = null;
+      this.planIndex = 0;
+      this.renderSteps(null, null);
+    }
+  }
+
+  setAuto(on) {
+    this.auto = on && this.enabled;
+    this.els.play.setAttribute("aria-pressed", String(this.auto));
+    this.els.play.textContent = this.auto ? "Pause" : "Auto-play";
+    clearTimeout(this.timer);
+    if (this.auto && !this.pending) this.next();
+  }
+
+  /** The network whose phase comes next. */
+  network() {
+    if (this.last && this.last.phase !== "update") return this.last.network;
+    return this.plan[this.planIndex % this.plan.length];
+  }
+
+  next() {
+    if (!this.enabled || this.pending) return;
+    const network = this.network();
+    const id = this.send({ type: "step", phase: network, sub: true });
+    if (id !== null) this.pending = true;
+  }
+
+  /** Another command interrupted the walkthrough: start the next one from the beginning. */
+  interrupted() {
+    this.pending = false;
+    this.last = null;
+    this.view.setWalk(null);
+    this.renderSteps(null, null);
+  }
+
+  onError() {
+    this.pending = false;
+    this.setAuto(false);
+  }
+
+  onPhase(header, arrays) {
+    this.pending = false;
+    const { network, phase } = header;
+    if (phase === "update") this.planIndex = (this.planIndex + 1) % this.plan.length;
+    this.last = { network, phase };
+    const get = (name) => (arrays[name] ? arrays[name].data : null);
+    if (phase === "generate") this.batch = { network, fake: get("fake"), real: get("real") };
+    const walk = { real: this.batch.real, fake: this.batch.fake, showD: false };
+    if (phase === "classify" || phase === "loss") {
+      if (get("d_fake")) this.batch.dFake = get("d_fake");
+      if (get("d_real")) this.batch.dReal = get("d_real");
+    }
+    if (phase !== "generate") {
+      walk.showD = Boolean(this.batch.dFake);
+      walk.dFake = this.batch.dFake;
+      walk.dReal = this.batch.dReal;
+    }
+    if (phase === "gradients" && get("fake_grad") && this.batch.fake) {
+      const extent = this.view.box ? Math.max(this.view.box[1] - this.view.box[0], this.view.box[3] - this.view.box[2]) : 1;
+      walk.arrows = arrowSegments(this.batch.fake, get("fake_grad"), 0.08 * extent);
+    }
+    if (phase === "update" && network === "g" && get("fake") && this.batch.fake) {
+      const before = this.batch.fake;
+      const after = get("fake");
+      const seg = new Float32Array(2 * before.length);
+      for (let i = 0; i < before.length / 2; i++) {
+        seg.set([before[2 * i], before[2 * i + 1], after[2 * i], after[2 * i + 1]], 4 * i);
+      }
+      walk.arrows = seg;
+      walk.fake = after;
+      walk.arrowColor = this.palette().fake;
+    }
+    if (network === "g") walk.real = null;
+    this.view.setWalk(walk);
+    this.renderSteps(network, phase);
+    this.renderValues(header.values || {});
+    if (this.auto) {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.next(), this.phaseSeconds * 1000);
+    }
+  }
+
+  renderSteps(network, phase) {
+    const box = this.els.steps;
+    box.textContent = "";
+    for (const net of ["d", "g"]) {
+      const row = document.createElement("div");
+      row.className = `walk-row walk-${net}`;
+      const name = document.createElement("span");
+      name.className = "walk-net";
+      name.textContent = net === "d" ? "D update" : "G update";
+      row.append(name);
+      PHASES.forEach((p, i) => {
+        const s = document.createElement("span");
+        s.className = "walk-phase";
+        s.textContent = `${i + 1} ${p}`;
+        if (net === network) {
+          const current = PHASES.indexOf(phase);
+          if (i === current) s.classList.add("current");
+          else if (i < current) s.classList.add("done");
+        }
+        row.append(s);
+      });
+      box.append(row);
+    }
+    this.els.text.textContent = network ? TEXT[network][phase] : "Press “Next phase” to take the next update apart, or “Auto-play” to run through the phases on a timer.";
+    this.els.panel.dataset.phase = phase || "";
+    this.els.panel.dataset.network = network || "";
+  }
+
+  renderValues(values) {
+    const dl = this.els.values;
+    dl.textContent = "";
+    const add = (k, v) => {
+      const dt = document.createElement("dt");
+      dt.textContent = k;
+      const dd = document.createElement("dd");
+      dd.textContent = v;
+      dl.append(dt, dd);
+    };
+    for (const [k, v] of Object.entries(values)) {
+      if (Array.isArray(v)) add(k.replace(/_/g, " "), v.map(formatNumber).join(", "));
+      else if (v && typeof v === "object") add(k.replace(/_/g, " "), Object.entries(v).map(([a, b]) => `${a}: ${formatNumber(b)}`).join(", "));
+      else add(k.replace(/_/g, " "), formatNumber(v));
+    }
+  }
+}

@@ -1,0 +1,156 @@
+// Live metric charts (uPlot): losses, mean D outputs, KL/JS by grid, Wasserstein-1, modes.
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+
+/** The metric history: one array per column, replaced by `history` messages, extended by frames. */
+export class History {
+  constructor() {
+    this.columns = [];
+    this.data = {};
+    this.length = 0;
+    this.version = 0;
+  }
+
+  replace(columns, rows) {
+    this.columns = columns;
+    this.data = Object.fromEntries(columns.map((c) => [c, []]));
+    this.length = 0;
+    this.append(rows);
+  }
+
+  /** Append an (n, c) Float32Array of rows; NaN becomes null (a gap). */
+  append(rows) {
+    if (!rows) return;
+    const c = this.columns.length;
+    if (c === 0) return;
+    const n = Math.floor(rows.length / c);
+    for (let r = 0; r < n; r++) {
+      for (let j = 0; j < c; j++) {
+        const v = rows[r * c + j];
+        this.data[this.columns[j]].push(Number.isNaN(v) ? null : v);
+      }
+    }
+    this.length += n;
+    if (n > 0) this.version++;
+  }
+
+  column(name) {
+    return this.data[name] || [];
+  }
+
+  last(name) {
+    const col = this.column(name);
+    for (let i = col.length - 1; i >= 0; i--) if (col[i] !== null) return col[i];
+    return null;
+  }
+}
+
+const CHARTS = [
+  { id: "losses", title: "Loss", series: [["d_loss", "D loss", "discriminator"], ["g_loss", "G loss", "fake"]] },
+  { id: "outputs", title: "Mean D output", series: [["d_real", "D(real)", "real"], ["d_fake", "D(fake)", "fake"]] },
+  { id: "divergence", title: "Divergence by grid (bits)", series: [["kl_grid", "KL(real‖fake)", "#333"], ["js_grid", "JS", "#e08000"]] },
+  { id: "w1", title: "Wasserstein-1 distance", series: [["w1", "W1", "#0a7"]] },
+  { id: "modes", title: "Modes covered", series: [["modes_covered", "covered", "fake"], ["modes_total", "of", "#999"]], optional: true },
+];
+
+export class Charts {
+  constructor(container, history) {
+    this.container = container;
+    this.history = history;
+    this.log = false;
+    this.palette = null;
+    this.plots = [];
+    this.drawnVersion = -1;
+    this.lastDraw = 0;
+    new ResizeObserver(() => this.resize()).observe(container);
+  }
+
+  setPalette(palette) {
+    this.palette = palette;
+    this.build();
+  }
+
+  setLog(log) {
+    this.log = log;
+    this.build();
+  }
+
+  color(name) {
+    return this.palette && this.palette[name] ? this.palette[name] : name;
+  }
+
+  hasModes() {
+    return this.history.column("modes_total").some((v) => v !== null && v > 0);
+  }
+
+  build() {
+    for (const p of this.plots) p.plot.destroy();
+    this.container.textContent = "";
+    this.plots = [];
+    this.builtWithModes = this.hasModes();
+    const width = this.width();
+    for (const def of CHARTS) {
+      if (def.optional && !this.builtWithModes) continue;
+      const box = document.createElement("div");
+      box.className = "chart";
+      box.dataset.chart = def.id;
+      const title = document.createElement("h3");
+      title.textContent = def.title;
+      box.append(title);
+      this.container.append(box);
+      const logAllowed = this.log && def.id !== "modes";
+      const plot = new uPlot(
+        {
+          width,
+          height: 110,
+          cursor: { drag: { x: false, y: false }, points: { size: 6 } },
+          legend: { live: true },
+          scales: { x: { time: false }, y: logAllowed ? { distr: 4, asinh: 0.001 } : { auto: true } },
+          axes: [
+            { size: 24, font: "10px system-ui, sans-serif", ticks: { size: 3 }, gap: 2 },
+            { size: 44, font: "10px system-ui, sans-serif", ticks: { size: 3 }, gap: 2 },
+          ],
+          series: [
+            { label: "iteration", value: (u, v) => (v == null ? "–" : v.toFixed(0)) },
+            ...def.series.map(([, label, color]) => ({
+              label,
+              stroke: this.color(color),
+              width: 1.5,
+              spanGaps: true,
+              points: { show: false },
+              value: (u, v) => (v == null ? "–" : Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toPrecision(3)),
+            })),
+          ],
+        },
+        this.dataFor(def),
+        box,
+      );
+      this.plots.push({ def, plot });
+    }
+    this.drawnVersion = this.history.version;
+  }
+
+  dataFor(def) {
+    return [this.history.column("iteration"), ...def.series.map(([col]) => this.history.column(col))];
+  }
+
+  width() {
+    return Math.max(200, Math.floor(this.container.clientWidth) - 4);
+  }
+
+  resize() {
+    const w = this.width();
+    for (const p of this.plots) p.plot.setSize({ width: w, height: 110 });
+  }
+
+  /** Redraw if the history changed (at most `interval` ms apart); cheap when nothing changed. */
+  update(now, interval = 250) {
+    if (this.history.version === this.drawnVersion) return false;
+    if (now - this.lastDraw < interval) return false;
+    if (this.hasModes() !== this.builtWithModes) this.build();
+    for (const { def, plot } of this.plots) plot.setData(this.dataFor(def));
+    this.drawnVersion = this.history.version;
+    this.lastDraw = now;
+    return true;
+  }
+}
