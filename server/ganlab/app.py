@@ -1,7 +1,10 @@
-"""The FastAPI app: static front end, health check, and what the front end builds controls from."""
+"""The FastAPI app: static front end, health check, what the front end builds its controls
+from, and the live sessions' websocket (ws.py) backed by the hub of engine workers."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib.resources import files
 from typing import Any
 
@@ -11,15 +14,29 @@ from fastapi.staticfiles import StaticFiles
 from ganlab import __version__
 from ganlab.config import json_schema
 from ganlab.distributions import DISTRIBUTIONS
+from ganlab.hub import Hub
 from ganlab.losses import OBJECTIVES
 from ganlab.presets import PRESETS
 from ganlab.settings import Settings
+from ganlab.ws import router as ws_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    app = FastAPI(title="ganlab", version=__version__)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hub = Hub(settings)
+        app.state.hub = hub
+        await hub.start()
+        try:
+            yield
+        finally:
+            await hub.stop()
+
+    app = FastAPI(title="ganlab", version=__version__, lifespan=lifespan)
     app.state.settings = settings
+    app.include_router(ws_router)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -14,10 +14,11 @@ if TYPE_CHECKING:
 
 
 def metric_row(
-    t: Trainer, samples: int | None = None, w1_samples: int | None = None
+    t: Trainer, samples: int | None = None, w1_samples: int | None = None, w1: bool = True
 ) -> dict[str, float]:
     """Metrics on `samples` generated and real points (defaults from the config). The same
-    evaluation noise and real points are used every time, so rows differ only by training."""
+    evaluation noise and real points are used every time, so rows differ only by training.
+    `w1=False` leaves out the Wasserstein-1 distance, by far the most expensive part."""
     c = t.config.metrics
     n = samples or c.samples
     seed = t.config.seed
@@ -39,6 +40,7 @@ def metric_row(
             bins=c.grid,
             w1_points=w1_samples or c.w1_samples,
             rng=np.random.default_rng(seed),
+            w1=w1,
         )
     )
     return row

@@ -248,21 +248,21 @@ def summary(
     bins: int = 30,
     w1_points: int | None = None,
     rng: np.random.Generator | None = None,
+    w1: bool = True,
 ) -> dict[str, float]:
     """All metrics at once, as a flat dict of floats.
 
-    Always has ``kl_grid`` and ``js_grid`` (bits, see :func:`grid_divergences`) and ``w1``
-    (see :func:`wasserstein1`, subsampled to ``w1_points`` per side when given). When
+    Always has ``kl_grid`` and ``js_grid`` (bits, see :func:`grid_divergences`), and ``w1``
+    (see :func:`wasserstein1`, subsampled to ``w1_points`` per side when given) unless
+    ``w1`` is False. When
     ``modes`` is non-empty it also has ``modes_covered``, ``modes_total``,
     ``high_quality_fraction`` and ``reverse_kl`` for ``fake`` (see :func:`mode_stats`,
     default threshold and VEEGAN's ``min_count=1``).
     """
     kl, js = grid_divergences(real, fake, box, bins=bins)
-    out: dict[str, float] = {
-        "kl_grid": kl,
-        "js_grid": js,
-        "w1": wasserstein1(real, fake, max_points=w1_points, rng=rng),
-    }
+    out: dict[str, float] = {"kl_grid": kl, "js_grid": js}
+    if w1:
+        out["w1"] = wasserstein1(real, fake, max_points=w1_points, rng=rng)
     if len(modes) > 0:
         stats = mode_stats(fake, modes)
         out["modes_covered"] = float(stats.covered)

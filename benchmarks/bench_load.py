@@ -1,0 +1,141 @@
+"""Load benchmark: the real server (uvicorn on loopback) and K real websocket clients.
+
+Each client opens a session, plays for a fixed time at the default frame rate, and every
+half second sends a `config` command (alternating the generator's learning rate) and times
+how long until the first frame whose `applied` field shows it. Reports per-client frames/s,
+per-session iterations/s, frame size and the command-to-frame latency.
+
+Targets (2-core machine): K=1: >= 30 frames/s, latency p95 < 100 ms. K=20: every client
+>= 15 frames/s and every session >= 100 iterations/s. A default frame < 64 KB.
+
+    .venv/bin/python benchmarks/bench_load.py [--clients 1 20] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import websockets
+
+from ganlab.frames import decode_header
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, extra_env: dict[str, str]) -> subprocess.Popen[bytes]:
+    ganlab = Path(sys.executable).with_name("ganlab")
+    env = {**os.environ, "GANLAB_MAX_SESSIONS": "200", **extra_env}
+    cmd = [str(ganlab), "serve", "--port", str(port), "--device", "cpu"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+async def client(url: str, seconds: float, start: asyncio.Event) -> dict[str, float]:
+    async with websockets.connect(url, max_size=None, compression=None) as ws:
+        json.loads(await ws.recv())  # hello
+        await start.wait()
+        await ws.send(json.dumps({"type": "play"}))
+        frames, sizes, latencies = 0, [], []
+        first_it = last_it = None
+        pending: dict[int, float] = {}
+        next_cmd, cmd_id = time.perf_counter() + 0.5, 0
+        t0 = time.perf_counter()
+        end = t0 + seconds
+        while (now := time.perf_counter()) < end:
+            if now >= next_cmd:
+                cmd_id += 1
+                lr = 1e-3 if cmd_id % 2 else 2e-3
+                pending[cmd_id] = time.perf_counter()
+                await ws.send(json.dumps({"type": "config", "id": cmd_id,
+                                          "set": {"g_optimizer": {"lr": lr}}}))  # fmt: skip
+                next_cmd = now + 0.5
+            try:
+                msg = await asyncio.wait_for(ws.recv(), timeout=max(0.001, end - now))
+            except TimeoutError:
+                break
+            if isinstance(msg, str):
+                continue
+            arrived = time.perf_counter()
+            header, _ = decode_header(msg)
+            if header["kind"] != "frame":
+                continue
+            frames += 1
+            sizes.append(len(msg))
+            last_it = header["iteration"]
+            if first_it is None:
+                first_it, t_first = last_it, arrived
+            applied = header.get("applied")
+            for cid in [c for c in pending if applied is not None and c <= applied]:
+                latencies.append(arrived - pending.pop(cid))
+        elapsed = time.perf_counter() - t0
+        await ws.send(json.dumps({"type": "pause"}))
+    ips = (last_it - first_it) / (arrived - t_first) if frames > 1 else 0.0
+    return {"fps": frames / elapsed, "ips": ips, "bytes": statistics.median(sizes),
+            "latencies": latencies}  # fmt: skip
+
+
+async def run_clients(port: int, k: int, seconds: float) -> list[dict[str, float]]:
+    url = f"ws://127.0.0.1:{port}/ws"
+    start = asyncio.Event()
+    tasks = [asyncio.create_task(client(url, seconds, start)) for _ in range(k)]
+    await asyncio.sleep(1.0 + 0.05 * k)  # every session created before anyone plays
+    start.set()
+    return await asyncio.gather(*tasks)
+
+
+def p95(values: list[float]) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 20])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    port = free_port()
+    server = start_server(port, {})
+    try:
+        for k in args.clients:
+            results = asyncio.run(run_clients(port, k, args.seconds))
+            fps = [r["fps"] for r in results]
+            ips = [r["ips"] for r in results]
+            lat = [x for r in results for x in r["latencies"]]
+            print(f"K={k:<3} frames/s per client min {min(fps):6.1f} median "
+                  f"{statistics.median(fps):6.1f} | it/s per session min {min(ips):7.1f} "
+                  f"median {statistics.median(ips):7.1f} | frame {results[0]['bytes'] / 1024:.1f}"
+                  f" KB | config->frame latency p50 {statistics.median(lat) * 1e3:.1f} ms "
+                  f"p95 {p95(lat) * 1e3:.1f} ms ({len(lat)} commands)", flush=True)  # fmt: skip
+            time.sleep(1.0)
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+if __name__ == "__main__":
+    main()

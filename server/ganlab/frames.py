@@ -1,0 +1,130 @@
+"""Binary messages of the live-session protocol (docs/protocol.md, "Binary messages").
+
+One envelope for everything binary: ``GLB1``, a uint32 header length, a JSON header padded to
+8 bytes, then raw little-endian arrays at 8-byte aligned offsets. `encode` and `decode` are
+exact inverses (up to quantization), so the Python decoder doubles as the reference the
+front end's decoder is tested against.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+MAGIC = b"GLB1"
+DTYPES = {"f4": np.dtype("<f4"), "u1": np.dtype("u1"), "u2": np.dtype("<u2"), "i4": np.dtype("<i4")}
+MAX_HEADER = 1 << 20
+
+
+class FrameError(ValueError):
+    """Bytes that are not a valid envelope."""
+
+
+@dataclass
+class Quantized:
+    """An array to be stored as uint8/uint16 over [lo, hi]; NaN and inf are clamped."""
+
+    values: np.ndarray
+    bits: int = 8
+    lo: float | None = None
+    hi: float | None = None
+
+
+@dataclass
+class Message:
+    header: dict[str, Any]
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    payload: bytes = b""
+
+
+def _pad8(n: int) -> int:
+    return (-n) % 8
+
+
+def _quantize(q: Quantized) -> tuple[np.ndarray, dict[str, Any]]:
+    v = np.asarray(q.values, dtype=np.float64)
+    finite = v[np.isfinite(v)]
+    lo = q.lo if q.lo is not None else (float(finite.min()) if finite.size else 0.0)
+    hi = q.hi if q.hi is not None else (float(finite.max()) if finite.size else 1.0)
+    if not hi > lo:
+        hi = lo + 1.0
+    levels = (1 << q.bits) - 1
+    scaled = np.nan_to_num((v - lo) / (hi - lo), nan=0.0, posinf=1.0, neginf=0.0)
+    ints = np.rint(np.clip(scaled, 0.0, 1.0) * levels)
+    dtype = "u1" if q.bits == 8 else "u2"
+    return ints.astype(DTYPES[dtype]), {"dtype": dtype, "min": lo, "max": hi}
+
+
+def encode(header: dict[str, Any], arrays: dict[str, np.ndarray | Quantized] | None = None,
+           payload: bytes = b"") -> bytes:  # fmt: skip
+    """One binary message: `header` (must hold `kind`) plus arrays, or plus a raw payload."""
+    descriptions: list[dict[str, Any]] = []
+    chunks: list[bytes] = []
+    offset = 0
+    for name, value in (arrays or {}).items():
+        if isinstance(value, Quantized):
+            data, desc = _quantize(value)
+        else:
+            data = np.asarray(value)
+            kind = "i4" if np.issubdtype(data.dtype, np.integer) else "f4"
+            data, desc = data.astype(DTYPES[kind], copy=False), {"dtype": kind}
+        raw = np.ascontiguousarray(data).tobytes()
+        descriptions.append({"name": name, "shape": list(data.shape), "offset": offset, **desc})
+        chunks.append(raw + b"\0" * _pad8(len(raw)))
+        offset += len(raw) + _pad8(len(raw))
+    head = json.dumps({**header, "arrays": descriptions}, separators=(",", ":"),
+                      allow_nan=False).encode()  # fmt: skip
+    head += b" " * _pad8(len(head))
+    return b"".join([MAGIC, struct.pack("<I", len(head)), head, *chunks, payload])
+
+
+def decode_header(data: bytes) -> tuple[dict[str, Any], int]:
+    """The header of an envelope and its length, without touching the arrays."""
+    if len(data) < 8 or data[:4] != MAGIC:
+        raise FrameError("not a binary message: missing GLB1")
+    (size,) = struct.unpack("<I", data[4:8])
+    if size > min(MAX_HEADER, len(data) - 8):
+        raise FrameError("bad header length")
+    try:
+        header = json.loads(data[8 : 8 + size])
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise FrameError("header is not JSON") from None
+    if not isinstance(header, dict) or not isinstance(header.get("kind"), str):
+        raise FrameError("header must be an object with a 'kind'")
+    return header, size
+
+
+def decode(data: bytes) -> Message:
+    """Parse an envelope; quantized arrays come back as float32 values."""
+    header, size = decode_header(data)
+    descriptions = header.get("arrays", [])
+    if not isinstance(descriptions, list):
+        raise FrameError("'arrays' must be a list")
+    body = memoryview(data)[8 + size :]
+    arrays: dict[str, np.ndarray] = {}
+    end = 0
+    for d in descriptions:
+        try:
+            dtype = DTYPES[d["dtype"]]
+            shape = tuple(int(s) for s in d["shape"])
+            offset = int(d["offset"])
+            count = int(np.prod(shape)) if shape else 1
+            nbytes = count * dtype.itemsize
+            if offset < 0 or offset + nbytes > len(body) or min(shape, default=0) < 0:
+                raise FrameError(f"array {d.get('name')!r} lies outside the message")
+            arr = np.frombuffer(body[offset : offset + nbytes], dtype=dtype).reshape(shape)
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, FrameError):
+                raise
+            raise FrameError(f"bad array description {d!r}") from None
+        if "min" in d:
+            levels = (1 << (8 * dtype.itemsize)) - 1
+            lo, hi = float(d["min"]), float(d["max"])
+            arr = (lo + arr.astype(np.float32) / levels * (hi - lo)).astype(np.float32)
+        arrays[str(d["name"])] = arr
+        end = max(end, offset + nbytes + _pad8(nbytes))
+    return Message(header, arrays, bytes(body[end:]))

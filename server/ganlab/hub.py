@@ -1,0 +1,251 @@
+"""The live sessions of the server: which exist, who watches each, and which worker trains it.
+
+Runs in the web server's event loop. Sessions live in engine workers (worker.py); the hub
+creates them, routes commands in and messages out, resumes them by token, pauses them when
+their client leaves and frees them when nobody came back in time. A worker that dies takes
+only its own sessions with it: their clients are told, and a fresh worker takes its place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import queue
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ganlab import __version__
+from ganlab.protocol import ProtocolError
+from ganlab.settings import Settings
+from ganlab.worker import serve
+
+log = logging.getLogger("ganlab.sessions")
+
+
+class HubError(Exception):
+    """A connection the hub cannot serve; `close_code` is the websocket close code."""
+
+    def __init__(self, code: str, message: str, close_code: int) -> None:
+        super().__init__(message)
+        self.code, self.message, self.close_code = code, message, close_code
+
+    def event(self) -> dict[str, Any]:
+        return ProtocolError(self.code, self.message).event()
+
+
+class Client(Protocol):
+    def deliver(self, kind: str, data: Any) -> None: ...
+
+    def close(self, close_code: int, event: dict[str, Any]) -> None: ...
+
+
+@dataclass(eq=False)
+class Record:
+    sid: str
+    token: str
+    worker: WorkerHandle
+    client: Client | None = None
+    left_at: float = field(default_factory=time.monotonic)
+
+
+class WorkerHandle:
+    """One engine worker (a process, or a thread when `in_process`) and its pipe."""
+
+    def __init__(self, hub: Hub, index: int, in_process: bool) -> None:
+        self.hub, self.index = hub, index
+        self.sessions: set[str] = set()
+        self.conn, child = multiprocessing.Pipe()
+        self.outbox: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        if in_process:
+            self.proc: Any = threading.Thread(target=serve, args=(child, 0), daemon=True,
+                                              name=f"ganlab-worker-{index}")  # fmt: skip
+        else:
+            ctx = multiprocessing.get_context("spawn")
+            self.proc = ctx.Process(target=serve, args=(child, 1), daemon=True,
+                                    name=f"ganlab-worker-{index}")  # fmt: skip
+        self.proc.start()
+        if not in_process:
+            child.close()
+        # Pipes block when full: reading and writing happen on threads of their own, so the
+        # event loop never waits on a busy worker.
+        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._write, daemon=True).start()
+
+    def send(self, *msg: Any) -> None:
+        self.outbox.put(msg)
+
+    def _write(self) -> None:
+        while (msg := self.outbox.get()) is not None:
+            try:
+                self.conn.send(msg)
+            except (OSError, ValueError):
+                return
+
+    def _read(self) -> None:
+        while True:
+            try:
+                msg = self.conn.recv()
+            except (EOFError, OSError):
+                self.hub.call(self.hub.on_worker_lost, self)
+                return
+            self.hub.call(self.hub.on_message, self, msg)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.send("stop")
+        self.outbox.put(None)
+        self.proc.join(timeout)
+        if getattr(self.proc, "is_alive", lambda: False)() and hasattr(self.proc, "kill"):
+            self.proc.kill()
+        self.conn.close()
+
+
+class Hub:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.sessions: dict[str, Record] = {}
+        self.workers: list[WorkerHandle] = []
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._expiry: asyncio.Task[None] | None = None
+        self.stopping = False
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def worker_count(self) -> int:
+        n = self.settings.workers
+        return max(1, os.cpu_count() or 1) if n is None else max(1, n)
+
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        in_process = self.settings.workers == 0
+        self.workers = [WorkerHandle(self, i, in_process) for i in range(self.worker_count)]
+        self._expiry = asyncio.create_task(self._expire_loop())
+
+    async def stop(self) -> None:
+        self.stopping = True
+        if self._expiry:
+            self._expiry.cancel()
+        await asyncio.gather(*(asyncio.to_thread(w.stop) for w in self.workers))
+
+    def call(self, fn: Any, *args: Any) -> None:
+        """Run fn(*args) in the event loop (from a worker's reader thread)."""
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(fn, *args)
+
+    # ------------------------------------------------------------------ sessions
+    def create(self) -> Record:
+        if len(self.sessions) >= self.settings.max_sessions:
+            raise HubError("server_full", f"the server is full: {self.settings.max_sessions} "
+                           "live sessions; try again later", 1013)  # fmt: skip
+        worker = min(self.workers, key=lambda w: len(w.sessions))
+        rec = Record(secrets.token_urlsafe(12), secrets.token_urlsafe(24), worker)
+        self.sessions[rec.sid] = rec
+        worker.sessions.add(rec.sid)
+        worker.send("create", rec.sid, {"device": self.settings.device})
+        log.info("session %s created (worker %d, %d live)", rec.sid, worker.index,
+                 len(self.sessions))  # fmt: skip
+        return rec
+
+    def resume(self, sid: str, token: str | None) -> Record:
+        rec = self.sessions.get(sid)
+        if rec is None:
+            message = (f"no live session {sid[:40]!r}: it expired or never existed; connect "
+                       "without 'session' to start one")  # fmt: skip
+            raise HubError("unknown_session", message, 4404)
+        if not token or not secrets.compare_digest(token.encode(), rec.token.encode()):
+            log.warning("session %s: resume refused (bad token)", sid)
+            raise HubError("bad_token", "wrong or missing token for this session", 4403)
+        return rec
+
+    def attach(self, rec: Record, client: Client, resumed: bool) -> None:
+        if rec.client is not None:
+            rec.client.close(4409, ProtocolError(
+                "replaced", "this session was resumed on another connection").event())  # fmt: skip
+        rec.client = client
+        s = self.settings
+        hello = {
+            "session": rec.sid, "token": rec.token, "resumed": resumed,
+            "limits": {"max_message_bytes": s.max_message_bytes,
+                       "max_run_bytes": s.max_run_bytes, "max_points": 20_000,
+                       "commands_per_second": s.commands_per_second,
+                       "session_timeout_s": s.session_timeout},
+            "server": {"version": __version__, "device": s.device},
+        }  # fmt: skip
+        rec.worker.send("attach", rec.sid, hello)
+        if resumed:
+            log.info("session %s resumed", rec.sid)
+
+    def detach(self, rec: Record, client: Client) -> None:
+        if rec.client is not client:
+            return
+        rec.client = None
+        rec.left_at = time.monotonic()
+        if rec.sid in self.sessions:
+            rec.worker.send("detach", rec.sid)
+            log.info("session %s detached; kept %d s for resuming", rec.sid,
+                     self.settings.session_timeout)  # fmt: skip
+
+    def command(self, rec: Record, cmd: dict[str, Any], payload: bytes | None = None) -> None:
+        rec.worker.send("command", rec.sid, cmd, payload)
+
+    def credit(self, rec: Record) -> None:
+        rec.worker.send("credit", rec.sid)
+
+    def drop(self, rec: Record, reason: str) -> None:
+        self.sessions.pop(rec.sid, None)
+        rec.worker.sessions.discard(rec.sid)
+        rec.worker.send("drop", rec.sid)
+        log.info("session %s %s (%d live)", rec.sid, reason, len(self.sessions))
+
+    async def _expire_loop(self) -> None:
+        timeout = self.settings.session_timeout
+        while True:
+            await asyncio.sleep(min(5.0, max(0.05, timeout / 4)))
+            now = time.monotonic()
+            for rec in list(self.sessions.values()):
+                if rec.client is None and now - rec.left_at > timeout:
+                    self.drop(rec, "expired")
+
+    # ------------------------------------------------------------------ from workers
+    def on_message(self, worker: WorkerHandle, msg: tuple[Any, ...]) -> None:
+        kind = msg[0]
+        if kind == "ready":
+            log.info("engine worker %d ready (pid %s)", worker.index, msg[1])
+            return
+        rec = self.sessions.get(msg[1])
+        if rec is None:
+            return
+        if kind == "failed":
+            log.error("session %s could not be created: %s", rec.sid, msg[2])
+            self.drop(rec, "failed")
+            if rec.client is not None:
+                rec.client.close(1011, ProtocolError("internal", msg[2]).event())
+            return
+        if kind == "text":
+            event = msg[2]
+            if event.get("type") == "diverged":
+                log.warning("session %s diverged at iteration %s", rec.sid, event["iteration"])
+            elif event.get("type") == "error" and event.get("code") == "internal":
+                log.error("session %s error: %s", rec.sid, event["message"])
+        if rec.client is not None:
+            rec.client.deliver(kind, msg[2])
+        elif kind == "frame":
+            self.credit(rec)
+
+    def on_worker_lost(self, worker: WorkerHandle) -> None:
+        if self.stopping or worker not in self.workers:
+            return
+        log.error("engine worker %d stopped; its %d sessions are lost", worker.index,
+                  len(worker.sessions))  # fmt: skip
+        for sid in list(worker.sessions):
+            rec = self.sessions.pop(sid, None)
+            if rec is not None and rec.client is not None:
+                rec.client.close(1011, ProtocolError(
+                    "session_lost", "the engine process of this session failed; reconnect "
+                    "to start a new session").event())  # fmt: skip
+        fresh = WorkerHandle(self, worker.index, self.settings.workers == 0)
+        self.workers[self.workers.index(worker)] = fresh

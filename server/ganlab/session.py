@@ -1,0 +1,327 @@
+"""One live session: a run, its play state and pacing, and its answers to protocol commands.
+
+Knows nothing of sockets: `handle` takes a validated command and returns what to send back
+(`Out` items), `train_slice` trains for a short time, `frame` draws the latest picture when
+the client can take one. An engine worker (worker.py) drives many of these in turn.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ganlab import runfile
+from ganlab.config import ConfigError, ExperimentConfig, merge, parse_config
+from ganlab.distributions.custom import PointsError, parse_points
+from ganlab.evaluation import metric_row
+from ganlab.messages import frame_message, history_message, phase_message, run_message
+from ganlab.picture import PictureCache, compute_picture
+from ganlab.protocol import PROTOCOL, ProtocolError
+from ganlab.trainer import Trainer
+
+# Shares of a session's time that metric rows, and the Wasserstein-1 distance in them (exact
+# optimal transport, ~30 ms), may take; beyond them rows are thinned, or carry no W1.
+METRIC_SHARE = 0.1
+W1_SHARE = 0.05
+# Frames a client may have in flight; the worker draws no more until it gets credits back.
+CREDITS = 2
+# Share of a session's time that drawing frames may take when sessions compete for a worker:
+# under load a session's frame rate drops before its training speed does.
+FRAME_SHARE = 0.2
+
+
+@dataclass
+class Out:
+    """One message for the client: a JSON event (`text`) or a binary message."""
+
+    kind: str  # "text", "frame" or "binary"
+    data: Any
+
+
+def text(**event: Any) -> Out:
+    return Out("text", event)
+
+
+class Session:
+    def __init__(self, sid: str, config: dict[str, Any] | None = None) -> None:
+        self.sid = sid
+        self.trainer = Trainer(parse_config(merge(ExperimentConfig().model_dump(), config or {})))
+        self.cache = PictureCache()
+        self.playing = False
+        self.attached = False
+        self.ips: float | None = None
+        self.fps = 30
+        self.frame_no = 0
+        self.applied: int | None = None
+        self.config_version = 0
+        self.dirty = True
+        self.credits = 0
+        self.last_frame_at = 0.0
+        self.last_frame_iteration = -1
+        self.history_sent = 0
+        self.walk: tuple[str, Any, int] | None = None
+        self._tokens = 0.0
+        self._clock = time.perf_counter()
+        self._rate: deque[tuple[float, int]] = deque(maxlen=64)
+        self._metrics_free_at = 0.0
+        self._w1_free_at = 0.0
+        self.frame_cost = 0.0
+
+    # ------------------------------------------------------------------ commands
+    def handle(self, cmd: dict[str, Any], payload: bytes | None = None) -> list[Out]:
+        """Apply one validated command. Raises ProtocolError for a refused one; the run is
+        left as it was."""
+        kind = cmd["type"]
+        if not (kind == "step" and cmd.get("sub")):
+            self.walk = None  # any other command cancels an unfinished walkthrough
+        out = getattr(self, f"_cmd_{kind}")(cmd, payload)
+        if cmd.get("id") is not None:
+            self.applied = cmd["id"]
+        return out
+
+    def _ack(self, cmd: dict[str, Any]) -> Out:
+        return text(type="ack", id=cmd.get("id"), command=cmd["type"])
+
+    def _state(self, reason: str) -> Out:
+        return text(type="state", playing=self.playing, reason=reason,
+                    iteration=self.trainer.iteration)  # fmt: skip
+
+    def _config_event(self, cmd: dict[str, Any] | None, rebuilt: set[str]) -> Out:
+        self.config_version += 1
+        self.dirty = True
+        return text(type="config", config=self.trainer.config.model_dump(),
+                    rebuilt=sorted(rebuilt), id=cmd.get("id") if cmd else None)  # fmt: skip
+
+    def _cmd_play(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+        self.playing = True
+        self._tokens = 0.0
+        self._clock = time.perf_counter()
+        return [self._state("command")]
+
+    def _cmd_pause(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+        self.playing = False
+        return [self._state("command")]
+
+    def _cmd_step(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+        out = [self._state("command")] if self.playing else []
+        self.playing = False
+        phase = cmd.get("phase", "both")
+        if cmd.get("sub"):
+            return out + self._walk_phase(phase)
+        t = self.trainer
+        if phase == "d":
+            t.step_d()
+        elif phase == "g":
+            t.step_g()
+        else:
+            t.step()
+            if t.iteration % t.config.metrics.every == 0:
+                t.record()
+        self.dirty = True
+        return [*out, self._ack(cmd), *self._check_diverged()]
+
+    def _walk_phase(self, network: str) -> list[Out]:
+        if self.walk is None or self.walk[0] != network:
+            self.walk = (network, self.trainer.walk(network), 0)
+        net, steps, index = self.walk
+        name, values = next(steps)
+        self.walk = None if name == "update" else (net, steps, index + 1)
+        if name == "update":
+            self.dirty = True
+        return [Out("binary", phase_message(net, name, index, values)), *self._check_diverged()]
+
+    def _cmd_reset(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+        if cmd.get("seed") is not None:
+            self.trainer.configure({"seed": cmd["seed"]})
+        self.trainer.reset()
+        self.playing = False
+        return [self._config_event(cmd, {"reset"}), *self._full_history()]
+
+    def _cmd_config(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+        try:
+            rebuilt = self.trainer.configure(cmd["set"])
+        except ConfigError as exc:
+            raise ProtocolError("invalid_config", exc.message, exc.field or None) from None
+        return [self._config_event(cmd, rebuilt)]
+
+    def _cmd_data(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+        if "import" in cmd:
+            spec = cmd["import"]
+            try:
+                points = parse_points(spec["text"], spec["format"])
+            except PointsError as exc:
+                raise ProtocolError("invalid_points", str(exc), "import.text") from None
+            data = {"name": "points", "points": points.tolist(), "strokes": None}
+        else:
+            data = cmd["set"]
+        try:
+            rebuilt = self.trainer.configure({"data": data})
+        except ConfigError as exc:
+            raise ProtocolError("invalid_config", exc.message, exc.field or None) from None
+        return [self._config_event(cmd, rebuilt)]
+
+    def _cmd_speed(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+        if "ips" in cmd:
+            self.ips = cmd["ips"]
+            self._tokens = 0.0
+        if "fps" in cmd and cmd["fps"] is not None:
+            self.fps = cmd["fps"]
+        return [text(type="speed", ips=self.ips, fps=self.fps, id=cmd.get("id"))]
+
+    def _cmd_save(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+        data = runfile.dumps(self.trainer)
+        name = f"ganlab-{self.trainer.config.data.name}-{self.trainer.iteration}.safetensors"
+        return [text(type="saved", filename=name, bytes=len(data), id=cmd.get("id")),
+                Out("binary", run_message(data, name))]  # fmt: skip
+
+    def _cmd_load(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+        device = self.trainer.config.device
+        try:
+            trainer = runfile.loads(payload or b"", device=device)
+        except (runfile.RunFileError, ConfigError) as exc:
+            raise ProtocolError("bad_run_file", str(exc)) from None
+        self.trainer = trainer
+        self.cache = PictureCache()
+        self.playing = False
+        return [self._config_event(cmd, {"load"}), *self._full_history(),
+                text(type="loaded", iteration=trainer.iteration, id=cmd.get("id"))]  # fmt: skip
+
+    def _cmd_ping(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+        return [text(type="pong", t=time.time(), id=cmd.get("id"))]
+
+    def _full_history(self) -> list[Out]:
+        self.history_sent = len(self.trainer.history)
+        return [Out("binary", history_message(self.trainer.history))]
+
+    # ------------------------------------------------------------------ connection
+    def attach(self, hello: dict[str, Any]) -> list[Out]:
+        """A client connected: greet it with the state of the run, its history and a frame."""
+        self.attached = True
+        self.credits = CREDITS
+        self.dirty = True
+        greeting = text(
+            type="hello", protocol=PROTOCOL, **hello, config=self.trainer.config.model_dump(),
+            iteration=self.trainer.iteration, playing=self.playing,
+            speed={"ips": self.ips, "fps": self.fps},
+        )  # fmt: skip
+        return [greeting, *self._full_history()]
+
+    def detach(self) -> None:
+        """No client: pause, so an abandoned tab costs nothing."""
+        self.attached = False
+        self.playing = False
+        self.walk = None
+        self.credits = 0
+
+    # ------------------------------------------------------------------ training
+    @property
+    def runnable(self) -> bool:
+        return self.playing and self.attached
+
+    def train_slice(self, budget: float, sharing: int = 1) -> list[Out]:
+        """Train for about `budget` seconds (less under an iterations/s cap); `sharing` is
+        how many sessions take turns on this worker."""
+        t = self.trainer
+        now = start = time.perf_counter()
+        if self.ips is not None:
+            cap = max(1.0, self.ips * 0.05)  # at most 50 ms worth of iterations banked
+            self._tokens = min(cap, self._tokens + (now - self._clock) * self.ips)
+        self._clock = now
+        every = t.config.metrics.every
+        while now - start < budget:
+            if self.ips is not None:
+                if self._tokens < 1.0:
+                    break
+                self._tokens -= 1.0
+            t.step()
+            if t.iteration % every == 0:
+                self._maybe_record(sharing)
+            now = time.perf_counter()
+        self._rate.append((now, t.iteration))
+        return self._check_diverged()
+
+    def _maybe_record(self, sharing: int = 1) -> None:
+        """A metric row, unless rows have lately taken more than METRIC_SHARE of this
+        session's time (its turns on a shared worker); W1 only within W1_SHARE."""
+        start = time.perf_counter()
+        if start < self._metrics_free_at:
+            return
+        with_w1 = start >= self._w1_free_at
+        row = metric_row(self.trainer, w1=with_w1)
+        self.trainer.history.append(row)
+        cost = time.perf_counter() - start
+        self._metrics_free_at = start + cost * sharing / METRIC_SHARE
+        if with_w1:
+            self._w1_free_at = start + cost * sharing / W1_SHARE
+
+    def _check_diverged(self) -> list[Out]:
+        if not self.trainer.diverged():
+            return []
+        self.playing = False
+        self.dirty = True
+        it = self.trainer.iteration
+        message = (f"training diverged at iteration {it}: weights became NaN or infinite. "
+                   "Reset, load a run, or lower the learning rates and play again.")  # fmt: skip
+        return [text(type="diverged", iteration=it, message=message),
+                self._state("diverged")]  # fmt: skip
+
+    def measured_ips(self) -> float:
+        if len(self._rate) < 2:
+            return 0.0
+        now = time.perf_counter()
+        recent = [(t, i) for t, i in self._rate if now - t <= 1.0]
+        if len(recent) < 2 or not self.playing:
+            return 0.0
+        (t0, i0), (t1, i1) = recent[0], recent[-1]
+        return (i1 - i0) / (t1 - t0) if t1 > t0 else 0.0
+
+    # ------------------------------------------------------------------ frames
+    def frame_interval(self, sharing: int) -> float:
+        """Seconds between frames while playing: the client's rate, or slower when `sharing`
+        sessions take turns on this worker and frames would eat more than FRAME_SHARE of
+        this session's turn."""
+        return max(1.0 / self.fps, self.frame_cost * max(1, sharing) / FRAME_SHARE)
+
+    def frame_due(self, now: float, sharing: int = 1) -> bool:
+        if not self.attached or self.credits <= 0:
+            return False
+        if self.dirty:
+            return True
+        changed = self.trainer.iteration != self.last_frame_iteration
+        return (self.playing and changed
+                and now - self.last_frame_at >= self.frame_interval(sharing))  # fmt: skip
+
+    def next_frame_in(self, now: float) -> float | None:
+        """Seconds until a frame may be due, or None when none will be without a command."""
+        if not self.attached or self.credits <= 0:
+            return None
+        if self.dirty:
+            return 0.0
+        if self.playing:
+            return max(0.0, self.last_frame_at + 1.0 / self.fps - now)
+        return None
+
+    def frame(self, now: float) -> bytes:
+        t = self.trainer
+        start = time.perf_counter()
+        with torch.inference_mode():
+            picture = compute_picture(t, self.cache)
+        rows = t.history[self.history_sent :]
+        self.history_sent = len(t.history)
+        self.frame_no += 1
+        header = {"frame": self.frame_no, "iteration": t.iteration, "d_updates": t.d_updates,
+                  "g_updates": t.g_updates, "playing": self.playing,
+                  "ips": round(self.measured_ips(), 1), "applied": self.applied,
+                  "config_version": self.config_version}  # fmt: skip
+        self.dirty = False
+        self.credits -= 1
+        self.last_frame_at = now
+        self.last_frame_iteration = t.iteration
+        data = frame_message(picture, header, t.losses(), rows)
+        cost = time.perf_counter() - start
+        self.frame_cost = cost if self.frame_cost == 0 else 0.8 * self.frame_cost + 0.2 * cost
+        return data
