@@ -129,3 +129,29 @@ def test_kde_integrates_to_one_and_peaks_at_data():
     iy, ix = divmod(int(dens.argmax()), 121)
     assert abs(iy - 60) <= 5 and abs(ix - 60) <= 5  # peak at the data's centre
     assert float(dens[0, 0]) < 1e-6
+
+
+def test_optimizer_change_keeps_cached_inputs_and_data_change_refreshes_them():
+    t = Trainer({"data": {"name": "ring"}})
+    cache = PictureCache()
+    compute_picture(t, cache)
+    kde = cache.real_density
+    t.configure({"g_optimizer": {"lr": 0.01}, "generator": {"layers": 3}})
+    compute_picture(t, cache)
+    assert cache.real_density is kde  # nothing the cached inputs depend on changed
+    t.configure({"data": {"name": "line"}})
+    compute_picture(t, cache)
+    assert cache.real_density is not kde
+
+
+def test_kde_matches_direct_sum():
+    gen = torch.Generator().manual_seed(0)
+    samples = torch.randn(300, 2, generator=gen)
+    gx, gy = torch.linspace(-3, 3, 17), torch.linspace(-2, 2, 11)
+    width = float(samples.std(dim=0).mean()) * 300 ** (-1.0 / 6.0)
+    xs, ys = torch.meshgrid(gx, gy, indexing="xy")
+    points = torch.stack([xs.reshape(-1), ys.reshape(-1)], dim=1).double()
+    d2 = torch.cdist(points, samples.double()).pow(2)
+    direct = torch.exp(-d2 / (2 * width**2)).sum(1) / (300 * 2 * np.pi * width**2)
+    np.testing.assert_allclose(kde_on_grid(samples, gx, gy).numpy(),
+                               direct.view(11, 17).numpy(), rtol=1e-5, atol=1e-7)  # fmt: skip

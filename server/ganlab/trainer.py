@@ -31,6 +31,8 @@ from ganlab.streams import Stream, noise_sampler
 Trace = dict[str, dict[str, Any]]
 # Every configuration a picture may depend on gets a new number (pictures cache by it).
 VIEW_VERSIONS = itertools.count(1)
+# The config sections a picture's fixed inputs depend on (packing: how the grid is judged).
+VIEW_INPUTS = frozenset({"data", "noise", "view", "discriminator", "seed", "device"})
 
 
 def resolve_device(name: str) -> torch.device:
@@ -151,7 +153,7 @@ class Trainer:
             self._build_discriminator()
         elif "d_optimizer" in changed:
             self.d_opt = self._reoptimize(self.d_opt, self.D, new.d_optimizer)
-        if changed:
+        if changed & VIEW_INPUTS:
             self.view_version = next(VIEW_VERSIONS)
         return changed
 
