@@ -15,6 +15,8 @@ import { Walkthrough } from "./ui/walkthrough.js";
 import { Toasts, describeError } from "./ui/toasts.js";
 
 const PRETRAINED = new Set(["line", "gaussians", "ring", "disjoint"]);
+// Commands whose effect a frame shows (its header's `applied` echoes their id).
+const CHANGES = new Set(["step", "reset", "config", "data"]);
 const $ = (id) => document.getElementById(id);
 
 /** The numbers a view needs from one decoded `frame` message. */
@@ -79,6 +81,7 @@ class App {
     this.history = new History();
     this.stats = { framesReceived: 0, framesRendered: 0, messages: 0, lastFrameNumber: null };
     this.pendingExperiment = null;
+    this.lastChangeId = 0;
     this.distributions = [];
     this.samples = {};
     this.presets = [];
@@ -138,7 +141,13 @@ class App {
   send(command) {
     const id = this.connection.send(command);
     if (id === null) this.toasts.show("Not connected to the server: reconnecting…", "info", 3000);
+    else if (CHANGES.has(command.type) && !command.sub) this.lastChangeId = id;
     return id;
+  }
+
+  /** Whether the picture shows the effect of every change sent so far. */
+  get settled() {
+    return !this.pendingFrame && Boolean(this.frame) && (this.lastChangeId === 0 || this.frame.applied >= this.lastChangeId);
   }
 
   // ---- server messages ----
@@ -147,6 +156,7 @@ class App {
     this.stats.messages++;
     switch (m.type) {
       case "hello":
+        this.hello = m;
         this.limits = m.limits;
         this.playing = m.playing;
         this.setConfig(m.config, { writeUrl: !this.pendingExperiment });
@@ -259,6 +269,7 @@ class App {
     this.config = config;
     this.graph.setConfig(config);
     this.walk.setConfig(config);
+    if (document.activeElement !== $("seed")) $("seed").value = String(config.seed);
     if (writeUrl) {
       const hash = `#${configToHash(config)}`;
       if (location.hash !== hash) history.replaceState(null, "", hash);
@@ -275,7 +286,10 @@ class App {
 
   setCounters({ iteration, dUpdates, gUpdates }) {
     const it = $("iteration");
-    if (iteration !== undefined) it.textContent = String(iteration);
+    if (iteration !== undefined) {
+      this.iteration = iteration; // the server's latest word: frame, state or hello
+      it.textContent = String(iteration);
+    }
     if (dUpdates !== undefined) {
       it.dataset.dUpdates = String(dUpdates);
       it.dataset.gUpdates = String(gUpdates);
@@ -319,7 +333,6 @@ class App {
     this.stats.lastFrameNumber = f.frameNumber;
     this.setCounters({ iteration: f.iteration, dUpdates: f.dUpdates, gUpdates: f.gUpdates });
     $("ips").textContent = f.playing ? (f.ips >= 100 ? f.ips.toFixed(0) : f.ips.toFixed(1)) : "0";
-    if (f.playing !== this.playing) this.setPlaying(f.playing);
     const prob = f.output === "probability" || f.output === "prob";
     $("d-output").textContent = prob ? "D(x): probability of real" : "D(x): critic score, coloured over its range";
   }
@@ -413,6 +426,18 @@ class App {
       this.send({ type: "speed", ips: v === "" ? null : Number(v) });
     });
     $("preset").addEventListener("change", (ev) => this.applyPreset(ev.target.value));
+    $("seed").addEventListener("change", (ev) => {
+      const seed = Number(ev.target.value);
+      if (!Number.isInteger(seed) || seed < 0 || seed > 2147483647) {
+        this.toasts.show("Seed: a whole number from 0 to 2147483647");
+        ev.target.value = String(this.config.seed);
+        return;
+      }
+      // A new seed starts the run over, so that the run is the one the seed names.
+      this.walk.interrupted();
+      this.send({ type: "config", set: { seed } });
+      this.send({ type: "reset", seed });
+    });
     $("pretrained").addEventListener("click", () => this.loadPretrained());
     $("save-run").addEventListener("click", () => this.send({ type: "save" }));
     $("open-run").addEventListener("change", (ev) => this.openRun(ev.target));

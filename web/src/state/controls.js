@@ -86,7 +86,6 @@ export const NODES = [
       { path: "loss.r1", label: "R1 penalty γ", kind: "number", min: 0, max: 1000, step: 0.1, advanced: true },
       { path: "loss.label_smoothing", label: "Label smoothing", kind: "number", min: 0, max: 0.5, step: 0.05, advanced: true, when: (c) => c.loss.kind === "log" || c.loss.kind === "lsgan" },
       { path: "training.lr_halflife", label: "LR half-life (it.)", kind: "int", min: 0, max: 10000000, advanced: true, title: "Both learning rates halve over this many iterations; 0 keeps them constant" },
-      { path: "seed", label: "Seed", kind: "int", min: 0, max: 2147483647, advanced: true, title: "Random seed: takes effect at the next reset" },
     ],
   },
 ];

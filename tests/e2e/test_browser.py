@@ -1,0 +1,359 @@
+"""The browser app against the real server, in Debian's Chromium (see conftest.py)."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+from conftest import canvas_png, counters, open_app, settle, shot, wait_ready
+
+LAYERS = ["heatmap", "real", "fake", "gradients", "manifold", "contour"]
+
+
+def test_page_loads_without_console_errors(page):
+    open_app(page)
+    page.wait_for_function("window.ganlab.distributions.length > 0")
+    assert page.inner_text("#connection") == "connected"
+    assert page.inner_text("[data-testid=iteration]") == "0"
+    for testid in ["play-pause", "step-d", "step-g", "step-both", "reset", "iteration", "draw",
+                   *[f"layer-{name}" for name in LAYERS]]:  # fmt: skip
+        assert page.locator(f"[data-testid={testid}]").count() == 1, testid
+    # Every registered distribution has a thumbnail in the picker.
+    page.click("#dist-button")
+    names = page.evaluate("window.ganlab.distributions.map(d => d.name)")
+    assert len(names) >= 10
+    for name in names:
+        assert page.locator(f"[data-testid=dist-{name}] canvas").count() == 1
+    shot(page, "picker")
+    page.keyboard.press("Escape")
+    shot(page, "initial")
+    assert page.errors == []
+
+
+def test_layout_has_no_horizontal_scroll_from_800_to_1280(page):
+    open_app(page)
+    for width in (1280, 1024, 800):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(200)
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll <= width, f"{scroll} px of content at {width} px"
+    shot(page, "tablet-800")
+    # Every control has an accessible name.
+    unnamed = page.evaluate(
+        """[...document.querySelectorAll('button, select, input')].filter(e => {
+             if (e.type === 'file' || e.closest('[hidden]')) return false;
+             const label = e.labels && e.labels.length ? e.labels[0].textContent.trim() : '';
+             return !(label || e.getAttribute('aria-label') || e.textContent.trim() || e.title);
+           }).map(e => e.outerHTML.slice(0, 80))"""
+    )
+    assert unnamed == []
+
+
+def test_play_advances_the_counter_and_changes_the_picture(page):
+    open_app(page)
+    before = canvas_png(page)
+    page.click("[data-testid=play-pause]")
+    page.wait_for_function("window.ganlab.frame.iteration > 300", timeout=30_000)
+    assert page.get_attribute("[data-testid=play-pause]", "aria-pressed") == "true"
+    shot(page, "playing")
+    page.click("[data-testid=play-pause]")
+    page.wait_for_function("!window.ganlab.playing")
+    shown = int(page.inner_text("[data-testid=iteration]"))
+    assert shown > 300
+    assert canvas_png(page) != before
+    stats = page.evaluate("window.ganlab.stats")
+    assert stats["framesRendered"] == stats["framesReceived"] > 5
+    assert page.errors == []
+
+
+def test_each_step_button_advances_exactly_what_it_says(page):
+    open_app(page)
+    # Two D updates per iteration, so that "Both" is told apart from a single D update.
+    page.fill("[data-testid='ctl-training.d_steps']", "2")
+    page.dispatch_event("[data-testid='ctl-training.d_steps']", "change")
+    page.wait_for_function("window.ganlab.config.training.d_steps === 2")
+    settle(page)
+    start = counters(page)
+
+    page.click("[data-testid=step-d]")
+    settle(page)
+    after_d = counters(page)
+    assert after_d == {**start, "d": start["d"] + 1}
+
+    page.click("[data-testid=step-g]")
+    settle(page)
+    after_g = counters(page)
+    assert after_g == {**after_d, "g": after_d["g"] + 1}
+
+    page.click("[data-testid=step-both]")
+    settle(page)
+    after_both = counters(page)
+    assert after_both == {
+        "iteration": after_g["iteration"] + 1, "d": after_g["d"] + 2, "g": after_g["g"] + 1,
+    }  # fmt: skip
+    assert page.inner_text("[data-testid=iteration]") == str(after_both["iteration"])
+
+    # The keyboard shortcuts do the same.
+    page.locator("body").click(position={"x": 5, "y": 890})
+    page.keyboard.press("d")
+    settle(page)
+    assert counters(page)["d"] == after_both["d"] + 1
+    page.keyboard.press("g")
+    settle(page)
+    assert counters(page)["g"] == after_both["g"] + 1
+    page.keyboard.press("b")
+    settle(page)
+    assert counters(page)["iteration"] == after_both["iteration"] + 1
+    page.keyboard.press("r")
+    settle(page)
+    assert counters(page) == {"iteration": 0, "d": 0, "g": 0}
+    page.keyboard.press(" ")
+    page.wait_for_function("window.ganlab.frame.iteration > 20")
+    page.keyboard.press(" ")
+    page.wait_for_function("!window.ganlab.playing")
+    assert page.errors == []
+
+
+def test_learning_rate_change_reaches_the_server(page):
+    open_app(page)
+    assert page.evaluate("window.ganlab.config.g_optimizer.lr") != 0.01
+    page.select_option("[data-testid='ctl-g_optimizer.lr']", "0.01")
+    # `config` events carry the config in effect on the server.
+    page.wait_for_function("window.ganlab.config.g_optimizer.lr === 0.01")
+    assert page.evaluate("window.ganlab.config.d_optimizer.lr") != 0.01
+    assert "g_optimizer.lr=0.01" in page.url
+    # A value the server refuses is shown as a readable message and the control goes back.
+    page.fill("[data-testid='ctl-generator.neurons']", "600")
+    page.dispatch_event("[data-testid='ctl-generator.neurons']", "change")
+    toast = page.locator(".toast").last
+    toast.wait_for()
+    assert "Neurons" in toast.inner_text() and "512" in toast.inner_text()
+    assert page.input_value("[data-testid='ctl-generator.neurons']") == "16"
+    assert page.errors == []
+
+
+def test_layer_toggles_hide_and_show(page):
+    open_app(page)
+    settle(page)
+    page.wait_for_timeout(300)
+    for name in LAYERS:
+        box = page.locator(f"[data-testid=layer-{name}]")
+        was = box.is_checked()
+        before = canvas_png(page)
+        box.click()
+        page.wait_for_timeout(120)
+        toggled = canvas_png(page)
+        assert toggled != before, f"toggling {name} changed nothing"
+        box.click()
+        page.wait_for_timeout(120)
+        assert box.is_checked() == was
+        assert canvas_png(page) == before, f"{name} did not come back"
+    # All layers off leaves an empty plot; all on shows more.
+    for name in LAYERS:
+        page.locator(f"[data-testid=layer-{name}]").set_checked(False)
+    page.wait_for_timeout(120)
+    empty = canvas_png(page)
+    for name in LAYERS:
+        page.locator(f"[data-testid=layer-{name}]").set_checked(True)
+    page.wait_for_timeout(120)
+    assert canvas_png(page) != empty
+    shot(page, "all-layers")
+    assert page.errors == []
+
+
+def _draw_stroke(page, points):  # type: ignore[no-untyped-def]
+    """Drag across the drawing pad through unit-square points (y up)."""
+    box = page.locator("[data-testid=draw-canvas]").bounding_box()
+    to_px = lambda x, y: (box["x"] + x * box["width"], box["y"] + (1 - y) * box["height"])  # noqa: E731
+    page.mouse.move(*to_px(*points[0]))
+    page.mouse.down()
+    for p in points[1:]:
+        page.mouse.move(*to_px(*p), steps=8)
+    page.mouse.up()
+
+
+def _fake_to_real_distance(page) -> float:  # type: ignore[no-untyped-def]
+    """Mean distance from each fake sample to its nearest real sample, in the current frame."""
+    return page.evaluate(
+        """(() => { const f = window.ganlab.frame; let total = 0; const n = f.fake.length / 2;
+             for (let i = 0; i < n; i++) { let best = Infinity;
+               for (let j = 0; j < f.real.length / 2; j++) {
+                 const d = Math.hypot(f.fake[2*i] - f.real[2*j], f.fake[2*i+1] - f.real[2*j+1]);
+                 if (d < best) best = d; }
+               total += best; }
+             return total / n; })()"""
+    )
+
+
+def test_drawing_a_distribution_and_training_moves_the_fakes_to_it(page):
+    open_app(page)
+    page.click("[data-testid=draw]")
+    apply = page.locator("[data-testid=draw-apply]")
+    assert apply.is_disabled(), "an empty drawing cannot be applied"
+    # Undo and clear work; cancel sends nothing.
+    _draw_stroke(page, [(0.2, 0.2), (0.4, 0.3)])
+    assert apply.is_enabled()
+    page.click("[data-testid=draw-undo]")
+    assert apply.is_disabled()
+    _draw_stroke(page, [(0.2, 0.2), (0.4, 0.3)])
+    page.click("[data-testid=draw-clear]")
+    assert apply.is_disabled()
+    _draw_stroke(page, [(0.5, 0.5), (0.6, 0.6)])
+    page.click("[data-testid=draw-cancel]")
+    assert page.evaluate("window.ganlab.config.data.name") == "gaussians"
+
+    page.click("[data-testid=draw]")
+    # Earlier strokes were kept; start from a clean pad.
+    page.click("[data-testid=draw-clear]")
+    _draw_stroke(page, [(0.1, 0.85), (0.5, 0.9), (0.9, 0.85)])
+    _draw_stroke(page, [(0.85, 0.1), (0.85, 0.5)])
+    shot(page, "drawing-pad")
+    apply.click()
+    page.wait_for_function("window.ganlab.config.data.name === 'drawing'")
+    strokes = page.evaluate("window.ganlab.config.data.strokes")
+    assert len(strokes) == 2
+    xs = [p[0] for p in strokes[0]]
+    ys = [p[1] for p in strokes[0]]
+    assert min(xs) < 0.15 and max(xs) > 0.85 and min(ys) > 0.8, "y is up, unit square"
+    settle(page)
+    before = _fake_to_real_distance(page)
+    page.click("[data-testid=play-pause]")
+    page.wait_for_function("window.ganlab.frame.iteration > 2500", timeout=60_000)
+    page.click("[data-testid=play-pause]")
+    page.wait_for_function("!window.ganlab.playing")
+    after = _fake_to_real_distance(page)
+    shot(page, "drawing-trained")
+    assert after < 0.5 * before, (before, after)
+    assert page.errors == []
+
+
+def test_url_round_trips_the_experiment(page, browser):
+    open_app(page)
+    page.select_option("[data-testid='ctl-loss.kind']", "hinge")
+    page.fill("[data-testid='ctl-generator.layers']", "3")
+    page.dispatch_event("[data-testid='ctl-generator.layers']", "change")
+    page.select_option("[data-testid='ctl-d_optimizer.lr']", "0.003")
+    page.click("#dist-button")
+    page.click("[data-testid=dist-ring]")
+    page.fill("[data-testid=seed]", "77")
+    page.dispatch_event("[data-testid=seed]", "change")
+    page.wait_for_function(
+        "(() => { const c = window.ganlab.config; return c.loss.kind === 'hinge'"
+        " && c.generator.layers === 3 && c.d_optimizer.lr === 0.003 && c.data.name === 'ring'"
+        " && c.seed === 77; })()"
+    )
+    url = page.url
+    for part in ["loss.kind=hinge", "generator.layers=3", "d_optimizer.lr=0.003",
+                 "data.name=ring", "seed=77"]:  # fmt: skip
+        assert part in unquote(url), part
+    page.click("[data-testid=reset]")
+    settle(page)
+    config = page.evaluate("window.ganlab.config")
+    first = page.evaluate("Array.from(window.ganlab.frame.fake)")
+
+    other = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        other.goto(url)
+        wait_ready(other)
+        other.wait_for_function("window.ganlab.config.seed === 77")
+        settle(other)
+        assert other.evaluate("window.ganlab.connection.session") != page.evaluate(
+            "window.ganlab.connection.session"
+        )
+        assert other.evaluate("window.ganlab.config") == config
+        assert other.evaluate("window.ganlab.frame.iteration") == 0
+        # Same experiment, same seed: the same starting picture.
+        assert other.evaluate("Array.from(window.ganlab.frame.fake)") == first
+        assert other.url == url
+    finally:
+        other.close()
+    assert page.errors == []
+
+
+def test_reconnect_resumes_the_run(page):
+    open_app(page)
+    session = page.evaluate("window.ganlab.connection.session")
+    page.click("[data-testid=play-pause]")
+    page.wait_for_function("window.ganlab.frame.iteration > 200", timeout=30_000)
+    page.click("[data-testid=play-pause]")
+    page.wait_for_function("!window.ganlab.playing")
+    # The `state` reply to pause carries the iteration training stopped at.
+    iteration = page.evaluate("window.ganlab.iteration")
+    assert iteration > 200
+    page.evaluate("window.ganlab.connection.drop()")
+    page.wait_for_function("window.ganlab.connection.state !== 'open'")
+    page.wait_for_function("window.ganlab.connection.state === 'open'", timeout=15_000)
+    assert page.evaluate("window.ganlab.connection.session") == session
+    page.wait_for_selector(".toast:has-text('Reconnected')")
+    hello = page.evaluate("window.ganlab.hello")
+    assert hello["resumed"] is True and hello["iteration"] == iteration
+    assert page.inner_text("[data-testid=iteration]") == str(iteration)
+    # The resumed session still trains.
+    page.click("[data-testid=step-both]")
+    settle(page)
+    assert counters(page)["iteration"] == iteration + 1
+    assert page.inner_text("#connection") == "connected"
+    assert page.errors == []
+
+
+def test_import_shows_the_servers_error_and_accepts_good_points(page, tmp_path):
+    open_app(page)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n0.1,0.2\n0.3,banana\n")
+    page.set_input_files("[data-testid=import]", str(bad))
+    toast = page.locator(".toast").last
+    toast.wait_for()
+    assert "line 3" in toast.inner_text().lower(), toast.inner_text()
+    assert page.evaluate("window.ganlab.config.data.name") == "gaussians"
+    good = tmp_path / "good.json"
+    good.write_text("[[1, 2], [3, 4], [5, 1], [2, 2]]")
+    page.set_input_files("[data-testid=import]", str(good))
+    page.wait_for_function("window.ganlab.config.data.name === 'points'")
+    assert page.evaluate("window.ganlab.config.data.points.length") == 4
+    settle(page)
+    shot(page, "imported")
+
+
+def test_slow_motion_walks_through_the_phases(page):
+    open_app(page)
+    page.check("[data-testid=slow-motion]")
+    settle(page)
+    start = counters(page)
+    seen = []
+    for _ in range(5):
+        page.click("[data-testid=walk-next]")
+        page.wait_for_function(
+            "(n) => document.getElementById('walkthrough').dataset.phase !== '' &&"
+            " window.ganlab.walk.pending === false && window.ganlab.walk.last &&"
+            " document.getElementById('walkthrough').dataset.phase === n",
+            arg=["generate", "classify", "loss", "gradients", "update"][len(seen)],
+        )
+        seen.append(page.get_attribute("#walkthrough", "data-phase"))
+        if seen[-1] == "loss":
+            assert "d loss" in page.inner_text("#walk-values")
+            shot(page, "slow-motion-loss")
+    assert seen == ["generate", "classify", "loss", "gradients", "update"]
+    assert page.get_attribute("#walkthrough", "data-network") == "d"
+    settle(page)
+    assert counters(page) == {**start, "d": start["d"] + 1}
+    # The generator's turn comes next; its gradients phase draws arrows.
+    for _ in range(4):
+        page.click("[data-testid=walk-next]")
+        page.wait_for_function("window.ganlab.walk.pending === false")
+    assert page.get_attribute("#walkthrough", "data-network") == "g"
+    assert page.get_attribute("#walkthrough", "data-phase") == "gradients"
+    shot(page, "slow-motion-g-gradients")
+    assert page.errors == []
+
+
+def test_start_from_a_trained_model(page):
+    open_app(page)
+    page.click("#dist-button")
+    page.click("[data-testid=dist-ring]")
+    page.wait_for_function("window.ganlab.config.data.name === 'ring'")
+    page.click("[data-testid=pretrained]")
+    page.wait_for_function("window.ganlab.frame.iteration >= 1000", timeout=20_000)
+    assert page.evaluate("window.ganlab.config.training.d_steps") == 3  # the ring preset
+    assert page.evaluate("window.ganlab.history.length") > 5
+    settle(page)
+    shot(page, "trained-ring")
+    assert page.errors == []
