@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import logging
 import math
 import sys
 import time
@@ -196,7 +197,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         url = f"http://{settings.host}:{settings.port}/"
         threading.Timer(1.0, webbrowser.open, (url,)).start()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    # One line per session event (created, resumed, expired, diverged, error).
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Frames are float data that deflate barely shrinks, at a CPU cost per frame: off. A
+    # message over the hard cap closes the socket; up to it, the app answers with an error.
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
+                ws_max_size=settings.max_run_bytes + (1 << 20),
+                ws_per_message_deflate=False)  # fmt: skip
     return 0
 
 

@@ -38,7 +38,7 @@ def _finite_or_none(values: dict[str, float]) -> dict[str, float | None]:
 def _d_values(values: np.ndarray, output: str) -> Quantized:
     # Probabilities need no more than 256 levels (a colour map has no more); critic scores are
     # stretched over their own range.
-    if output == "prob":
+    if output == "probability":
         return Quantized(values, 8, 0.0, 1.0)
     return Quantized(values, 8)
 
@@ -64,7 +64,7 @@ def frame_message(picture: Picture, header: dict[str, Any], losses: dict[str, fl
         "kind": "frame",
         **header,
         "box": p.box,
-        "output": p.output,
+        "output": "prob" if p.output == "probability" else "score",
         "noise_dim": int(p.fake_noise.shape[1]),
         "losses": _finite_or_none(losses),
         "history_columns": list(HISTORY_COLUMNS),
