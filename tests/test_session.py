@@ -5,7 +5,7 @@ import pytest
 
 from ganlab.frames import decode
 from ganlab.protocol import ProtocolError
-from ganlab.session import CREDITS, Session
+from ganlab.session import CREDITS, Limits, Session
 
 SMALL = {"generator": {"neurons": 8}, "discriminator": {"neurons": 8},
          "view": {"grid": 16, "fakes": 24, "reals": 24}, "device": "cpu"}  # fmt: skip
@@ -196,3 +196,25 @@ def test_detach_pauses():
     s.handle({"type": "play"})
     s.detach()
     assert not s.playing and not s.runnable and not s.frame_due(time.perf_counter())
+
+
+def test_too_costly_configs_are_refused_naming_the_field():
+    s = make()
+    big = {"layers": 8, "neurons": 512}
+    with pytest.raises(ProtocolError) as info:
+        s.handle(
+            {"type": "config", "set": {"discriminator": big, "training": {"batch_size": 4096}}}
+        )
+    assert info.value.code == "invalid_config" and info.value.field == "discriminator.layers"
+    assert "GFLOP per iteration" in info.value.message
+    with pytest.raises(ProtocolError) as info:
+        s.handle({"type": "config", "set": {"view": {"grid": 256}, "discriminator": big}})
+    assert "per picture" in info.value.message and info.value.field == "view.grid"
+    assert s.trainer.config.discriminator.neurons == 8  # untouched
+    s.handle({"type": "config", "set": {"discriminator": {"layers": 3, "neurons": 64}}})
+    assert s.trainer.config.discriminator.neurons == 64
+
+
+def test_cost_limits_are_settable():
+    with pytest.raises(ProtocolError):
+        Session("s", SMALL, Limits(iteration_gflop=1e-6))

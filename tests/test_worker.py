@@ -40,7 +40,7 @@ def read_until(conn, pred, timeout=20.0):
 
 def test_sessions_train_in_turn_and_stream_frames(worker):
     for sid in ("a", "b"):
-        worker.send(("create", sid, SMALL))
+        worker.send(("create", sid, SMALL, {}))
         worker.send(("attach", sid, {"session": sid}))
         worker.send(("command", sid, {"type": "play"}, None))
     done = set()
@@ -54,7 +54,7 @@ def test_sessions_train_in_turn_and_stream_frames(worker):
 
 
 def test_refused_command_answers_an_error_with_its_id(worker):
-    worker.send(("create", "a", SMALL))
+    worker.send(("create", "a", SMALL, {}))
     worker.send(("attach", "a", {}))
     worker.send(("command", "a", {"type": "config", "id": 4, "set": {"seed": -1}}, None))
     msg, _ = read_until(worker, lambda m: m[0] == "text" and m[2]["type"] == "error")
@@ -71,7 +71,7 @@ def test_a_failing_session_does_not_stop_the_others(worker, monkeypatch):
 
     monkeypatch.setattr(Session, "_cmd_save", broken)
     for sid in ("bad", "good"):
-        worker.send(("create", sid, SMALL))
+        worker.send(("create", sid, SMALL, {}))
         worker.send(("attach", sid, {}))
     worker.send(("command", "bad", {"type": "save"}, None))
     msg, _ = read_until(worker, lambda m: m[0] == "text" and m[2]["type"] == "error")
@@ -89,7 +89,7 @@ def test_a_failing_session_does_not_stop_the_others(worker, monkeypatch):
 
 
 def test_detached_session_pauses_and_dropped_one_is_gone(worker):
-    worker.send(("create", "a", SMALL))
+    worker.send(("create", "a", SMALL, {}))
     worker.send(("attach", "a", {}))
     worker.send(("command", "a", {"type": "play"}, None))
     read_until(worker, lambda m: m[0] == "frame" and decode(m[2]).header["iteration"] > 5)
@@ -99,7 +99,7 @@ def test_detached_session_pauses_and_dropped_one_is_gone(worker):
     assert msg[2]["playing"] is False
     worker.send(("drop", "a"))
     worker.send(("command", "a", {"type": "ping"}, None))
-    worker.send(("create", "z", SMALL))
+    worker.send(("create", "z", SMALL, {}))
     worker.send(("attach", "z", {}))
     _, seen = read_until(worker, lambda m: m[0] == "text" and m[1] == "z")
     assert not any(m[1] == "a" and m[0] == "text" and m[2]["type"] == "pong" for m in seen)

@@ -46,17 +46,21 @@ def _pad8(n: int) -> int:
 
 
 def _quantize(q: Quantized) -> tuple[np.ndarray, dict[str, Any]]:
-    v = np.asarray(q.values, dtype=np.float64)
-    finite = v[np.isfinite(v)]
-    lo = q.lo if q.lo is not None else (float(finite.min()) if finite.size else 0.0)
-    hi = q.hi if q.hi is not None else (float(finite.max()) if finite.size else 1.0)
+    v = np.asarray(q.values, dtype=np.float32)
+    lo, hi = q.lo, q.hi
+    if lo is None or hi is None:
+        finite = v[np.isfinite(v)]
+        lo = lo if lo is not None else (float(finite.min()) if finite.size else 0.0)
+        hi = hi if hi is not None else (float(finite.max()) if finite.size else 1.0)
     if not hi > lo:
         hi = lo + 1.0
     levels = (1 << q.bits) - 1
-    scaled = np.nan_to_num((v - lo) / (hi - lo), nan=0.0, posinf=1.0, neginf=0.0)
-    ints = np.rint(np.clip(scaled, 0.0, 1.0) * levels)
+    scaled = (v - np.float32(lo)) * np.float32(levels / (hi - lo))
+    np.nan_to_num(scaled, copy=False, nan=0.0, posinf=levels, neginf=0.0)
+    np.clip(scaled, 0.0, levels, out=scaled)
+    np.rint(scaled, out=scaled)
     dtype = "u1" if q.bits == 8 else "u2"
-    return ints.astype(DTYPES[dtype]), {"dtype": dtype, "min": lo, "max": hi}
+    return scaled.astype(DTYPES[dtype]), {"dtype": dtype, "min": lo, "max": hi}
 
 
 def encode(header: dict[str, Any], arrays: dict[str, np.ndarray | Quantized] | None = None,

@@ -145,7 +145,9 @@ class Hub:
         rec = Record(secrets.token_urlsafe(12), secrets.token_urlsafe(24), worker)
         self.sessions[rec.sid] = rec
         worker.sessions.add(rec.sid)
-        worker.send("create", rec.sid, {"device": self.settings.device})
+        limits = {"iteration_gflop": self.settings.max_iteration_gflop,
+                  "picture_gflop": self.settings.max_picture_gflop}  # fmt: skip
+        worker.send("create", rec.sid, {"device": self.settings.device}, limits)
         log.info("session %s created (worker %d, %d live)", rec.sid, worker.index,
                  len(self.sessions))  # fmt: skip
         return rec

@@ -15,7 +15,8 @@ from typing import Any
 import torch
 
 from ganlab import runfile
-from ganlab.config import ConfigError, ExperimentConfig, merge, parse_config
+from ganlab.config import ConfigError, ExperimentConfig, merge, parse_config, updated
+from ganlab.cost import iteration_flops, picture_flops
 from ganlab.distributions.custom import PointsError, parse_points
 from ganlab.evaluation import metric_row
 from ganlab.messages import frame_message, history_message, phase_message, run_message
@@ -46,10 +47,31 @@ def text(**event: Any) -> Out:
     return Out("text", event)
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Work one live session may ask of its shared core, in GFLOP (see cost.py)."""
+
+    iteration_gflop: float = 12.0
+    picture_gflop: float = 24.0
+    # Exact optimal transport grows ~n³: a live W1 uses at most this many points per side.
+    w1_points: int = 1000
+
+
+def _first_leaf(patch: Any, prefix: str = "") -> str | None:
+    if isinstance(patch, dict) and patch:
+        key = next(iter(patch))
+        return _first_leaf(patch[key], f"{prefix}{key}.")
+    return prefix[:-1] or None
+
+
 class Session:
-    def __init__(self, sid: str, config: dict[str, Any] | None = None) -> None:
+    def __init__(self, sid: str, config: dict[str, Any] | None = None,
+                 limits: Limits | None = None) -> None:  # fmt: skip
         self.sid = sid
-        self.trainer = Trainer(parse_config(merge(ExperimentConfig().model_dump(), config or {})))
+        self.limits = limits or Limits()
+        initial = parse_config(merge(ExperimentConfig().model_dump(), config or {}))
+        self._check_cost(initial, None)
+        self.trainer = Trainer(initial)
         self.cache = PictureCache()
         self.playing = False
         self.attached = False
@@ -141,12 +163,31 @@ class Session:
         self.playing = False
         return [self._config_event(cmd, {"reset"}), *self._full_history()]
 
-    def _cmd_config(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+    def _check_cost(self, config: ExperimentConfig, field: str | None) -> None:
+        """Refuse a config whose steps or pictures would stall the sessions sharing a core."""
+        for what, flops, limit in (
+            ("iteration", iteration_flops(config), self.limits.iteration_gflop),
+            ("picture", picture_flops(config), self.limits.picture_gflop),
+        ):
+            if flops > limit * 1e9:
+                raise ProtocolError(
+                    "invalid_config",
+                    f"too costly for a live session: {flops / 1e9:.1f} GFLOP per {what}, "
+                    f"limit {limit:g}; use fewer layers or neurons, a smaller batch or view",
+                    field or "generator.neurons",
+                )
+
+    def _configure(self, patch: dict[str, Any], cmd: dict[str, Any]) -> list[Out]:
         try:
-            rebuilt = self.trainer.configure(cmd["set"])
+            new = updated(self.trainer.config, patch)
+            self._check_cost(new, _first_leaf(patch))
+            rebuilt = self.trainer.configure(new)
         except ConfigError as exc:
             raise ProtocolError("invalid_config", exc.message, exc.field or None) from None
         return [self._config_event(cmd, rebuilt)]
+
+    def _cmd_config(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+        return self._configure(cmd["set"], cmd)
 
     def _cmd_data(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
         if "import" in cmd:
@@ -158,11 +199,7 @@ class Session:
             data = {"name": "points", "points": points.tolist(), "strokes": None}
         else:
             data = cmd["set"]
-        try:
-            rebuilt = self.trainer.configure({"data": data})
-        except ConfigError as exc:
-            raise ProtocolError("invalid_config", exc.message, exc.field or None) from None
-        return [self._config_event(cmd, rebuilt)]
+        return self._configure({"data": data}, cmd)
 
     def _cmd_speed(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
         if "ips" in cmd:
@@ -184,6 +221,7 @@ class Session:
             trainer = runfile.loads(payload or b"", device=device)
         except (runfile.RunFileError, ConfigError) as exc:
             raise ProtocolError("bad_run_file", str(exc)) from None
+        self._check_cost(trainer.config, None)
         self.trainer = trainer
         self.cache = PictureCache()
         self.playing = False
@@ -251,7 +289,8 @@ class Session:
         if start < self._metrics_free_at:
             return
         with_w1 = start >= self._w1_free_at
-        row = metric_row(self.trainer, w1=with_w1)
+        w1_points = min(self.trainer.config.metrics.w1_samples, self.limits.w1_points)
+        row = metric_row(self.trainer, w1_samples=w1_points, w1=with_w1)
         self.trainer.history.append(row)
         cost = time.perf_counter() - start
         self._metrics_free_at = start + cost * sharing / METRIC_SHARE

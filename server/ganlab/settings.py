@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     max_run_bytes: int = Field(
         64 << 20, ge=1024, le=256 << 20, description="Largest run file a client may load."
     )
+    max_iteration_gflop: float = Field(
+        12.0, gt=0, le=1000, description="Work one training iteration of a session may take."
+    )
+    max_picture_gflop: float = Field(
+        24.0, gt=0, le=1000, description="Work one picture (frame) of a session may take."
+    )
     commands_per_second: float = Field(
         50.0, gt=0, le=10_000, description="Commands a connection may send per second."
     )

@@ -4,7 +4,7 @@ Training is Python-bound, so sessions are spread over processes to use every cor
 worker each playing session gets a short slice in turn, so a busy one cannot starve the
 others. The worker talks to the web server over one multiprocessing connection:
 
-to the worker    ("create", sid, config) ("attach", sid, hello) ("detach", sid)
+to the worker    ("create", sid, config, limits) ("attach", sid, hello) ("detach", sid)
                  ("command", sid, cmd, payload) ("credit", sid) ("drop", sid) ("stop",)
 from the worker  ("ready", pid) ("text", sid, event) ("frame", sid, bytes)
                  ("binary", sid, bytes) ("failed", sid, message)
@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from ganlab.protocol import ProtocolError
-from ganlab.session import Out, Session
+from ganlab.session import Limits, Out, Session
 
 log = logging.getLogger("ganlab.worker")
 SLICE_SECONDS = 0.002
@@ -61,7 +61,7 @@ class Worker:
             return
         if op == "create":
             try:
-                self.sessions[sid] = Session(sid, msg[2])
+                self.sessions[sid] = Session(sid, msg[2], Limits(**msg[3]))
             except Exception as exc:  # a broken default config must not kill the worker
                 self.conn.send(("failed", sid, f"{type(exc).__name__}: {exc}"))
             return
