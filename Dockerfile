@@ -2,6 +2,16 @@
 #   docker build -t ganlab .   &&   docker run -p 8000:8000 ganlab
 # PyTorch from PyPI is the CUDA build (large). For a CPU-only image pass
 #   --build-arg TORCH_INDEX_URL=<PyTorch's CPU wheel index>
+
+# Stage 1: build the browser front end (web/) into server/ganlab/static.
+FROM node:20-slim AS web
+WORKDIR /src
+COPY web/package.json web/package-lock.json ./web/
+RUN npm ci --prefix web --no-audit --no-fund
+COPY web ./web
+RUN mkdir -p server/ganlab/static && npm run --prefix web build
+
+# Stage 2: the Python package, with the built page inside it (no Node at run time).
 FROM python:3.11-slim
 
 ARG TORCH_INDEX_URL=""
@@ -17,6 +27,7 @@ RUN if [ -n "$TORCH_INDEX_URL" ]; then \
 
 COPY pyproject.toml README.md ./
 COPY server ./server
+COPY --from=web /src/server/ganlab/static ./server/ganlab/static
 RUN pip install --no-cache-dir .
 
 RUN useradd --create-home ganlab

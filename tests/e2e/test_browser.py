@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-from conftest import canvas_png, counters, open_app, settle, shot, wait_ready
+from e2e_helpers import canvas_png, counters, open_app, settle, shot, wait_ready
 
 LAYERS = ["heatmap", "real", "fake", "gradients", "manifold", "contour"]
 

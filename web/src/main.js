@@ -324,6 +324,7 @@ class App {
   // ---- frames and drawing ----
 
   drawFrame(f) {
+    const t0 = performance.now();
     if (this.pendingFrame === f) this.pendingFrame = null;
     this.frame = f;
     this.view.setFrame(f);
@@ -335,6 +336,9 @@ class App {
     $("ips").textContent = f.playing ? (f.ips >= 100 ? f.ips.toFixed(0) : f.ips.toFixed(1)) : "0";
     const prob = f.output === "probability" || f.output === "prob";
     $("d-output").textContent = prob ? "D(x): probability of real" : "D(x): critic score, coloured over its range";
+    const ms = performance.now() - t0;
+    this.stats.renderMsTotal = (this.stats.renderMsTotal || 0) + ms;
+    this.stats.renderMsMax = Math.max(this.stats.renderMsMax || 0, ms);
   }
 
   loop(now) {

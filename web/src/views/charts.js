@@ -45,6 +45,18 @@ export class History {
   }
 }
 
+function lastValue(col) {
+  if (!col) return null;
+  for (let i = col.length - 1; i >= 0; i--) if (col[i] != null) return col[i];
+  return null;
+}
+
+export function formatValue(v) {
+  if (v == null || Number.isNaN(v)) return "–";
+  const a = Math.abs(v);
+  return a >= 1e4 || (a < 1e-3 && v !== 0) ? v.toExponential(2) : v.toPrecision(3);
+}
+
 const CHARTS = [
   { id: "losses", title: "Loss", series: [["d_loss", "D loss", "discriminator"], ["g_loss", "G loss", "fake"]] },
   { id: "outputs", title: "Mean D output", series: [["d_real", "D(real)", "real"], ["d_fake", "D(fake)", "fake"]] },
@@ -111,14 +123,15 @@ export class Charts {
             { size: 44, font: "10px system-ui, sans-serif", ticks: { size: 3 }, gap: 2 },
           ],
           series: [
-            { label: "iteration", value: (u, v) => (v == null ? "–" : v.toFixed(0)) },
+            { label: "iteration", value: (u, v, si, idx) => { const x = idx == null ? lastValue(u.data[0]) : v; return x == null ? "–" : x.toFixed(0); } },
             ...def.series.map(([, label, color]) => ({
               label,
               stroke: this.color(color),
               width: 1.5,
               spanGaps: true,
               points: { show: false },
-              value: (u, v) => (v == null ? "–" : Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toPrecision(3)),
+              // Hovered: the value under the cursor; otherwise the latest value.
+              value: (u, v, si, idx) => formatValue(idx == null ? lastValue(u.data[si]) : v),
             })),
           ],
         },

@@ -1,0 +1,115 @@
+"""The browser app under load, in headless Chromium: while training streams at 30 frames/s,
+does the page render every frame it receives, and does any main-thread task exceed 50 ms?
+
+    .venv/bin/python benchmarks/bench_browser.py [--seconds 10] [--width 1280]
+
+Starts the real server on a free port and Debian's Chromium (/usr/bin/chromium), opens the
+app at default settings, presses play and watches for `--seconds`: frames received and
+rendered (the page's own counters), time spent drawing them, and long tasks reported by a
+PerformanceObserver('longtask') installed before the page loads. Needs the front end built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+
+from e2e_helpers import (  # noqa: E402
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    free_port,
+    start_server,
+    stop_server,
+    wait_ready,
+)
+
+OBSERVER = """
+window.__longtasks = [];
+window.__frames = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) window.__longtasks.push({start: e.startTime, ms: e.duration});
+}).observe({type: 'longtask', buffered: true});
+(function tick(t) { window.__frames.push(t); requestAnimationFrame(tick); })(0);
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--width", type=int, default=1280)
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    server = start_server(port, GANLAB_WORKERS=os.environ.get("GANLAB_WORKERS", "1"))
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": args.width, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.add_init_script(OBSERVER)
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.base_url = f"http://127.0.0.1:{port}"
+            wait_ready(page)
+            page.wait_for_timeout(1000)  # let the charts and thumbnails settle
+            start = page.evaluate(
+                "({stats: {...window.ganlab.stats}, now: performance.now(),"
+                " it: window.ganlab.iteration})"
+            )
+            page.click("[data-testid=play-pause]")
+            time.sleep(args.seconds)
+            end = page.evaluate(
+                "({stats: {...window.ganlab.stats}, now: performance.now(),"
+                " it: window.ganlab.iteration, frames: window.__frames,"
+                " longtasks: window.__longtasks})"
+            )
+            page.click("[data-testid=play-pause]")
+            page.screenshot(path=str(ARTIFACTS / "bench-browser.png"))
+            browser.close()
+    finally:
+        stop_server(server)
+
+    t0, t1 = start["now"], end["now"]
+    window_s = (t1 - t0) / 1000
+    s0, s1 = start["stats"], end["stats"]
+    received = s1["framesReceived"] - s0["framesReceived"]
+    rendered = s1["framesRendered"] - s0["framesRendered"]
+    draw_ms = s1.get("renderMsTotal", 0) - s0.get("renderMsTotal", 0)
+    tasks = [t for t in end["longtasks"] if t0 <= t["start"] <= t1]
+    raf = [t for t in end["frames"] if t0 <= t <= t1]
+    gaps = sorted(b - a for a, b in itertools.pairwise(raf))
+    result = {
+        "seconds": round(window_s, 2),
+        "frames_received": received,
+        "frames_rendered": rendered,
+        "frames_per_second": round(received / window_s, 1),
+        "every_frame_rendered": received == rendered,
+        "draw_ms_mean": round(draw_ms / max(rendered, 1), 2),
+        "draw_ms_max": round(s1.get("renderMsMax", 0), 2),
+        "iterations_per_second": round((end["it"] - start["it"]) / window_s),
+        "long_tasks": len(tasks),
+        "long_tasks_over_50ms": sum(t["ms"] > 50 for t in tasks),
+        "longest_task_ms": round(max((t["ms"] for t in tasks), default=0), 1),
+        "animation_frames_per_second": round(len(raf) / window_s, 1),
+        "animation_frame_gap_p99_ms": round(gaps[int(0.99 * (len(gaps) - 1))], 1) if gaps else None,
+        "page_errors": errors,
+    }
+    print(json.dumps(result, indent=2))
+    ok = result["every_frame_rendered"] and result["long_tasks_over_50ms"] == 0 and not errors
+    print("target met" if ok else "TARGET MISSED: see above")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Helpers for the browser tests and the browser benchmark: start the server, find Chromium,
+open the app, wait for the picture to settle, read it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = os.environ.get("GANLAB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, **env: str) -> subprocess.Popen[bytes]:
+    ganlab = Path(sys.executable).parent / "ganlab"
+    cmd = [str(ganlab)] if ganlab.exists() else [sys.executable, "-m", "ganlab.cli"]
+    environ = {**os.environ, "GANLAB_DEVICE": "cpu", "GANLAB_WORKERS": "1", **env}
+    log = ARTIFACTS / f"server-{port}.log"
+    with open(log, "wb") as out:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen([*cmd, "serve", "--port", str(port)], env=environ, stdout=out,
+                                stderr=subprocess.STDOUT)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}; see {log}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError("server did not answer /healthz within 60 s")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def open_app(pg, hash_: str = "") -> None:  # type: ignore[no-untyped-def]
+    """Open the app and wait until it is connected and has drawn a frame."""
+    pg.goto(f"{pg.base_url}/{hash_}")
+    wait_ready(pg)
+
+
+def wait_ready(pg) -> None:  # type: ignore[no-untyped-def]
+    pg.wait_for_function(
+        "window.ganlab && window.ganlab.connection.open && window.ganlab.stats.framesRendered > 0"
+        " && window.ganlab.config !== null",
+        timeout=30_000,
+    )
+
+
+def settle(pg, timeout: int = 15_000) -> None:  # type: ignore[no-untyped-def]
+    """Wait until a drawn frame reflects every change (step, reset, config, data) sent."""
+    pg.wait_for_function("window.ganlab.settled", timeout=timeout)
+
+
+def counters(pg) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    return pg.evaluate(
+        "(() => { const f = window.ganlab.frame; return {iteration: f.iteration,"
+        " d: f.dUpdates, g: f.gUpdates}; })()"
+    )
+
+
+def canvas_png(pg) -> str:  # type: ignore[no-untyped-def]
+    return pg.evaluate("document.getElementById('view-canvas').toDataURL('image/png')")
+
+
+def shot(pg, name: str) -> None:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
