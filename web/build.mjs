@@ -18,7 +18,7 @@ cpSync(join(here, "src", "index.html"), join(out, "index.html"));
 cpSync(join(here, "public"), out, { recursive: true });
 
 const options = {
-  entryPoints: { app: join(here, "src", "main.js") },
+  entryPoints: { app: join(here, "src", "main.js"), "render-worker": join(here, "src", "render-worker.js") },
   bundle: true,
   format: "esm",
   target: ["es2020"],

@@ -87,8 +87,12 @@ def counters(pg) -> dict[str, int]:  # type: ignore[no-untyped-def]
     )
 
 
-def canvas_png(pg) -> str:  # type: ignore[no-untyped-def]
-    return pg.evaluate("document.getElementById('view-canvas').toDataURL('image/png')")
+def canvas_png(pg) -> bytes:  # type: ignore[no-untyped-def]
+    """What the data-space view shows now: heatmap layer and picture canvas together (the
+    picture is drawn in a worker, so it is read from the screen)."""
+    pg.wait_for_function("window.ganlab.view.inFlight === 0")
+    pg.wait_for_timeout(50)
+    return pg.locator(".view-wrap").screenshot()
 
 
 def shot(pg, name: str) -> None:  # type: ignore[no-untyped-def]

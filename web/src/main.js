@@ -79,7 +79,12 @@ class App {
     this.pendingFrame = null;
     this.playing = false;
     this.history = new History();
-    this.stats = { framesReceived: 0, framesRendered: 0, messages: 0, lastFrameNumber: null };
+    // framesRendered counts frames the picture has drawn; renderMs* is the drawing time (in the
+    // picture's worker), mainMs* the page's own time per frame.
+    this.stats = {
+      framesReceived: 0, framesRendered: 0, messages: 0, lastFrameNumber: null,
+      renderMsTotal: 0, renderMsMax: 0, mainMsTotal: 0, mainMsMax: 0,
+    };
     this.pendingExperiment = null;
     this.lastChangeId = 0;
     this.distributions = [];
@@ -99,6 +104,15 @@ class App {
 
     const tooltip = $("view-tooltip");
     this.view = new DistributionView($("view-canvas"), tooltip, {
+      heatCanvas: $("heat-canvas"),
+      heatClip: $("heat-clip"),
+      worker: !new URLSearchParams(location.search).has("no-worker"),
+      onRendered: (frameNumber, ms) => {
+        this.stats.framesRendered++;
+        this.stats.lastFrameNumber = frameNumber;
+        this.stats.renderMsTotal += ms;
+        this.stats.renderMsMax = Math.max(this.stats.renderMsMax, ms);
+      },
       onHover: (i) => this.noise.setHighlight(i),
     });
     this.noise = new NoiseView($("noise-canvas"), null, {
@@ -147,7 +161,8 @@ class App {
 
   /** Whether the picture shows the effect of every change sent so far. */
   get settled() {
-    return !this.pendingFrame && Boolean(this.frame) && (this.lastChangeId === 0 || this.frame.applied >= this.lastChangeId);
+    return !this.pendingFrame && Boolean(this.frame) && this.view.inFlight === 0 &&
+      (this.lastChangeId === 0 || this.frame.applied >= this.lastChangeId);
   }
 
   // ---- server messages ----
@@ -329,28 +344,35 @@ class App {
     this.frame = f;
     this.view.setFrame(f);
     this.noise.setFrame(f);
-    this.view.render();
-    this.stats.framesRendered++;
-    this.stats.lastFrameNumber = f.frameNumber;
+    if (this.playing) this.graph.advanceLoops();
     this.setCounters({ iteration: f.iteration, dUpdates: f.dUpdates, gUpdates: f.gUpdates });
     $("ips").textContent = f.playing ? (f.ips >= 100 ? f.ips.toFixed(0) : f.ips.toFixed(1)) : "0";
     const prob = f.output === "probability" || f.output === "prob";
     $("d-output").textContent = prob ? "D(x): probability of real" : "D(x): critic score, coloured over its range";
     const ms = performance.now() - t0;
-    this.stats.renderMsTotal = (this.stats.renderMsTotal || 0) + ms;
-    this.stats.renderMsMax = Math.max(this.stats.renderMsMax || 0, ms);
+    this.stats.mainMsTotal += ms;
+    this.stats.mainMsMax = Math.max(this.stats.mainMsMax, ms);
   }
 
   loop(now) {
+    // One heavy job per animation frame: a received frame first; charts and thumbnails only
+    // on ticks without one, so no single task stacks them all.
     try {
-      if (this.pendingFrame) this.drawFrame(this.pendingFrame);
-      else if (this.view.dirty) this.view.render();
+      let busy = false;
+      if (this.pendingFrame) {
+        this.drawFrame(this.pendingFrame);
+        busy = true;
+      } else if (this.view.dirty) {
+        this.view.render();
+        busy = true;
+      }
       if (this.noise.dirty) this.noise.render();
-      this.charts.update(now);
-      if (this.frame && this.frame !== this.thumbFrame && now - this.lastThumbs > 150) {
-        this.graph.setFrame(this.frame);
-        this.thumbFrame = this.frame;
-        this.lastThumbs = now;
+      if (!busy && !this.charts.update(now)) {
+        if (this.frame && this.frame !== this.thumbFrame && now - this.lastThumbs > 200) {
+          this.graph.setFrame(this.frame);
+          this.thumbFrame = this.frame;
+          this.lastThumbs = now;
+        }
       }
     } catch (err) {
       console.error(err); // keep the loop alive; the next frame may draw

@@ -74,6 +74,8 @@ export class Charts {
     this.plots = [];
     this.drawnVersion = -1;
     this.lastDraw = 0;
+    this.next = 0;
+    this.pendingVersion = null;
     new ResizeObserver(() => this.resize()).observe(container);
   }
 
@@ -99,48 +101,62 @@ export class Charts {
     for (const p of this.plots) p.plot.destroy();
     this.container.textContent = "";
     this.plots = [];
-    this.builtWithModes = this.hasModes();
-    const width = this.width();
-    for (const def of CHARTS) {
-      if (def.optional && !this.builtWithModes) continue;
-      const box = document.createElement("div");
-      box.className = "chart";
-      box.dataset.chart = def.id;
-      const title = document.createElement("h3");
-      title.textContent = def.title;
-      box.append(title);
-      this.container.append(box);
-      const logAllowed = this.log && def.id !== "modes";
-      const plot = new uPlot(
-        {
-          width,
-          height: 110,
-          cursor: { drag: { x: false, y: false }, points: { size: 6 } },
-          legend: { live: true },
-          scales: { x: { time: false }, y: logAllowed ? { distr: 4, asinh: 0.001 } : { auto: true } },
-          axes: [
-            { size: 24, font: "10px system-ui, sans-serif", ticks: { size: 3 }, gap: 2 },
-            { size: 44, font: "10px system-ui, sans-serif", ticks: { size: 3 }, gap: 2 },
-          ],
-          series: [
-            { label: "iteration", value: (u, v, si, idx) => { const x = idx == null ? lastValue(u.data[0]) : v; return x == null ? "–" : x.toFixed(0); } },
-            ...def.series.map(([, label, color]) => ({
-              label,
-              stroke: this.color(color),
-              width: 1.5,
-              spanGaps: true,
-              points: { show: false },
-              // Hovered: the value under the cursor; otherwise the latest value.
-              value: (u, v, si, idx) => formatValue(idx == null ? lastValue(u.data[si]) : v),
-            })),
-          ],
-        },
-        this.dataFor(def),
-        box,
-      );
-      this.plots.push({ def, plot });
-    }
+    for (const def of CHARTS) if (!def.optional || this.hasModes()) this.add(def);
     this.drawnVersion = this.history.version;
+  }
+
+  /** Show or hide the modes chart as the distribution gains or loses modes (one chart only:
+   * rebuilding them all would stall the page). */
+  syncOptional() {
+    const want = this.hasModes();
+    for (const def of CHARTS.filter((d) => d.optional)) {
+      const index = this.plots.findIndex((p) => p.def === def);
+      if (want && index < 0) this.add(def);
+      if (!want && index >= 0) {
+        this.plots[index].plot.destroy();
+        this.plots[index].box.remove();
+        this.plots.splice(index, 1);
+      }
+    }
+  }
+
+  add(def) {
+    const box = document.createElement("div");
+    box.className = "chart";
+    box.dataset.chart = def.id;
+    const title = document.createElement("h3");
+    title.textContent = def.title;
+    box.append(title);
+    this.container.append(box);
+    const logAllowed = this.log && def.id !== "modes";
+    const plot = new uPlot(
+      {
+        width: this.width(),
+        height: 110,
+        cursor: { drag: { x: false, y: false }, points: { size: 6 } },
+        legend: { live: true },
+        scales: { x: { time: false }, y: logAllowed ? { distr: 4, asinh: 0.001 } : { auto: true } },
+        axes: [
+          { size: 24, font: "10px system-ui, sans-serif", ticks: { size: 3 }, gap: 2 },
+          { size: 44, font: "10px system-ui, sans-serif", ticks: { size: 3 }, gap: 2 },
+        ],
+        series: [
+          { label: "iteration", value: (u, v, si, idx) => { const x = idx == null ? lastValue(u.data[0]) : v; return x == null ? "–" : x.toFixed(0); } },
+          ...def.series.map(([, label, color]) => ({
+            label,
+            stroke: this.color(color),
+            width: 1.5,
+            spanGaps: true,
+            points: { show: false },
+            // Hovered: the value under the cursor; otherwise the latest value.
+            value: (u, v, si, idx) => formatValue(idx == null ? lastValue(u.data[si]) : v),
+          })),
+        ],
+      },
+      this.dataFor(def),
+      box,
+    );
+    this.plots.push({ def, plot, box });
   }
 
   dataFor(def) {
@@ -156,13 +172,20 @@ export class Charts {
     for (const p of this.plots) p.plot.setSize({ width: w, height: 110 });
   }
 
-  /** Redraw if the history changed (at most `interval` ms apart); cheap when nothing changed. */
-  update(now, interval = 250) {
+  /** Redraw one chart whose data changed (round robin, each at most every `interval` ms);
+   * returns true when it drew. Spreading the charts keeps every task short. */
+  update(now, interval = 300) {
     if (this.history.version === this.drawnVersion) return false;
-    if (now - this.lastDraw < interval) return false;
-    if (this.hasModes() !== this.builtWithModes) this.build();
-    for (const { def, plot } of this.plots) plot.setData(this.dataFor(def));
-    this.drawnVersion = this.history.version;
+    if (now - this.lastDraw < interval / Math.max(1, this.plots.length)) return false;
+    if (this.hasModes() !== this.plots.some((p) => p.def.optional)) {
+      this.syncOptional();
+      return true;
+    }
+    const { def, plot } = this.plots[this.next % this.plots.length];
+    plot.setData(this.dataFor(def));
+    this.next = (this.next + 1) % this.plots.length;
+    if (this.next === 0) this.drawnVersion = this.pendingVersion ?? this.history.version;
+    if (this.next === 1 || this.plots.length === 1) this.pendingVersion = this.history.version;
     this.lastDraw = now;
     return true;
   }

@@ -153,6 +153,14 @@ export class ModelGraph {
     this.container.classList.toggle("playing", playing);
   }
 
+  /** March the gradient loops' dashes one step: called once per drawn frame while training,
+   * so the motion shares the frame's paint instead of adding a paint of its own. */
+  advanceLoops() {
+    if (matchMedia("(prefers-reduced-motion: reduce)").matches) return;
+    this.dash = ((this.dash || 0) + 1.5) % 18;
+    for (const p of this.loops || []) p.style.strokeDashoffset = String(-this.dash);
+  }
+
   /** The edges: data flow (solid) and the two gradient loops (dashed, animated while playing). */
   layoutEdges() {
     const svg = this.svg;
@@ -165,11 +173,13 @@ export class ModelGraph {
       const b = this.nodes[id].getBoundingClientRect();
       return { x: b.left - base.left, y: b.top - base.top, w: b.width, h: b.height };
     };
+    this.loops = [];
     const path = (d, cls) => {
       const p = document.createElementNS(SVG, "path");
       p.setAttribute("d", d);
       p.setAttribute("class", cls);
       svg.append(p);
+      if (cls.includes("loop")) this.loops.push(p);
     };
     const order = ["noise", "generator", "samples", "discriminator", "predictions", "loss"];
     for (let i = 0; i < order.length - 1; i++) {

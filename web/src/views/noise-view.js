@@ -52,6 +52,7 @@ export class NoiseView {
     this.frame = f;
     if (kindChanged) this.layout();
     const n = f.fakeNoise.length / f.noiseDim;
+    // The noise batch is fixed for a configuration: redraw only when it changes.
     if (!this.points || this.points.length !== 2 * n || this.pointsKey !== f.configVersion) {
       this.points = new Float32Array(2 * n);
       for (let i = 0; i < n; i++) {
@@ -60,8 +61,8 @@ export class NoiseView {
         this.points[2 * i + 1] = f.noiseDim > 1 ? f.fakeNoise[i * f.noiseDim + 1] : ((i % 17) / 16 - 0.5) * 0.6;
       }
       this.pointsKey = f.configVersion;
+      this.dirty = true;
     }
-    this.dirty = true;
   }
 
   setHighlight(i) {

@@ -1,0 +1,424 @@
+// Draws the layered picture of data space on a canvas: the real density contour, the
+// generator's manifold, real and fake samples, gradient arrows, the slow-motion overlay and the
+// axes. No DOM: it runs in a worker on an OffscreenCanvas (off the main thread), or on the
+// page's own canvas where OffscreenCanvas is missing. D's heatmap is a separate layer under
+// it (see distribution-view.js).
+import { contours } from "d3-contour";
+import { scaleLinear } from "d3-scale";
+import { heatmapLut } from "./colors.js";
+import {
+  Viewport, arrowSegments, clampToView, easeInOut, latentLines, manifoldOpacity,
+} from "./math.js";
+
+export const MARGIN = { left: 38, right: 8, top: 8, bottom: 24 };
+const ALPHA_BUCKETS = 12;
+
+function makeCanvas(w, h) {
+  if (typeof OffscreenCanvas !== "undefined") return new OffscreenCanvas(w, h);
+  const c = document.createElement("canvas");
+  c.width = w;
+  c.height = h;
+  return c;
+}
+
+export class DistributionRenderer {
+  constructor(canvas) {
+    this.canvas = canvas;
+    this.ctx = canvas.getContext("2d");
+    this.frame = null;
+    this.layers = {};
+    this.palette = null;
+    this.lut = null;
+    this.viewport = null;
+    this.highlight = -1;
+    this.walk = null;
+    this.morphStart = null;
+    this.animating = false;
+    this.contourCache = { key: null, polygons: [] };
+    this.sprites = {};
+    this.cssWidth = 0;
+    this.cssHeight = 0;
+    this.dpr = 1;
+  }
+
+  /** Update any of: size {width, height, dpr}, viewport {width, height, cx, cy, k}, layers,
+   * palette, highlight, walk, morph (bool). */
+  setState(state) {
+    if (state.size) {
+      const { width, height, dpr } = state.size;
+      this.cssWidth = width;
+      this.cssHeight = height;
+      this.dpr = dpr;
+      const w = Math.round(width * dpr);
+      const h = Math.round(height * dpr);
+      if (this.canvas.width !== w) this.canvas.width = w;
+      if (this.canvas.height !== h) this.canvas.height = h;
+      this.sprites = {};
+    }
+    if (state.viewport) {
+      const v = state.viewport;
+      this.viewport = new Viewport(v.width, v.height, v.cx, v.cy, v.k);
+    }
+    if (state.layers) this.layers = state.layers;
+    if (state.palette) {
+      this.palette = state.palette;
+      this.lut = heatmapLut(state.palette);
+      this.sprites = {};
+    }
+    if (state.highlight !== undefined) this.highlight = state.highlight;
+    if (state.walk !== undefined) this.walk = state.walk;
+    if (state.morph !== undefined) this.morphStart = state.morph ? performance.now() : null;
+  }
+
+  setFrame(frame) {
+    this.frame = frame;
+  }
+
+  /** Draw now. Returns true when a frame was drawn. */
+  render() {
+    const f = this.frame;
+    const ctx = this.ctx;
+    const v = this.viewport;
+    this.animating = false;
+    if (!this.palette || !v) return false;
+    ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+    ctx.clearRect(0, 0, this.cssWidth, this.cssHeight);
+    if (!f) return false;
+    ctx.save();
+    ctx.translate(MARGIN.left, MARGIN.top);
+    ctx.beginPath();
+    ctx.rect(0, 0, v.width, v.height);
+    ctx.clip();
+    if (this.layers.contour) this.drawContour(f);
+    if (this.morphStart !== null) this.drawMorph(f);
+    else if (this.layers.manifold) this.drawManifold(f);
+    if (this.layers.real) this.drawPoints(f.real, this.palette.real, 2.1, 0.75, false);
+    if (this.layers.fake) this.drawPoints(f.fake, this.palette.fake, 2.6, 0.95, true);
+    if (this.layers.gradients) this.drawGradients(f);
+    if (this.highlight >= 0 && this.highlight < f.fake.length / 2) this.drawHighlight(f);
+    if (this.walk) this.drawWalk(f);
+    ctx.restore();
+    this.drawAxes();
+    return true;
+  }
+
+  drawContour(f) {
+    const r = f.gridSize;
+    const key = `${f.configVersion}:${r}:${f.box.join(",")}`;
+    if (this.contourCache.key !== key) {
+      const values = Array.from(f.realDensityQ);
+      let max = 0;
+      for (const q of values) if (q > max) max = q;
+      const thresholds = [0.1, 0.3, 0.5, 0.7, 0.9].map((t) => t * max);
+      this.contourCache = { key, polygons: max > 0 ? contours().size([r, r]).thresholds(thresholds)(values) : [] };
+    }
+    const [x0, x1, y0, y1] = f.box;
+    const sx = (x1 - x0) / (r - 1);
+    const sy = (y1 - y0) / (r - 1);
+    const v = this.viewport;
+    const ctx = this.ctx;
+    ctx.save();
+    ctx.strokeStyle = this.palette.contour;
+    ctx.lineWidth = 1.2;
+    ctx.setLineDash([4, 3]);
+    this.contourCache.polygons.forEach((geo, level) => {
+      ctx.globalAlpha = 0.35 + 0.13 * level;
+      ctx.beginPath();
+      for (const polygon of geo.coordinates) {
+        for (const ring of polygon) {
+          ring.forEach(([cx, cy], i) => {
+            const X = v.x(x0 + (cx - 0.5) * sx);
+            const Y = v.y(y0 + (cy - 0.5) * sy);
+            if (i === 0) ctx.moveTo(X, Y);
+            else ctx.lineTo(X, Y);
+          });
+          ctx.closePath();
+        }
+      }
+      ctx.stroke();
+    });
+    ctx.restore();
+  }
+
+  drawManifold(f, points = f.manifold) {
+    const ctx = this.ctx;
+    const v = this.viewport;
+    const alpha = manifoldOpacity(f.manifoldDensity, { lo: 0.03, hi: 0.55 });
+    ctx.save();
+    if (f.manifoldShape.length === 2) {
+      // 1D noise: a curve, each segment shaded by its density.
+      const k = f.manifoldShape[0];
+      ctx.lineWidth = 3;
+      ctx.lineCap = "round";
+      ctx.strokeStyle = this.palette.manifold;
+      for (let b = 0; b < ALPHA_BUCKETS; b++) {
+        ctx.beginPath();
+        for (let i = 0; i < k - 1; i++) {
+          if (Math.min(ALPHA_BUCKETS - 1, Math.floor(((alpha[i] - 0.03) / 0.52) * ALPHA_BUCKETS)) !== b) continue;
+          ctx.moveTo(v.x(points[2 * i]), v.y(points[2 * i + 1]));
+          ctx.lineTo(v.x(points[2 * i + 2]), v.y(points[2 * i + 3]));
+        }
+        ctx.globalAlpha = 0.15 + (0.85 * (b + 0.5)) / ALPHA_BUCKETS;
+        ctx.stroke();
+      }
+      ctx.restore();
+      return;
+    }
+    const m = f.manifoldShape[0];
+    const P = (i, j) => [v.x(points[2 * (i * m + j)]), v.y(points[2 * (i * m + j) + 1])];
+    ctx.fillStyle = this.palette.manifold;
+    for (let b = 0; b < ALPHA_BUCKETS; b++) {
+      ctx.beginPath();
+      let any = false;
+      for (let i = 0; i < m - 1; i++) {
+        for (let j = 0; j < m - 1; j++) {
+          const a = alpha[i * (m - 1) + j];
+          if (Math.min(ALPHA_BUCKETS - 1, Math.floor(((a - 0.03) / 0.52) * ALPHA_BUCKETS)) !== b) continue;
+          const p0 = P(i, j);
+          const p1 = P(i, j + 1);
+          const p2 = P(i + 1, j + 1);
+          const p3 = P(i + 1, j);
+          ctx.moveTo(p0[0], p0[1]);
+          ctx.lineTo(p1[0], p1[1]);
+          ctx.lineTo(p2[0], p2[1]);
+          ctx.lineTo(p3[0], p3[1]);
+          ctx.closePath();
+          any = true;
+        }
+      }
+      if (any) {
+        ctx.globalAlpha = 0.03 + (0.52 * (b + 0.5)) / ALPHA_BUCKETS;
+        ctx.fill();
+      }
+    }
+    this.strokeGrid(points, m, 0.35);
+    ctx.restore();
+  }
+
+  strokeGrid(points, m, alpha) {
+    const ctx = this.ctx;
+    const v = this.viewport;
+    ctx.globalAlpha = alpha;
+    ctx.strokeStyle = this.palette.manifold;
+    ctx.lineWidth = 0.6;
+    ctx.beginPath();
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < m; j++) {
+        const o = 2 * (i * m + j);
+        if (j === 0) ctx.moveTo(v.x(points[o]), v.y(points[o + 1]));
+        else ctx.lineTo(v.x(points[o]), v.y(points[o + 1]));
+      }
+    }
+    for (let j = 0; j < m; j++) {
+      for (let i = 0; i < m; i++) {
+        const o = 2 * (i * m + j);
+        if (i === 0) ctx.moveTo(v.x(points[o]), v.y(points[o + 1]));
+        else ctx.lineTo(v.x(points[o]), v.y(points[o + 1]));
+      }
+    }
+    ctx.stroke();
+  }
+
+  /** The latent grid, placed over the box, folding into the manifold and back. */
+  drawMorph(f) {
+    const period = 3200;
+    const phase = ((performance.now() - this.morphStart) % period) / period;
+    const t = easeInOut(phase < 0.5 ? phase * 2.4 : (1 - phase) * 2.4);
+    const [x0, x1, y0, y1] = f.box;
+    const cx = (x0 + x1) / 2;
+    const cy = (y0 + y1) / 2;
+    const half = Math.max(x1 - x0, y1 - y0) / 2;
+    const ctx = this.ctx;
+    ctx.save();
+    if (f.manifoldShape.length === 2) {
+      const k = f.manifoldShape[0];
+      const lines = latentLines(f.noiseKind, k);
+      const zmax = Math.max(...lines.map(Math.abs)) || 1;
+      const pts = new Float32Array(2 * k);
+      for (let i = 0; i < k; i++) {
+        const sx = cx + (lines[i] / zmax) * half * 0.9;
+        pts[2 * i] = sx + (f.manifold[2 * i] - sx) * t;
+        pts[2 * i + 1] = cy + (f.manifold[2 * i + 1] - cy) * t;
+      }
+      this.drawManifold(f, pts);
+    } else {
+      const m = f.manifoldShape[0];
+      const lines = latentLines(f.noiseKind, m);
+      const zmax = Math.max(...lines.map(Math.abs)) || 1;
+      const pts = new Float32Array(2 * m * m);
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < m; j++) {
+          const o = 2 * (i * m + j);
+          // Grid point (i, j) is latent (z0 = lines[j], z1 = lines[i]) as the server lays it out.
+          const sx = cx + (lines[j] / zmax) * half * 0.9;
+          const sy = cy + (lines[i] / zmax) * half * 0.9;
+          pts[o] = sx + (f.manifold[o] - sx) * t;
+          pts[o + 1] = sy + (f.manifold[o + 1] - sy) * t;
+        }
+      }
+      ctx.lineWidth = 1;
+      this.strokeGrid(pts, m, 0.8);
+    }
+    ctx.restore();
+    this.animating = true; // keep animating
+  }
+
+  /** A pre-rendered dot: blitting it is far cheaper than filling hundreds of arcs. */
+  sprite(color, radius, outline) {
+    const key = `${color}|${radius}|${outline}|${this.dpr}`;
+    let sp = this.sprites[key];
+    if (!sp) {
+      const size = Math.ceil(2 * radius + 2);
+      const c = makeCanvas(Math.ceil(size * this.dpr), Math.ceil(size * this.dpr));
+      const x = c.getContext("2d");
+      x.scale(this.dpr, this.dpr);
+      x.beginPath();
+      x.arc(size / 2, size / 2, radius, 0, 2 * Math.PI);
+      if (outline === "hollow") {
+        x.strokeStyle = color;
+        x.lineWidth = 1.2;
+        x.stroke();
+      } else {
+        x.fillStyle = color;
+        x.fill();
+        if (outline) {
+          x.strokeStyle = "rgba(255, 255, 255, 0.9)";
+          x.lineWidth = 0.6;
+          x.stroke();
+        }
+      }
+      sp = this.sprites[key] = { canvas: c, size };
+    }
+    return sp;
+  }
+
+  drawPoints(flat, color, radius, alpha, outline) {
+    const ctx = this.ctx;
+    const v = this.viewport;
+    const n = flat.length >> 1;
+    const inside = this.sprite(color, radius, outline);
+    const outside = this.sprite(color, radius, "hollow");
+    const half = inside.size / 2;
+    ctx.save();
+    ctx.globalAlpha = alpha;
+    for (let i = 0; i < n; i++) {
+      const c = clampToView(v.x(flat[2 * i]), v.y(flat[2 * i + 1]), v.width, v.height, radius + 1);
+      // Samples outside the view: hollow markers on its edge.
+      const sp = c.outside ? outside : inside;
+      ctx.drawImage(sp.canvas, c.x - half, c.y - half, sp.size, sp.size);
+    }
+    ctx.restore();
+  }
+
+  drawGradients(f) {
+    const [x0, x1, y0, y1] = f.box;
+    const seg = arrowSegments(f.fake, f.fakeGrad, 0.08 * Math.max(x1 - x0, y1 - y0));
+    this.drawArrows(seg, this.palette.gradient, 0.85);
+  }
+
+  drawArrows(seg, color, alpha) {
+    const ctx = this.ctx;
+    const v = this.viewport;
+    ctx.save();
+    ctx.globalAlpha = alpha;
+    ctx.strokeStyle = color;
+    ctx.lineWidth = 1.1;
+    ctx.beginPath();
+    for (let i = 0; i < seg.length; i += 4) {
+      const ax = v.x(seg[i]);
+      const ay = v.y(seg[i + 1]);
+      const bx = v.x(seg[i + 2]);
+      const by = v.y(seg[i + 3]);
+      const len = Math.hypot(bx - ax, by - ay);
+      if (len < 0.5) continue;
+      ctx.moveTo(ax, ay);
+      ctx.lineTo(bx, by);
+      const head = Math.min(4, len * 0.4);
+      const ux = (bx - ax) / len;
+      const uy = (by - ay) / len;
+      ctx.moveTo(bx, by);
+      ctx.lineTo(bx - head * (ux - 0.5 * uy), by - head * (uy + 0.5 * ux));
+      ctx.moveTo(bx, by);
+      ctx.lineTo(bx - head * (ux + 0.5 * uy), by - head * (uy - 0.5 * ux));
+    }
+    ctx.stroke();
+    ctx.restore();
+  }
+
+  drawHighlight(f) {
+    const ctx = this.ctx;
+    const v = this.viewport;
+    const i = this.highlight;
+    const c = clampToView(v.x(f.fake[2 * i]), v.y(f.fake[2 * i + 1]), v.width, v.height, 6);
+    ctx.save();
+    ctx.strokeStyle = "#111";
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    ctx.arc(c.x, c.y, 6.5, 0, 2 * Math.PI);
+    ctx.stroke();
+    ctx.restore();
+  }
+
+  /** The slow-motion overlay: the batch of the current phase. */
+  drawWalk() {
+    const w = this.walk;
+    const ctx = this.ctx;
+    const v = this.viewport;
+    const ring = (flat, color, values) => {
+      const n = flat.length >> 1;
+      for (let i = 0; i < n; i++) {
+        const c = clampToView(v.x(flat[2 * i]), v.y(flat[2 * i + 1]), v.width, v.height, 4);
+        ctx.beginPath();
+        ctx.arc(c.x, c.y, 3.6, 0, 2 * Math.PI);
+        if (values) {
+          const q = Math.round(Math.min(Math.max(values[i], 0), 1) * 255) * 4;
+          ctx.fillStyle = `rgb(${this.lut[q]}, ${this.lut[q + 1]}, ${this.lut[q + 2]})`;
+          ctx.fill();
+        }
+        ctx.strokeStyle = color;
+        ctx.lineWidth = 1.5;
+        ctx.stroke();
+      }
+    };
+    ctx.save();
+    if (w.real) ring(w.real, this.palette.real, w.showD ? w.dReal : null);
+    if (w.fake) ring(w.fake, this.palette.fake, w.showD ? w.dFake : null);
+    if (w.arrows) this.drawArrows(w.arrows, w.arrowColor || this.palette.gradient, 1);
+    ctx.restore();
+  }
+
+  drawAxes() {
+    const ctx = this.ctx;
+    const v = this.viewport;
+    const [x0, x1, y0, y1] = v.domain();
+    ctx.save();
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.fillStyle = "#555";
+    ctx.strokeStyle = "#999";
+    ctx.lineWidth = 1;
+    ctx.strokeRect(MARGIN.left + 0.5, MARGIN.top + 0.5, v.width - 1, v.height - 1);
+    const xs = scaleLinear().domain([x0, x1]);
+    const ys = scaleLinear().domain([y0, y1]);
+    const fmt = xs.tickFormat(6);
+    ctx.textAlign = "center";
+    ctx.textBaseline = "top";
+    ctx.beginPath();
+    for (const t of xs.ticks(Math.max(2, Math.floor(v.width / 70)))) {
+      const X = MARGIN.left + v.x(t);
+      ctx.moveTo(X, MARGIN.top + v.height);
+      ctx.lineTo(X, MARGIN.top + v.height + 4);
+      ctx.fillText(fmt(t), X, MARGIN.top + v.height + 6);
+    }
+    ctx.textAlign = "right";
+    ctx.textBaseline = "middle";
+    const fy = ys.tickFormat(6);
+    for (const t of ys.ticks(Math.max(2, Math.floor(v.height / 60)))) {
+      const Y = MARGIN.top + v.y(t);
+      ctx.moveTo(MARGIN.left - 4, Y);
+      ctx.lineTo(MARGIN.left, Y);
+      ctx.fillText(fy(t), MARGIN.left - 6, Y);
+    }
+    ctx.stroke();
+    ctx.restore();
+  }
+}
