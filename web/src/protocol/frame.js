@@ -1,0 +1,56 @@
+// A decoded `frame` message (docs/protocol.md) turned into what the views draw: typed arrays
+// by name, D's values dequantized, the heatmap kept as 8-bit levels for the colour table.
+import { dequantize } from "./envelope.js";
+
+/** The numbers a view needs from one decoded `frame` message. */
+export function prepareFrame(msg, config) {
+  const h = msg.header;
+  const a = msg.arrays;
+  const dGrid = a.d_grid;
+  let dGridQ = dGrid.data;
+  if (!(dGridQ instanceof Uint8Array)) {
+    // Not quantized to 8 bits: map to 256 levels over its range for the colour table.
+    const v = dequantize(dGrid);
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const x of v) {
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+    }
+    dGridQ = new Uint8Array(v.length);
+    for (let i = 0; i < v.length; i++) dGridQ[i] = hi > lo ? Math.round(((v[i] - lo) / (hi - lo)) * 255) : 128;
+  }
+  let dGridValues = null;
+  return {
+    frameNumber: h.frame,
+    iteration: h.iteration,
+    dUpdates: h.d_updates,
+    gUpdates: h.g_updates,
+    playing: h.playing,
+    ips: h.ips,
+    applied: h.applied,
+    configVersion: h.config_version,
+    box: h.box,
+    output: h.output,
+    noiseDim: h.noise_dim,
+    noiseKind: config ? config.noise.kind : "gaussian",
+    losses: h.losses || {},
+    real: a.real.data,
+    realD: dequantize(a.real_d),
+    fake: a.fake.data,
+    fakeNoise: a.fake_noise.data,
+    fakeD: dequantize(a.fake_d),
+    fakeGrad: a.fake_grad.data,
+    dGridQ,
+    get dGrid() {
+      if (!dGridValues) dGridValues = dequantize(dGrid);
+      return dGridValues;
+    },
+    gridSize: dGrid.shape[0],
+    manifold: a.manifold.data,
+    manifoldShape: a.manifold.shape.slice(0, -1),
+    manifoldDensity: a.manifold_density.data,
+    realDensityQ: a.real_density.data,
+    historyRows: a.history ? a.history.data : null,
+  };
+}
