@@ -361,3 +361,41 @@ def test_start_from_a_trained_model(page):
     settle(page)
     shot(page, "trained-ring")
     assert page.errors == []
+
+
+def test_hovering_links_a_fake_sample_and_its_noise_point(page):
+    open_app(page)
+    settle(page)
+    index = 17
+    view = page.locator("#view-canvas").bounding_box()
+    x, y = page.evaluate(
+        """(i) => { const v = window.ganlab.view.viewport, f = window.ganlab.frame;
+                    return [v.x(f.fake[2 * i]) + 38, v.y(f.fake[2 * i + 1]) + 8]; }""",
+        index,
+    )
+    page.mouse.move(view["x"] + x, view["y"] + y)
+    page.wait_for_function("window.ganlab.noise.highlight >= 0")
+    hovered = page.evaluate("window.ganlab.view.highlight")
+    # The nearest fake under the cursor (another may sit on top of it): same index both sides.
+    assert page.evaluate("window.ganlab.noise.highlight") == hovered
+    tip = page.inner_text("#view-tooltip")
+    assert f"fake #{hovered}" in tip and "D =" in tip
+    shot(page, "hover-fake")
+    # Leaving clears both; then a noise point lights up its fake sample.
+    page.mouse.move(5, 895)
+    page.wait_for_function(
+        "window.ganlab.view.highlight === -1 && window.ganlab.noise.highlight === -1"
+    )
+    noise = page.locator("#noise-canvas").bounding_box()
+    nx, ny = page.evaluate(
+        """(i) => { const n = window.ganlab.noise, v = n.viewport;
+                    return [v.x(n.points[2 * i]), v.y(n.points[2 * i + 1])]; }""",
+        index,
+    )
+    page.mouse.move(noise["x"] + nx, noise["y"] + ny)
+    page.wait_for_function("window.ganlab.view.highlight >= 0")
+    assert page.evaluate("window.ganlab.view.highlight") == page.evaluate(
+        "window.ganlab.noise.highlight"
+    )
+    assert "noise #" in page.inner_text("#noise-tooltip")
+    assert page.errors == []

@@ -62,7 +62,7 @@ class App {
       },
       onHover: (i) => this.noise.setHighlight(i),
     });
-    this.noise = new NoiseView($("noise-canvas"), null, {
+    this.noise = new NoiseView($("noise-canvas"), $("noise-tooltip"), {
       onHover: (i) => this.view.setHighlight(i),
     });
     this.graph = new ModelGraph($("model-graph"), {

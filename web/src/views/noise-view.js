@@ -88,6 +88,8 @@ export class NoiseView {
     const z = Array.from(f.fakeNoise.subarray(i * f.noiseDim, (i + 1) * f.noiseDim)).map(formatNumber);
     this.tooltip.textContent = `noise #${i}: z = (${z.join(", ")})`;
     this.tooltip.hidden = false;
+    const px = Math.min(ev.clientX - r.left + 12, Math.max(0, this.w - 160));
+    this.tooltip.style.transform = `translate(${px}px, ${ev.clientY - r.top + 12}px)`;
   }
 
   render() {
