@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   Viewport, clampToView, manifoldOpacity, resampleStroke, polylineLength, padToUnit,
-  arrowSegments, nearestPoint, gridValueAt, normalQuantile, latentLines, formatNumber,
+  arrowSegments, nearestPoint, gridValueAt, normalQuantile, latentLines, formatNumber, isCurve,
 } from "../src/views/math.js";
 import { heatmapLut, PALETTES } from "../src/views/colors.js";
 
@@ -156,4 +156,9 @@ test("numbers format short", () => {
   assert.equal(formatNumber(1e-5), "1.00e-5");
   assert.equal(formatNumber(NaN), "–");
   assert.equal(formatNumber(Infinity), "∞");
+});
+
+test("a manifold of shape (K, 2) is a curve, (M, M, 2) a grid", () => {
+  assert.equal(isCurve([84]), true);
+  assert.equal(isCurve([21, 21]), false);
 });

@@ -7,7 +7,7 @@ import { contours } from "d3-contour";
 import { scaleLinear } from "d3-scale";
 import { heatmapLut } from "./colors.js";
 import {
-  Viewport, arrowSegments, clampToView, easeInOut, latentLines, manifoldOpacity,
+  Viewport, arrowSegments, clampToView, easeInOut, isCurve, latentLines, manifoldOpacity,
 } from "./math.js";
 
 export const MARGIN = { left: 38, right: 8, top: 8, bottom: 24 };
@@ -145,7 +145,7 @@ export class DistributionRenderer {
     const v = this.viewport;
     const alpha = manifoldOpacity(f.manifoldDensity, { lo: 0.03, hi: 0.55 });
     ctx.save();
-    if (f.manifoldShape.length === 2) {
+    if (isCurve(f.manifoldShape)) {
       // 1D noise: a curve, each segment shaded by its density.
       const k = f.manifoldShape[0];
       ctx.lineWidth = 3;
@@ -230,7 +230,7 @@ export class DistributionRenderer {
     const half = Math.max(x1 - x0, y1 - y0) / 2;
     const ctx = this.ctx;
     ctx.save();
-    if (f.manifoldShape.length === 2) {
+    if (isCurve(f.manifoldShape)) {
       const k = f.manifoldShape[0];
       const lines = latentLines(f.noiseKind, k);
       const zmax = Math.max(...lines.map(Math.abs)) || 1;

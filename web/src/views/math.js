@@ -281,3 +281,8 @@ export function formatNumber(v) {
   if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2);
   return Number(v.toPrecision(3)).toString();
 }
+
+/** The manifold's shape without its last axis: [K] is a curve (1D noise), [M, M] a grid. */
+export function isCurve(manifoldShape) {
+  return manifoldShape.length === 1;
+}

@@ -2,7 +2,7 @@
 // with both gradient loops, live thumbnails in the nodes and each hyperparameter's control
 // next to the node it affects (declared in state/controls.js).
 import { NODES, getPath, parseControl } from "../state/controls.js";
-import { formatNumber, manifoldOpacity, latentLines } from "./math.js";
+import { formatNumber, isCurve, manifoldOpacity, latentLines } from "./math.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -271,7 +271,7 @@ function drawManifoldThumb(canvas, f, p) {
   ctx.lineWidth = 0.7;
   const pts = f.manifold;
   ctx.beginPath();
-  if (f.manifoldShape.length === 2) {
+  if (isCurve(f.manifoldShape)) {
     const k = f.manifoldShape[0];
     for (let i = 0; i < k; i++) (i ? ctx.lineTo : ctx.moveTo).call(ctx, X(pts[2 * i]), Y(pts[2 * i + 1]));
   } else {

@@ -1,6 +1,6 @@
 // The noise space: the fixed noise points behind the fake samples, and the latent grid whose
 // image is the manifold. Hovering a noise point highlights its fake sample, and back.
-import { Viewport, latentLines, nearestPoint, formatNumber } from "./math.js";
+import { Viewport, isCurve, latentLines, nearestPoint, formatNumber } from "./math.js";
 
 export class NoiseView {
   constructor(canvas, tooltip, { onHover = () => {} } = {}) {
@@ -103,7 +103,7 @@ export class NoiseView {
     ctx.fillRect(0, 0, this.w, this.h);
     if (!f || !this.palette) return;
     // Latent grid lines: each band between two lines holds the same probability mass.
-    const lines = latentLines(f.noiseKind, f.manifoldShape.length === 2 ? 11 : f.manifoldShape[0]);
+    const lines = latentLines(f.noiseKind, isCurve(f.manifoldShape) ? Math.round(f.manifoldShape[0] / 4) : f.manifoldShape[0]);
     ctx.strokeStyle = "#ccc";
     ctx.lineWidth = 1;
     ctx.beginPath();
