@@ -399,3 +399,22 @@ def test_hovering_links_a_fake_sample_and_its_noise_point(page):
     )
     assert "noise #" in page.inner_text("#noise-tooltip")
     assert page.errors == []
+
+
+def test_one_dimensional_noise_and_a_critic_loss_render(page):
+    open_app(page, "#data.name=ring&noise.dim=1&noise.kind=uniform&loss.kind=wgan_gp&seed=2")
+    page.wait_for_function("window.ganlab.config.noise.dim === 1")
+    settle(page)
+    assert page.evaluate("window.ganlab.frame.manifoldShape.length") == 1  # a curve
+    assert page.evaluate("window.ganlab.frame.output") != "probability"
+    assert "critic score" in page.inner_text("#d-output")
+    before = canvas_png(page)
+    page.click("[data-testid=step-both]")
+    settle(page)
+    assert canvas_png(page) != before
+    # Back to 2D noise: the manifold is a grid again.
+    page.fill("[data-testid='ctl-noise.dim']", "2")
+    page.dispatch_event("[data-testid='ctl-noise.dim']", "change")
+    page.wait_for_function("window.ganlab.frame && window.ganlab.frame.manifoldShape.length === 2")
+    shot(page, "wgan-gp-ring")
+    assert page.errors == []
