@@ -469,3 +469,17 @@ def test_resolve_unknown_name() -> None:
     data = SimpleNamespace(name="nope", strokes=None, brush_width=0.04, points=None, jitter=0.0)
     with pytest.raises(ValueError, match=r"unknown distribution 'nope'; allowed: .*ring8"):
         resolve(data)  # type: ignore[arg-type]
+
+
+def test_huge_coordinates_and_strokes_outside_the_square_are_refused():
+    from ganlab.distributions.custom import PointsError, parse_points, validate_custom
+
+    with pytest.raises(ValueError, match="within"):
+        validate_custom(strokes=None, points=[[0, 0], [1e300, 1]])
+    with pytest.raises(ValueError, match="unit square"):
+        validate_custom(strokes=[[[0, 0], [1e308, 0.5]]], points=None)
+    with pytest.raises(PointsError) as info:
+        parse_points("0,0\n1e300,1\n", "csv")
+    assert info.value.line == 2
+    with pytest.raises(PointsError, match="deeply"):
+        parse_points("[" * 5000 + "]" * 5000, "json")

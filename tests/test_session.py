@@ -108,7 +108,7 @@ def test_save_then_load_continues_the_run():
     outs = s.handle({"type": "save"})
     saved = events(outs)[0]
     run = decode(events(outs, "binary")[0])
-    assert saved["bytes"] == len(run.payload) and saved["filename"].endswith("-5.safetensors")
+    assert saved["bytes"] == len(run.payload) and saved["filename"].endswith("-5.ganlab")
     other = make()
     outs = other.handle({"type": "load"}, run.payload)
     assert other.trainer.iteration == 5
@@ -218,3 +218,25 @@ def test_too_costly_configs_are_refused_naming_the_field():
 def test_cost_limits_are_settable():
     with pytest.raises(ProtocolError):
         Session("s", SMALL, Limits(iteration_gflop=1e-6))
+
+
+def test_step_while_playing_pauses_and_says_so():
+    s = make()
+    s.handle({"type": "play"})
+    outs = s.handle({"type": "step", "phase": "d", "id": 3})
+    state = events(outs)[0]
+    assert state == {"type": "state", "playing": False, "reason": "command", "iteration": 0,
+                     "id": 3}  # fmt: skip
+    assert [e["type"] for e in events(outs)][-1] == "ack"
+
+
+def test_measured_rate_follows_the_cap():
+    s = make()
+    s.handle({"type": "speed", "ips": 50})
+    s.handle({"type": "play"})
+    end = time.perf_counter() + 1.5
+    while time.perf_counter() < end:
+        time.sleep(max(0.0, s.train_wait(time.perf_counter())))
+        s.train_slice(0.002)
+    assert 35 <= s.measured_ips() <= 65
+    assert s.train_wait(time.perf_counter()) <= 1 / 50

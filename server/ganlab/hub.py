@@ -83,8 +83,10 @@ class WorkerHandle:
         while (msg := self.outbox.get()) is not None:
             try:
                 self.conn.send(msg)
-            except (OSError, ValueError):
-                return
+            except (OSError, EOFError):
+                return  # the worker is gone; the reader reports it
+            except Exception:  # one message that cannot be sent must not silence the rest
+                log.exception("message for engine worker %d dropped", self.index)
 
     def _read(self) -> None:
         while True:

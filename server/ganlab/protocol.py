@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 PROTOCOL = 1
 MAX_ID = 2**53
 MAX_IMPORT_CHARS = 4 * 1024 * 1024
+# Deeper JSON than any command needs (strokes are 3 levels inside `set`) is refused early.
+MAX_DEPTH = 32
 
 
 class ProtocolError(ValueError):
@@ -114,6 +116,21 @@ def parse_json(text: str) -> Any:
         raise ProtocolError("bad_json", f"message is not valid JSON: {exc}") from None
 
 
+def _depth(value: Any, limit: int) -> int:
+    """Nesting depth of a JSON value, counting no further than `limit` + 1."""
+    stack, deepest = [(value, 1)], 0
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > limit:
+            break
+        if isinstance(node, dict):
+            stack.extend((v, level + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, level + 1) for v in node)
+    return deepest
+
+
 def _message_id(raw: dict[str, Any]) -> int | None:
     value = raw.get("id")
     ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID
@@ -126,6 +143,9 @@ def parse_command(text: str) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ProtocolError("bad_message", "a command must be a JSON object with a 'type'")
     kind, mid = raw.get("type"), _message_id(raw)
+    if _depth(raw, MAX_DEPTH) > MAX_DEPTH:
+        raise ProtocolError("bad_message", f"message nested deeper than {MAX_DEPTH} levels",
+                            None, mid)  # fmt: skip
     if not isinstance(kind, str) or kind not in TYPES:
         raise ProtocolError(
             "unknown_command", f"unknown command type {kind!r}; allowed: {', '.join(TYPES)}",

@@ -33,6 +33,7 @@ CREDITS = 2
 # Share of a session's time that drawing frames may take when sessions compete for a worker:
 # under load a session's frame rate drops before its training speed does.
 FRAME_SHARE = 0.2
+RATE_SPACING = 0.05
 
 
 @dataclass
@@ -88,6 +89,7 @@ class Session:
         self.walk: tuple[str, Any, int] | None = None
         self._tokens = 0.0
         self._clock = time.perf_counter()
+        # (time, iteration) samples at least RATE_SPACING apart, for the measured rate.
         self._rate: deque[tuple[float, int]] = deque(maxlen=64)
         self._metrics_free_at = 0.0
         self._w1_free_at = 0.0
@@ -108,9 +110,11 @@ class Session:
     def _ack(self, cmd: dict[str, Any]) -> Out:
         return text(type="ack", id=cmd.get("id"), command=cmd["type"])
 
-    def _state(self, reason: str) -> Out:
+    def _state(self, reason: str, cmd: dict[str, Any] | None = None) -> Out:
+        self.dirty = True  # the next frame shows the new play state
         return text(type="state", playing=self.playing, reason=reason,
-                    iteration=self.trainer.iteration)  # fmt: skip
+                    iteration=self.trainer.iteration,
+                    id=cmd.get("id") if cmd else None)  # fmt: skip
 
     def _config_event(self, cmd: dict[str, Any] | None, rebuilt: set[str]) -> Out:
         self.config_version += 1
@@ -122,18 +126,20 @@ class Session:
         self.playing = True
         self._tokens = 0.0
         self._clock = time.perf_counter()
-        return [self._state("command")]
+        return [self._state("command", cmd)]
 
     def _cmd_pause(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
         self.playing = False
-        return [self._state("command")]
+        return [self._state("command", cmd)]
 
     def _cmd_step(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
-        out = [self._state("command")] if self.playing else []
-        self.playing = False
+        out = []
+        if self.playing:
+            self.playing = False
+            out.append(self._state("command", cmd))
         phase = cmd.get("phase", "both")
         if cmd.get("sub"):
-            return out + self._walk_phase(phase)
+            return [*out, *self._walk_phase(phase), self._ack(cmd)]
         t = self.trainer
         if phase == "d":
             t.step_d()
@@ -211,7 +217,7 @@ class Session:
 
     def _cmd_save(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
         data = runfile.dumps(self.trainer)
-        name = f"ganlab-{self.trainer.config.data.name}-{self.trainer.iteration}.safetensors"
+        name = f"ganlab-{self.trainer.config.data.name}-{self.trainer.iteration}.ganlab"
         return [text(type="saved", filename=name, bytes=len(data), id=cmd.get("id")),
                 Out("binary", run_message(data, name))]  # fmt: skip
 
@@ -270,6 +276,7 @@ class Session:
             self._tokens = min(cap, self._tokens + (now - self._clock) * self.ips)
         self._clock = now
         every = t.config.metrics.every
+        first = t.iteration
         while now - start < budget:
             if self.ips is not None:
                 if self._tokens < 1.0:
@@ -279,8 +286,9 @@ class Session:
             if t.iteration % every == 0:
                 self._maybe_record(sharing)
             now = time.perf_counter()
-        self._rate.append((now, t.iteration))
-        return self._check_diverged()
+        if not self._rate or now - self._rate[-1][0] >= RATE_SPACING:
+            self._rate.append((now, t.iteration))
+        return self._check_diverged() if t.iteration != first else []
 
     def _maybe_record(self, sharing: int = 1) -> None:
         """A metric row, unless rows have lately taken more than METRIC_SHARE of this
@@ -309,14 +317,22 @@ class Session:
                 self._state("diverged")]  # fmt: skip
 
     def measured_ips(self) -> float:
-        if len(self._rate) < 2:
+        """Iterations per second over about the last second of play."""
+        if not self.playing or len(self._rate) < 2:
             return 0.0
         now = time.perf_counter()
-        recent = [(t, i) for t, i in self._rate if now - t <= 1.0]
-        if len(recent) < 2 or not self.playing:
+        recent = [(t, i) for t, i in self._rate if now - t <= 1.0 + RATE_SPACING]
+        if len(recent) < 2:
             return 0.0
         (t0, i0), (t1, i1) = recent[0], recent[-1]
-        return (i1 - i0) / (t1 - t0) if t1 > t0 else 0.0
+        return (i1 - i0) / (t1 - t0) if t1 - t0 >= RATE_SPACING else 0.0
+
+    def train_wait(self, now: float) -> float:
+        """Seconds until this playing session may train again (its ips cap), 0 if now."""
+        if self.ips is None:
+            return 0.0
+        tokens = self._tokens + (now - self._clock) * self.ips
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.ips
 
     # ------------------------------------------------------------------ frames
     def frame_interval(self, sharing: int) -> float:

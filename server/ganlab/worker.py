@@ -42,13 +42,15 @@ class Worker:
         for item in items:
             self.conn.send((item.kind, sid, item.data))
 
-    def fail(self, sid: str, session: Session | None, exc: BaseException) -> None:
+    def fail(self, sid: str, session: Session | None, exc: BaseException,
+             mid: int | None = None) -> None:  # fmt: skip
         """An unexpected error inside one session: pause it, tell its client, keep going."""
         log.error("session %s: %s", sid, "".join(traceback.format_exception(exc)))
         if session is not None:
             session.playing = False
             session.dirty = False  # do not retry a failing picture in a loop
-        err = ProtocolError("internal", f"the engine failed: {type(exc).__name__}: {exc}"[:500])
+        err = ProtocolError("internal", f"the engine failed: {type(exc).__name__}: {exc}"[:500],
+                            id=mid)  # fmt: skip
         state = {"type": "state", "playing": False, "reason": "error",
                  "iteration": session.trainer.iteration if session else 0}  # fmt: skip
         self.conn.send(("text", sid, err.event()))
@@ -85,12 +87,13 @@ class Worker:
                         exc.id = msg[2].get("id")
                     self.conn.send(("text", sid, exc.event()))
         except Exception as exc:
-            self.fail(sid, session, exc)
+            mid = msg[2].get("id") if op == "command" and isinstance(msg[2], dict) else None
+            self.fail(sid, session, exc, mid)
 
     def _timeout(self, now: float) -> float:
-        if any(s.runnable for s in self.sessions.values()):
-            return 0.0
-        waits = [w for s in self.sessions.values() if (w := s.next_frame_in(now)) is not None]
+        """How long the worker may sleep: until a session can train or owes a frame."""
+        waits = [s.train_wait(now) for s in self.sessions.values() if s.runnable]
+        waits += [w for s in self.sessions.values() if (w := s.next_frame_in(now)) is not None]
         return min(waits, default=IDLE_POLL)
 
     def run(self) -> None:

@@ -108,6 +108,8 @@ class Reader:
         if msg.header.get("kind") != "run":
             raise ProtocolError("bad_message", "the only binary message a client may send is "
                                 "a 'run' file", "kind")  # fmt: skip
+        if len(msg.payload) > self.s.max_run_bytes:
+            raise ProtocolError("too_large", f"run file over {self.s.max_run_bytes} bytes")
         mid = msg.header.get("id")
         cmd: dict[str, Any] = {"type": "load"}
         if isinstance(mid, int) and not isinstance(mid, bool) and 0 <= mid <= 2**53:

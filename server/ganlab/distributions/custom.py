@@ -19,6 +19,12 @@ UNIT_BOX = Box(0.0, 1.0, 0.0, 1.0)
 StrokeList = Sequence[Sequence[Sequence[float]]]
 
 
+# Coordinates beyond this are refused: they overflow float32 arithmetic (view boxes, grids).
+MAX_COORDINATE = 1e6
+# Drawn strokes live in the unit square; a little slack for brush overshoot at the borders.
+STROKE_RANGE = (-0.5, 1.5)
+
+
 class PointsError(ValueError):
     """A point set that could not be read; `line` is 1-based (0 when no line applies)."""
 
@@ -42,6 +48,9 @@ def _stroke_array(stroke: Any, index: int) -> np.ndarray:
         raise ValueError(f"stroke {index}: points must be pairs of numbers")
     if not np.isfinite(arr).all():
         raise ValueError(f"stroke {index}: coordinates must be finite numbers")
+    lo, hi = STROKE_RANGE
+    if arr.min() < lo or arr.max() > hi:
+        raise ValueError(f"stroke {index}: coordinates must be in [{lo}, {hi}] (the unit square)")
     return arr
 
 
@@ -71,6 +80,8 @@ def _check_points(points: Any) -> np.ndarray:
         raise ValueError("points must be pairs of numbers")
     if not np.isfinite(arr).all():
         raise ValueError("points: coordinates must be finite numbers")
+    if np.abs(arr).max() > MAX_COORDINATE:
+        raise ValueError(f"points: coordinates must be within ±{MAX_COORDINATE:g}")
     return arr
 
 
@@ -242,6 +253,9 @@ def parse_points_csv(text: str) -> np.ndarray:
         x, y = values[0], values[1]
         if not (math.isfinite(x) and math.isfinite(y)):
             raise PointsError(number, f"coordinates must be finite numbers, got {line!r}")
+        if max(abs(x), abs(y)) > MAX_COORDINATE:
+            raise PointsError(number, f"coordinates must be within ±{MAX_COORDINATE:g}, "
+                              f"got {line!r}")  # fmt: skip
         if len(rows) == MAX_POINTS:
             raise PointsError(number, f"too many points: at most {MAX_POINTS} are allowed")
         rows.append((x, y))
@@ -317,6 +331,8 @@ def parse_points_json(text: str) -> np.ndarray:
         top = json.loads(text)
     except json.JSONDecodeError as exc:
         raise PointsError(exc.lineno, f"invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise PointsError(1, "invalid JSON: nested too deeply") from None
     items = top.get("points") if isinstance(top, dict) else top
     if not isinstance(items, list):
         raise PointsError(1, 'expected a list of points or an object {"points": [...]}')
@@ -354,6 +370,9 @@ def parse_points_json(text: str) -> np.ndarray:
             raise PointsError(
                 where(index), f"points[{index}]: coordinates must be finite, got {shown}"
             )
+        if max(abs(x), abs(y)) > MAX_COORDINATE:
+            raise PointsError(where(index), f"points[{index}]: coordinates must be within "
+                              f"±{MAX_COORDINATE:g}, got {shown}")  # fmt: skip
         rows.append((x, y))
     return _finish(rows)
 
