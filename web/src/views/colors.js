@@ -43,10 +43,3 @@ export function heatmapLut(palette, alpha = 255) {
   }
   return lut;
 }
-
-/** `rgb(...)` with an alpha. */
-export function withAlpha(color, alpha) {
-  const c = rgb(color);
-  c.opacity = alpha;
-  return c.formatRgb();
-}

@@ -364,6 +364,15 @@ export class DistributionRenderer {
     const w = this.walk;
     const ctx = this.ctx;
     const v = this.viewport;
+    // D's verdicts: probabilities as they are; critic scores over the batch's range.
+    let lo = 0;
+    let hi = 1;
+    for (const arr of [w.dReal, w.dFake]) {
+      for (const x of arr || []) {
+        if (x < lo) lo = x;
+        if (x > hi) hi = x;
+      }
+    }
     const ring = (flat, color, values) => {
       const n = flat.length >> 1;
       for (let i = 0; i < n; i++) {
@@ -371,7 +380,7 @@ export class DistributionRenderer {
         ctx.beginPath();
         ctx.arc(c.x, c.y, 3.6, 0, 2 * Math.PI);
         if (values) {
-          const q = Math.round(Math.min(Math.max(values[i], 0), 1) * 255) * 4;
+          const q = Math.round(Math.min(Math.max((values[i] - lo) / (hi - lo), 0), 1) * 255) * 4;
           ctx.fillStyle = `rgb(${this.lut[q]}, ${this.lut[q + 1]}, ${this.lut[q + 2]})`;
           ctx.fill();
         }

@@ -2,7 +2,7 @@
 // with both gradient loops, live thumbnails in the nodes and each hyperparameter's control
 // next to the node it affects (declared in state/controls.js).
 import { NODES, getPath, parseControl } from "../state/controls.js";
-import { formatNumber, isCurve, manifoldOpacity, latentLines } from "./math.js";
+import { formatNumber, isCurve } from "./math.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -307,4 +307,3 @@ function heatThumb(canvas, f, lut) {
   ctx.putImageData(img, 0, 0);
 }
 
-export { manifoldOpacity, latentLines };
