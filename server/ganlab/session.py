@@ -362,6 +362,7 @@ class Session:
 
     def frame(self, now: float) -> bytes:
         t = self.trainer
+        self.cache.refresh(t)  # a one-off cost after a config change: not a frame's cost
         start = time.perf_counter()
         with torch.inference_mode():
             picture = compute_picture(t, self.cache)
@@ -378,5 +379,9 @@ class Session:
         self.last_frame_iteration = t.iteration
         data = frame_message(picture, header, t.losses(), rows)
         cost = time.perf_counter() - start
-        self.frame_cost = cost if self.frame_cost == 0 else 0.8 * self.frame_cost + 0.2 * cost
+        if self.frame_no == 1:
+            cost = 0.0  # the first picture warms up kernels and caches: not typical
+        elif self.frame_cost > 0:  # one slow frame (a busy core) moves the estimate little
+            cost = 0.8 * self.frame_cost + 0.2 * min(cost, 2 * self.frame_cost)
+        self.frame_cost = cost
         return data
