@@ -268,6 +268,12 @@ def test_url_round_trips_the_experiment(page, browser):
         # Same experiment, same seed: the same starting picture.
         assert other.evaluate("Array.from(window.ganlab.frame.fake)") == first
         assert other.url == url
+        # Editing the address of an open tab applies the edited experiment.
+        other.evaluate(
+            "location.hash = location.hash.replace('generator.layers=3', 'generator.layers=4')"
+        )
+        other.wait_for_function("window.ganlab.config.generator.layers === 4")
+        assert "generator.layers=4" in other.url
     finally:
         other.close()
     assert page.errors == []

@@ -96,6 +96,19 @@ class App {
     });
     this.connection.connect();
     this.loadCatalogue();
+    // A link pasted or edited in the address bar of an open tab starts that experiment.
+    window.addEventListener("hashchange", () => {
+      if (!this.config || location.hash === `#${configToHash(this.config)}`) return;
+      try {
+        const experiment = hashToConfig(location.hash);
+        if (experiment) {
+          this.walk.interrupted();
+          this.applyExperiment(experiment);
+        }
+      } catch (err) {
+        this.toasts.show(`The link's experiment could not be read: ${err.message}`);
+      }
+    });
     requestAnimationFrame((t) => this.loop(t));
   }
 
