@@ -42,6 +42,15 @@ new PerformanceObserver((list) => {
 """
 
 
+def parts(before: dict, after: dict) -> dict:
+    out = {}
+    for name, (total, longest, count) in after.items():
+        t0, _, c0 = before.get(name, [0, 0, 0])
+        n = count - c0
+        out[name] = [round((total - t0) / max(1, n), 2), round(longest, 1), n]
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=10.0)
@@ -112,6 +121,8 @@ def main() -> None:
         "long_tasks_at_s_ms": [[round((t["start"] - t0) / 1000, 2), round(t["ms"])] for t in tasks],
         "animation_frames_per_second": round(len(raf) / window_s, 1),
         "animation_frame_gap_p99_ms": round(gaps[int(0.99 * (len(gaps) - 1))], 1) if gaps else None,
+        # The page's own main-thread work by part: [mean ms, max ms, count] in the window.
+        "main_thread_parts": parts(s0["parts"], s1["parts"]),
         "page_errors": errors,
     }
     print(json.dumps(result, indent=2))

@@ -30,7 +30,7 @@ class App {
     // picture's worker), mainMs* the page's own time per frame.
     this.stats = {
       framesReceived: 0, framesRendered: 0, messages: 0, lastFrameNumber: null,
-      renderMsTotal: 0, renderMsMax: 0, mainMsTotal: 0, mainMsMax: 0,
+      renderMsTotal: 0, renderMsMax: 0, mainMsTotal: 0, mainMsMax: 0, parts: {},
     };
     this.pendingExperiment = null;
     this.lastChangeId = 0;
@@ -195,7 +195,7 @@ class App {
     if (kind === "frame") {
       this.stats.framesReceived++;
       if (this.pendingFrame) this.drawFrame(this.pendingFrame); // never skip a received frame
-      this.pendingFrame = prepareFrame(msg, this.config);
+      this.pendingFrame = this.timed("decode", () => prepareFrame(msg, this.config));
       this.history.append(this.pendingFrame.historyRows);
     } else if (kind === "history") {
       this.history.replace(msg.header.history_columns || [], msg.arrays.history ? msg.arrays.history.data : null);
@@ -326,10 +326,10 @@ class App {
         this.view.render();
         busy = true;
       }
-      if (this.noise.dirty) this.noise.render();
-      if (!busy && !this.charts.update(now)) {
+      if (this.noise.dirty) this.timed("noise", () => this.noise.render());
+      if (!busy && !this.timed("charts", () => this.charts.update(now))) {
         if (this.frame && this.frame !== this.thumbFrame && now - this.lastThumbs > 200) {
-          this.graph.setFrame(this.frame);
+          this.timed("thumbnails", () => this.graph.setFrame(this.frame));
           this.thumbFrame = this.frame;
           this.lastThumbs = now;
         }
@@ -338,6 +338,18 @@ class App {
       console.error(err); // keep the loop alive; the next frame may draw
     }
     requestAnimationFrame((t) => this.loop(t));
+  }
+
+  /** Run `fn`, adding its time to stats.parts[name] = [total ms, max ms, count]. */
+  timed(name, fn) {
+    const t0 = performance.now();
+    const result = fn();
+    const ms = performance.now() - t0;
+    const p = (this.stats.parts[name] ||= [0, 0, 0]);
+    p[0] += ms;
+    p[1] = Math.max(p[1], ms);
+    p[2] += 1;
+    return result;
   }
 
   setPalette(name) {
