@@ -424,3 +424,27 @@ def test_one_dimensional_noise_and_a_critic_loss_render(page):
     page.wait_for_function("window.ganlab.frame && window.ganlab.frame.manifoldShape.length === 2")
     shot(page, "wgan-gp-ring")
     assert page.errors == []
+
+
+def test_save_and_open_a_run_file(page, tmp_path):
+    open_app(page)
+    for _ in range(3):
+        page.click("[data-testid=step-both]")
+    settle(page)
+    saved_at = counters(page)
+    with page.expect_download() as info:
+        page.click("[data-testid=save-run]")
+    download = info.value
+    assert download.suggested_filename.endswith(".ganlab")
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+    assert path.stat().st_size > 1000
+    assert path.read_bytes()[8:9] == b"{"  # a safetensors file: length, then its JSON header
+    page.click("[data-testid=reset]")
+    settle(page)
+    assert counters(page)["iteration"] == 0
+    page.set_input_files("[data-testid=open-run]", str(path))
+    page.wait_for_function(f"window.ganlab.frame.iteration === {saved_at['iteration']}")
+    settle(page)
+    assert counters(page) == saved_at
+    assert page.errors == []
