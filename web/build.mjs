@@ -26,7 +26,7 @@ const options = {
   sourcemap: true,
   outdir: out,
   loader: { ".css": "css" },
-  logLevel: "info",
+  logLevel: watch ? "info" : "warning",
   legalComments: "linked",
 };
 
