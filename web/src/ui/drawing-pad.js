@@ -41,14 +41,13 @@ export class DrawingPad {
   }
 
   open() {
-    const dpr = window.devicePixelRatio || 1;
-    const css = this.canvas.getBoundingClientRect().width || 360;
-    this.size = css;
-    this.canvas.width = Math.round(css * dpr);
-    this.canvas.height = Math.round(css * dpr);
-    this.dpr = dpr;
     if (!this.dialog.open) this.dialog.showModal();
-    this.size = this.canvas.getBoundingClientRect().width || css;
+    // Measure once shown: the pad's size follows the screen.
+    const dpr = window.devicePixelRatio || 1;
+    this.size = this.canvas.getBoundingClientRect().width || 360;
+    this.dpr = dpr;
+    this.canvas.width = Math.round(this.size * dpr);
+    this.canvas.height = Math.round(this.size * dpr);
     this.changed();
   }
 
