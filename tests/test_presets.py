@@ -200,6 +200,27 @@ def test_the_collapse_preset_really_collapses() -> None:
     assert np.sort(counts)[-2:].sum() >= 0.95 * len(fakes), counts
 
 
+def test_benchmark_presets_share_the_recipe_and_its_schedule() -> None:
+    """Every benchmark preset: packing 2, Adam, rates halving every 7/24 of its own length."""
+    benchmark = {n for n, d in DISTRIBUTIONS.items() if d.group == "benchmark"}
+    for name in benchmark:
+        preset = get_preset(name)
+        c = full(preset)
+        assert c.discriminator.packing == 2 and c.g_optimizer.kind == "adam", name
+        assert c.training.lr_halflife == preset.steps * 7 // 24, name
+
+
+def test_grid25_uses_the_lighter_discriminator() -> None:
+    """grid25's tuned recipe (issue 2): a 2x64 discriminator against a 3x64 generator, 26,000
+    steps. Its quality target is checked by benchmarks/bench_quality.py, not here."""
+    preset = get_preset("grid25")
+    c = full(preset)
+    assert (c.generator.layers, c.generator.neurons) == (3, 64)
+    assert (c.discriminator.layers, c.discriminator.neurons) == (2, 64)
+    assert (c.training.batch_size, preset.steps) == (256, 26_000)
+    assert full(get_preset("ring8")).discriminator.layers == 3  # the override is grid25's own
+
+
 # --------------------------------------------------------------------------- training
 
 
