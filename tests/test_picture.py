@@ -44,24 +44,24 @@ def test_fake_grad_is_generator_loss_gradient():
     t = Trainer({**SMALL, "data": {"name": "grid25"}})
     t.train(5)
     p = compute_picture(t, PictureCache())
-    x = torch.from_numpy(p.fake[:10]).requires_grad_(True)
+    x = torch.from_numpy(p.fake[:10]).to(t.device).requires_grad_(True)
     norm = t.normalizer
     o = t.D.functional(t.D.params.detach(), norm.from_data(x))
     loss = torch.nn.functional.softplus(-o).sum()
     (g,) = torch.autograd.grad(loss, x)
-    np.testing.assert_allclose(p.fake_grad[:10], g.numpy(), rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(p.fake_grad[:10], g.cpu().numpy(), rtol=1e-3, atol=1e-6)
 
 
 def test_d_values_match_discriminator():
     t = Trainer(SMALL)
     p = compute_picture(t, PictureCache())
-    xs = torch.from_numpy(p.real[:5])
+    xs = torch.from_numpy(p.real[:5]).to(t.device)
     o = t.D(t.normalizer.from_data(xs))
-    np.testing.assert_allclose(p.real_d[:5], torch.sigmoid(o).view(-1).detach().numpy(),
+    np.testing.assert_allclose(p.real_d[:5], torch.sigmoid(o).view(-1).detach().cpu().numpy(),
                                rtol=1e-5)  # fmt: skip
     # Heatmap orientation: row iy goes up in y, column ix right in x.
     _xmin, xmax, ymin, _ymax = p.box
-    corner = torch.tensor([[xmax, ymin]])
+    corner = torch.tensor([[xmax, ymin]], device=t.device)
     expected = torch.sigmoid(t.D(t.normalizer.from_data(corner)))
     assert p.d_grid[0, -1] == pytest.approx(float(expected), rel=1e-5)
 
