@@ -84,6 +84,7 @@ class Session:
         self.dirty = True
         self.credits = 0
         self.last_frame_at = 0.0
+        self._interval = 1.0 / self.fps
         self.last_frame_iteration = -1
         self.history_sent = 0
         self.walk: tuple[str, Any, int] | None = None
@@ -347,8 +348,8 @@ class Session:
         if self.dirty:
             return True
         changed = self.trainer.iteration != self.last_frame_iteration
-        return (self.playing and changed
-                and now - self.last_frame_at >= self.frame_interval(sharing))  # fmt: skip
+        self._interval = self.frame_interval(sharing)
+        return self.playing and changed and now - self.last_frame_at >= self._interval
 
     def next_frame_in(self, now: float) -> float | None:
         """Seconds until a frame may be due, or None when none will be without a command."""
@@ -373,9 +374,13 @@ class Session:
                   "g_updates": t.g_updates, "playing": self.playing,
                   "ips": round(self.measured_ips(), 1), "applied": self.applied,
                   "config_version": self.config_version}  # fmt: skip
+        # Frames keep a steady cadence: the next is due one interval after this one's slot,
+        # not after the moment it was drawn (which is up to a training slice late).
+        slot = self.last_frame_at + self._interval
+        steady = not self.dirty and now - slot < self._interval
+        self.last_frame_at = slot if steady else now
         self.dirty = False
         self.credits -= 1
-        self.last_frame_at = now
         self.last_frame_iteration = t.iteration
         data = frame_message(picture, header, t.losses(), rows)
         cost = time.perf_counter() - start
