@@ -12,7 +12,6 @@ PerformanceObserver('longtask') installed before the page loads. Needs the front
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import sys
@@ -34,11 +33,9 @@ from e2e_helpers import (  # noqa: E402
 
 OBSERVER = """
 window.__longtasks = [];
-window.__frames = [];
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) window.__longtasks.push({start: e.startTime, ms: e.duration});
 }).observe({type: 'longtask', buffered: true});
-(function tick(t) { window.__frames.push(t); requestAnimationFrame(tick); })(0);
 """
 
 
@@ -80,7 +77,7 @@ def main() -> None:
             time.sleep(args.seconds)
             end = page.evaluate(
                 "({stats: {...window.ganlab.stats}, now: performance.now(),"
-                " it: window.ganlab.iteration, frames: window.__frames,"
+                " it: window.ganlab.iteration,"
                 " longtasks: window.__longtasks, mode: window.ganlab.view.mode,"
                 " pending: (window.ganlab.pendingFrame ? 1 : 0) + window.ganlab.view.inFlight})"
             )
@@ -100,8 +97,6 @@ def main() -> None:
     draw_ms = s1["renderMsTotal"] - s0["renderMsTotal"]
     main_ms = s1["mainMsTotal"] - s0["mainMsTotal"]
     tasks = [t for t in end["longtasks"] if t0 <= t["start"] <= t1]
-    raf = [t for t in end["frames"] if t0 <= t <= t1]
-    gaps = sorted(b - a for a, b in itertools.pairwise(raf))
     result = {
         "seconds": round(window_s, 2),
         "picture_drawn_in": end["mode"],
@@ -119,8 +114,6 @@ def main() -> None:
         "long_tasks_over_50ms": sum(t["ms"] > 50 for t in tasks),
         "longest_task_ms": round(max((t["ms"] for t in tasks), default=0), 1),
         "long_tasks_at_s_ms": [[round((t["start"] - t0) / 1000, 2), round(t["ms"])] for t in tasks],
-        "animation_frames_per_second": round(len(raf) / window_s, 1),
-        "animation_frame_gap_p99_ms": round(gaps[int(0.99 * (len(gaps) - 1))], 1) if gaps else None,
         # The page's own main-thread work by part: [mean ms, max ms, count] in the window.
         "main_thread_parts": parts(s0["parts"], s1["parts"]),
         "page_errors": errors,

@@ -19,6 +19,10 @@ const PRETRAINED = new Set(["line", "gaussians", "ring", "disjoint"]);
 // Commands whose effect a frame shows (its header's `applied` echoes their id).
 const CHANGES = new Set(["step", "reset", "config", "data"]);
 const $ = (id) => document.getElementById(id);
+// Write text only when it changes: an unchanged write still costs a style pass.
+const setText = (el, text) => {
+  if (el.textContent !== text) el.textContent = text;
+};
 
 class App {
   constructor() {
@@ -42,6 +46,8 @@ class App {
     this.paletteName = localStorage.getItem("ganlab.palette") || "ganlab";
     if (!PALETTES[this.paletteName]) this.paletteName = "ganlab";
     this.lastThumbs = 0;
+    this.lastSideWork = 0;
+    this.scheduled = false;
     this.thumbFrame = null;
 
     try {
@@ -55,6 +61,7 @@ class App {
       heatCanvas: $("heat-canvas"),
       heatClip: $("heat-clip"),
       worker: !new URLSearchParams(location.search).has("no-worker"),
+      onDirty: () => this.schedule(),
       onRendered: (frameNumber, ms) => {
         this.stats.framesRendered++;
         this.stats.lastFrameNumber = frameNumber;
@@ -64,6 +71,7 @@ class App {
       onHover: (i) => this.noise.setHighlight(i),
     });
     this.noise = new NoiseView($("noise-canvas"), $("noise-tooltip"), {
+      onDirty: () => this.schedule(),
       onHover: (i) => this.view.setHighlight(i),
     });
     this.graph = new ModelGraph($("model-graph"), {
@@ -110,7 +118,7 @@ class App {
         this.toasts.show(`The link's experiment could not be read: ${err.message}`);
       }
     });
-    requestAnimationFrame((t) => this.loop(t));
+    this.schedule();
   }
 
   send(command) {
@@ -198,8 +206,10 @@ class App {
       if (this.pendingFrame) this.drawFrame(this.pendingFrame); // never skip a received frame
       this.pendingFrame = this.timed("decode", () => prepareFrame(msg, this.config));
       this.history.append(this.pendingFrame.historyRows);
+      this.schedule();
     } else if (kind === "history") {
       this.history.replace(msg.header.history_columns || [], msg.arrays.history ? msg.arrays.history.data : null);
+      this.schedule();
     } else if (kind === "phase") {
       this.walk.onPhase(msg.header, msg.arrays);
     } else if (kind === "run") {
@@ -264,12 +274,12 @@ class App {
     const it = $("iteration");
     if (iteration !== undefined) {
       this.iteration = iteration; // the server's latest word: frame, state or hello
-      it.textContent = String(iteration);
+      setText(it, String(iteration));
     }
     if (dUpdates !== undefined) {
       it.dataset.dUpdates = String(dUpdates);
       it.dataset.gUpdates = String(gUpdates);
-      $("updates").textContent = `${dUpdates} / ${gUpdates}`;
+      setText($("updates"), `${dUpdates} / ${gUpdates}`);
     }
   }
 
@@ -303,21 +313,38 @@ class App {
     const t0 = performance.now();
     if (this.pendingFrame === f) this.pendingFrame = null;
     this.frame = f;
-    this.view.setFrame(f);
+    this.timed("view", () => this.view.setFrame(f, f.raw));
     this.noise.setFrame(f);
-    if (this.playing) this.graph.advanceLoops();
-    this.setCounters({ iteration: f.iteration, dUpdates: f.dUpdates, gUpdates: f.gUpdates });
-    $("ips").textContent = f.playing ? (f.ips >= 100 ? f.ips.toFixed(0) : f.ips.toFixed(1)) : "0";
-    const prob = f.output === "probability" || f.output === "prob";
-    $("d-output").textContent = prob ? "D(x): probability of real" : "D(x): critic score, coloured over its range";
+    this.timed("text", () => {
+      if (this.playing) this.graph.advanceLoops();
+      this.setCounters({ iteration: f.iteration, dUpdates: f.dUpdates, gUpdates: f.gUpdates });
+      setText($("ips"), f.playing ? (f.ips >= 100 ? f.ips.toFixed(0) : f.ips.toFixed(1)) : "0");
+      const prob = f.output === "probability" || f.output === "prob";
+      setText($("d-output"), prob ? "D(x): probability of real" : "D(x): critic score, coloured over its range");
+    });
     const ms = performance.now() - t0;
     this.stats.mainMsTotal += ms;
     this.stats.mainMsMax = Math.max(this.stats.mainMsMax, ms);
   }
 
+  /** Ask for an animation frame (once): the page draws only when there is something new, so
+   * an idle page costs nothing and a streaming one paints once per frame received. */
+  schedule() {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    requestAnimationFrame((t) => {
+      this.scheduled = false;
+      this.loop(t);
+    });
+  }
+
+  thumbnailsDue(now) {
+    return Boolean(this.frame) && this.frame !== this.thumbFrame && now - this.lastThumbs > 200;
+  }
+
   loop(now) {
-    // One heavy job per animation frame: a received frame first; charts and thumbnails only
-    // on ticks without one, so no single task stacks them all.
+    // A received frame first; charts and thumbnails on an animation frame of their own in
+    // between (or after half a second at the latest), so no single task stacks them all.
     try {
       let busy = false;
       if (this.pendingFrame) {
@@ -328,17 +355,26 @@ class App {
         busy = true;
       }
       if (this.noise.dirty) this.timed("noise", () => this.noise.render());
-      if (!busy && !this.timed("charts", () => this.charts.update(now))) {
-        if (this.frame && this.frame !== this.thumbFrame && now - this.lastThumbs > 200) {
+      if (!busy || now - this.lastSideWork > 500) {
+        const drew = this.timed("charts", () => this.charts.update(now));
+        if (!drew && this.thumbnailsDue(now)) {
           this.timed("thumbnails", () => this.graph.setFrame(this.frame));
           this.thumbFrame = this.frame;
           this.lastThumbs = now;
         }
+        this.lastSideWork = now;
       }
     } catch (err) {
-      console.error(err); // keep the loop alive; the next frame may draw
+      console.error(err); // keep the page alive; the next frame may draw
     }
-    requestAnimationFrame((t) => this.loop(t));
+    if (this.pendingFrame || this.view.dirty || this.noise.dirty) {
+      this.schedule();
+    } else if (this.charts.pending || this.thumbnailsDue(now + 1000)) {
+      const wait = Math.max(this.charts.pending ? this.charts.wait(now) : 0,
+        this.thumbnailsDue(now + 1000) ? 200 - (now - this.lastThumbs) : 0);
+      clearTimeout(this.sideTimer);
+      this.sideTimer = setTimeout(() => this.schedule(), Math.max(16, wait));
+    }
   }
 
   /** Run `fn`, adding its time to stats.parts[name] = [total ms, max ms, count]. */
@@ -380,6 +416,7 @@ class App {
     $("palette").value = name;
     this.thumbFrame = null;
     this.buildPicker();
+    this.schedule();
   }
 
   // ---- controls ----

@@ -1,8 +1,11 @@
 // The picture's worker: draws data space on an OffscreenCanvas handed over by the page, so
 // rasterizing hundreds of samples, arrows and manifold cells never blocks the page.
+import { decodeEnvelope } from "./protocol/envelope.js";
+import { prepareFrameWith } from "./protocol/frame.js";
 import { DistributionRenderer } from "./views/distribution-renderer.js";
 
 let renderer = null;
+let frameNumber = null;
 let scheduled = false;
 const nextFrame = self.requestAnimationFrame ? (cb) => self.requestAnimationFrame(cb) : (cb) => setTimeout(cb, 16);
 
@@ -30,13 +33,16 @@ self.onmessage = (ev) => {
       schedule();
     } else if (m.type === "frame") {
       // Every frame is drawn as it arrives.
-      renderer.setFrame(m.frame);
       const t0 = performance.now();
+      frameNumber = null;
+      const frame = prepareFrameWith(decodeEnvelope(m.buffer), m.noiseKind);
+      frameNumber = frame.frameNumber;
+      renderer.setFrame(frame);
       draw();
-      self.postMessage({ type: "rendered", frameNumber: m.frame.frameNumber, ms: performance.now() - t0 });
+      self.postMessage({ type: "rendered", frameNumber, ms: performance.now() - t0 });
     }
   } catch (err) {
     self.postMessage({ type: "error", message: String(err && err.stack ? err.stack : err) });
-    if (m.type === "frame") self.postMessage({ type: "rendered", frameNumber: m.frame.frameNumber, ms: 0 });
+    if (m.type === "frame") self.postMessage({ type: "rendered", frameNumber, ms: 0 });
   }
 };

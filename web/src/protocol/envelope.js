@@ -19,7 +19,7 @@ const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /**
  * Decode one binary message.
  * @param {ArrayBuffer} buffer
- * @returns {{header: object, arrays: Object<string, DecodedArray>, payload: Uint8Array}}
+ * @returns {{header: object, arrays: Object<string, DecodedArray>, payload: Uint8Array, buffer: ArrayBuffer}}
  * where DecodedArray = {data: TypedArray, shape: number[], dtype: string, min?, max?}
  */
 export function decodeEnvelope(buffer) {
@@ -45,7 +45,7 @@ export function decodeEnvelope(buffer) {
   for (const spec of header.arrays || []) {
     arrays[spec.name] = decodeArray(buffer, payloadStart, spec);
   }
-  return { header, arrays, payload: new Uint8Array(buffer, payloadStart) };
+  return { header, arrays, payload: new Uint8Array(buffer, payloadStart), buffer };
 }
 
 function decodeArray(buffer, payloadStart, spec) {

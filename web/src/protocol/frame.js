@@ -4,6 +4,11 @@ import { dequantize } from "./envelope.js";
 
 /** The numbers a view needs from one decoded `frame` message. */
 export function prepareFrame(msg, config) {
+  return prepareFrameWith(msg, config ? config.noise.kind : "gaussian");
+}
+
+/** prepareFrame with the noise kind given directly (the picture's worker has no config). */
+export function prepareFrameWith(msg, noiseKind) {
   const h = msg.header;
   const a = msg.arrays;
   const dGrid = a.d_grid;
@@ -33,7 +38,7 @@ export function prepareFrame(msg, config) {
     box: h.box,
     output: h.output,
     noiseDim: h.noise_dim,
-    noiseKind: config ? config.noise.kind : "gaussian",
+    noiseKind,
     losses: h.losses || {},
     real: a.real.data,
     realD: dequantize(a.real_d),
@@ -52,5 +57,6 @@ export function prepareFrame(msg, config) {
     manifoldDensity: a.manifold_density.data,
     realDensityQ: a.real_density.data,
     historyRows: a.history ? a.history.data : null,
+    raw: msg.buffer,
   };
 }

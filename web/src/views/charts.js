@@ -129,6 +129,16 @@ export class Charts {
     for (const p of this.plots) p.plot.setSize({ width: w, height: 110 });
   }
 
+  /** Whether a chart still shows older data than the history holds. */
+  get pending() {
+    return this.history.version !== this.drawnVersion || this.hasModes() !== this.plots.some((p) => p.def.optional);
+  }
+
+  /** Milliseconds until update() may draw again. */
+  wait(now, interval = 300) {
+    return Math.max(0, interval / Math.max(1, this.plots.length) - (now - this.lastDraw));
+  }
+
   /** Redraw one chart whose data changed (round robin, each at most every `interval` ms);
    * returns true when it drew. Spreading the charts keeps every task short. */
   update(now, interval = 300) {

@@ -6,17 +6,9 @@ import { heatmapLut } from "./colors.js";
 import { DistributionRenderer, MARGIN } from "./distribution-renderer.js";
 import { Viewport, formatNumber, gridValueAt, nearestPoint } from "./math.js";
 
-/** The fields of a prepared frame the renderer draws (copied to the worker). */
-function drawable(f) {
-  return {
-    frameNumber: f.frameNumber, box: f.box, configVersion: f.configVersion, noiseKind: f.noiseKind,
-    gridSize: f.gridSize, real: f.real, fake: f.fake, fakeGrad: f.fakeGrad, manifold: f.manifold,
-    manifoldShape: f.manifoldShape, manifoldDensity: f.manifoldDensity, realDensityQ: f.realDensityQ,
-  };
-}
-
 export class DistributionView {
-  constructor(canvas, tooltip, { heatCanvas, heatClip, onHover = () => {}, onRendered = () => {}, worker = true } = {}) {
+  constructor(canvas, tooltip, { heatCanvas, heatClip, onHover = () => {}, onRendered = () => {}, onDirty = () => {}, worker = true } = {}) {
+    this.onDirty = onDirty;
     this.canvas = canvas;
     this.tooltip = tooltip;
     this.heatCanvas = heatCanvas;
@@ -35,8 +27,9 @@ export class DistributionView {
     this.heatKey = null;
     this.heatPlacement = null;
     this.clipKey = null;
-    this.dirty = false;
+    this._dirty = false;
     this.inFlight = 0;
+    this.queue = [];
     this.startBackend(worker);
     this.resize();
     this.attachPointer();
@@ -54,6 +47,7 @@ export class DistributionView {
           if (ev.data.type === "rendered") {
             this.inFlight--;
             this.onRendered(ev.data.frameNumber, ev.data.ms);
+            if (this.queue.length) this.postNext();
           } else if (ev.data.type === "error") {
             console.error(`picture worker: ${ev.data.message}`);
           }
@@ -67,6 +61,22 @@ export class DistributionView {
     }
     this.renderer = new DistributionRenderer(this.canvas);
     this.mode = "main";
+  }
+
+  /** Main-thread drawing only: needs drawing, so the page schedules an animation frame. */
+  get dirty() {
+    return this._dirty;
+  }
+
+  set dirty(value) {
+    this._dirty = value;
+    if (value) this.onDirty();
+  }
+
+  postNext() {
+    const { frame, raw } = this.queue.shift();
+    const copy = raw.slice(0);
+    this.worker.postMessage({ type: "frame", buffer: copy, noiseKind: frame.noiseKind }, [copy]);
   }
 
   /** Send state to the renderer (worker or local); the picture is redrawn. */
@@ -92,7 +102,9 @@ export class DistributionView {
     this.post({ layers: this.layers });
   }
 
-  setFrame(frame) {
+  /** Show a frame; `raw` is the message it came in (the worker decodes its own copy: handing
+   * over one buffer is far cheaper than cloning the decoded arrays). */
+  setFrame(frame, raw) {
     const boxChanged = !this.box || frame.box.some((v, i) => v !== this.box[i]);
     this.frame = frame;
     this.box = frame.box;
@@ -101,7 +113,10 @@ export class DistributionView {
     if (this.pointer) this.hover();
     if (this.worker) {
       this.inFlight++;
-      this.worker.postMessage({ type: "frame", frame: drawable(frame) });
+      // One frame at a time: a frame that arrives while the worker draws waits here, so the
+      // worker never falls behind with a backlog and every frame is drawn in turn.
+      this.queue.push({ frame, raw });
+      if (this.inFlight === 1) this.postNext();
     } else {
       this.renderer.setFrame(frame);
       const t0 = performance.now();
@@ -273,7 +288,8 @@ export class DistributionView {
         hc.height = r;
         this.heatImage = null;
       }
-      const hctx = hc.getContext("2d");
+      if (!this.heatCtx) this.heatCtx = hc.getContext("2d");
+      const hctx = this.heatCtx;
       if (!this.heatImage) this.heatImage = hctx.createImageData(r, r);
       const px = this.heatImage.data;
       const lut = this.lut;

@@ -3,7 +3,8 @@
 import { Viewport, isCurve, latentLines, nearestPoint, formatNumber } from "./math.js";
 
 export class NoiseView {
-  constructor(canvas, tooltip, { onHover = () => {} } = {}) {
+  constructor(canvas, tooltip, { onHover = () => {}, onDirty = () => {} } = {}) {
+    this.onDirty = onDirty;
     this.canvas = canvas;
     this.ctx = canvas.getContext("2d");
     this.tooltip = tooltip;
@@ -12,7 +13,7 @@ export class NoiseView {
     this.palette = null;
     this.highlight = -1;
     this.points = null; // (x, y) drawn per noise point
-    this.dirty = true;
+    this._dirty = true;
     this.resize();
     new ResizeObserver(() => {
       this.resize();
@@ -24,6 +25,16 @@ export class NoiseView {
       this.setHighlight(-1);
       if (this.tooltip) this.tooltip.hidden = true;
     });
+  }
+
+  /** Needs drawing: the page schedules an animation frame. */
+  get dirty() {
+    return this._dirty;
+  }
+
+  set dirty(value) {
+    this._dirty = value;
+    if (value) this.onDirty();
   }
 
   resize() {
