@@ -94,6 +94,7 @@ def main() -> None:
     # A frame that arrived in the last few milliseconds waits for the next animation frame.
     rendered = s1["framesRendered"] - s0["framesRendered"]
     waiting = end["pending"]
+    skipped = s1["framesSkipped"] - s0["framesSkipped"]
     draw_ms = s1["renderMsTotal"] - s0["renderMsTotal"]
     main_ms = s1["mainMsTotal"] - s0["mainMsTotal"]
     tasks = [t for t in end["longtasks"] if t0 <= t["start"] <= t1]
@@ -104,7 +105,8 @@ def main() -> None:
         "frames_rendered": rendered,
         "frames_per_second": round(received / window_s, 1),
         "frames_waiting_for_next_paint": waiting,
-        "every_frame_rendered": received == rendered + waiting,
+        "frames_skipped": skipped,
+        "every_frame_rendered": skipped == 0 and received == rendered + waiting and waiting <= 2,
         "picture_draw_ms_mean": round(draw_ms / max(rendered, 1), 2),
         "picture_draw_ms_max": round(s1["renderMsMax"], 2),
         "main_thread_ms_per_frame_mean": round(main_ms / max(rendered, 1), 2),

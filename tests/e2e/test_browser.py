@@ -65,7 +65,11 @@ def test_play_advances_the_counter_and_changes_the_picture(page):
     assert canvas_png(page) != before
     settle(page)
     stats = page.evaluate("window.ganlab.stats")
-    assert stats["framesRendered"] == stats["framesReceived"] > 10
+    # Every frame received is drawn, except when the picture's worker is starved of CPU so
+    # long that a backlog builds up (then the newest are drawn; benchmarks/bench_browser.py
+    # measures this properly).
+    assert stats["framesRendered"] + stats["framesSkipped"] == stats["framesReceived"] > 10
+    assert stats["framesRendered"] >= 0.8 * stats["framesReceived"]
     assert page.errors == []
 
 

@@ -34,7 +34,7 @@ class App {
     // framesRendered counts frames the picture has drawn; renderMs* is the drawing time (in the
     // picture's worker), mainMs* the page's own time per frame.
     this.stats = {
-      framesReceived: 0, framesRendered: 0, messages: 0, lastFrameNumber: null,
+      framesReceived: 0, framesRendered: 0, framesSkipped: 0, messages: 0, lastFrameNumber: null,
       renderMsTotal: 0, renderMsMax: 0, mainMsTotal: 0, mainMsMax: 0, parts: {},
     };
     this.pendingExperiment = null;
@@ -62,6 +62,7 @@ class App {
       heatClip: $("heat-clip"),
       worker: !new URLSearchParams(location.search).has("no-worker"),
       onDirty: () => this.schedule(),
+      onSkipped: () => this.stats.framesSkipped++,
       onRendered: (frameNumber, ms) => {
         this.stats.framesRendered++;
         this.stats.lastFrameNumber = frameNumber;

@@ -6,9 +6,12 @@ import { heatmapLut } from "./colors.js";
 import { DistributionRenderer, MARGIN } from "./distribution-renderer.js";
 import { Viewport, formatNumber, gridValueAt, nearestPoint } from "./math.js";
 
+const MAX_QUEUE = 4;
+
 export class DistributionView {
-  constructor(canvas, tooltip, { heatCanvas, heatClip, onHover = () => {}, onRendered = () => {}, onDirty = () => {}, worker = true } = {}) {
+  constructor(canvas, tooltip, { heatCanvas, heatClip, onHover = () => {}, onRendered = () => {}, onDirty = () => {}, onSkipped = () => {}, worker = true } = {}) {
     this.onDirty = onDirty;
+    this.onSkipped = onSkipped;
     this.canvas = canvas;
     this.tooltip = tooltip;
     this.heatCanvas = heatCanvas;
@@ -116,6 +119,13 @@ export class DistributionView {
       // One frame at a time: a frame that arrives while the worker draws waits here, so the
       // worker never falls behind with a backlog and every frame is drawn in turn.
       this.queue.push({ frame, raw });
+      // Only when the worker is starved of CPU for long does a backlog build up: then show the
+      // newest pictures rather than fall seconds behind (counted, so it cannot go unnoticed).
+      while (this.queue.length > MAX_QUEUE) {
+        this.queue.shift();
+        this.inFlight--;
+        this.onSkipped();
+      }
       if (this.inFlight === 1) this.postNext();
     } else {
       this.renderer.setFrame(frame);
