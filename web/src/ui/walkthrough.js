@@ -101,6 +101,7 @@ export class Walkthrough {
 
   onPhase(header, arrays) {
     this.pending = false;
+    if (!this.enabled) return; // a late answer after slow motion was switched off
     const { network, phase } = header;
     if (phase === "update") this.planIndex = (this.planIndex + 1) % this.plan.length;
     this.last = { network, phase };
