@@ -343,9 +343,13 @@ class App {
     return Boolean(this.frame) && this.frame !== this.thumbFrame && now - this.lastThumbs > 200;
   }
 
+  sidePending(now) {
+    return this.charts.pending || this.thumbnailsDue(now + 1000);
+  }
+
   loop(now) {
-    // A received frame first; charts and thumbnails on an animation frame of their own in
-    // between (or after half a second at the latest), so no single task stacks them all.
+    // A received frame first; charts and thumbnails on the animation frames in between (or
+    // after half a second at the latest), so no single task stacks them all.
     try {
       let busy = false;
       if (this.pendingFrame) {
@@ -370,11 +374,14 @@ class App {
     }
     if (this.pendingFrame || this.view.dirty || this.noise.dirty) {
       this.schedule();
-    } else if (this.charts.pending || this.thumbnailsDue(now + 1000)) {
-      const wait = Math.max(this.charts.pending ? this.charts.wait(now) : 0,
-        this.thumbnailsDue(now + 1000) ? 200 - (now - this.lastThumbs) : 0);
+    } else if (this.sidePending(now)) {
+      const chartWait = this.charts.pending ? this.charts.wait(now) : Infinity;
+      const thumbWait = this.thumbnailsDue(now + 1000) ? 200 - (now - this.lastThumbs) : Infinity;
+      const wait = Math.min(chartWait, thumbWait);
       clearTimeout(this.sideTimer);
-      this.sideTimer = setTimeout(() => this.schedule(), Math.max(16, wait));
+      // Due now: the next animation frame (frames arrive every other one at 30 a second).
+      if (wait <= 16) this.schedule();
+      else this.sideTimer = setTimeout(() => this.schedule(), wait);
     }
   }
 

@@ -58,23 +58,18 @@ export class Charts {
     for (const p of this.plots) p.plot.destroy();
     this.container.textContent = "";
     this.plots = [];
-    for (const def of CHARTS) if (!def.optional || this.hasModes()) this.add(def);
+    // Every chart is made up front (the modes chart hidden until the data has modes), so
+    // nothing is built while training streams.
+    for (const def of CHARTS) this.add(def);
+    this.syncOptional();
     this.drawnVersion = this.history.version;
   }
 
-  /** Show or hide the modes chart as the distribution gains or loses modes (one chart only:
-   * rebuilding them all would stall the page). */
+  /** Show the modes chart only when the distribution has modes. */
   syncOptional() {
     const want = this.hasModes();
-    for (const def of CHARTS.filter((d) => d.optional)) {
-      const index = this.plots.findIndex((p) => p.def === def);
-      if (want && index < 0) this.add(def);
-      if (!want && index >= 0) {
-        this.plots[index].plot.destroy();
-        this.plots[index].box.remove();
-        this.plots.splice(index, 1);
-      }
-    }
+    for (const p of this.plots) if (p.def.optional) p.box.hidden = !want;
+    this.shownOptional = want;
   }
 
   add(def) {
@@ -131,7 +126,7 @@ export class Charts {
 
   /** Whether a chart still shows older data than the history holds. */
   get pending() {
-    return this.history.version !== this.drawnVersion || this.hasModes() !== this.plots.some((p) => p.def.optional);
+    return this.history.version !== this.drawnVersion || this.hasModes() !== this.shownOptional;
   }
 
   /** Milliseconds until update() may draw again. */
@@ -144,10 +139,7 @@ export class Charts {
   update(now, interval = 300) {
     if (this.history.version === this.drawnVersion) return false;
     if (now - this.lastDraw < interval / Math.max(1, this.plots.length)) return false;
-    if (this.hasModes() !== this.plots.some((p) => p.def.optional)) {
-      this.syncOptional();
-      return true;
-    }
+    if (this.hasModes() !== this.shownOptional) this.syncOptional();
     const { def, plot } = this.plots[this.next % this.plots.length];
     plot.setData(this.dataFor(def));
     this.next = (this.next + 1) % this.plots.length;
