@@ -52,6 +52,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--width", type=int, default=1280)
+    ap.add_argument("--ips", type=int, help="cap training speed (default: unlimited)")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -68,6 +69,8 @@ def main() -> None:
             page.goto(f"http://127.0.0.1:{port}/")
             page.base_url = f"http://127.0.0.1:{port}"
             wait_ready(page)
+            if args.ips:
+                page.select_option("[data-testid=speed]", str(args.ips))
             page.wait_for_timeout(1000)  # let the charts and thumbnails settle
             start = page.evaluate(
                 "({stats: {...window.ganlab.stats}, now: performance.now(),"
