@@ -161,9 +161,11 @@ export class DistributionView {
 
   resize() {
     const rect = this.canvas.getBoundingClientRect();
+    // Not laid out yet (or hidden): wait for the ResizeObserver to report a real size.
+    if (rect.width < 80 || rect.height < 80) return;
     const dpr = window.devicePixelRatio || 1;
-    const w = Math.max(50, Math.round(rect.width));
-    const h = Math.max(50, Math.round(rect.height));
+    const w = Math.round(rect.width);
+    const h = Math.round(rect.height);
     this.cssWidth = w;
     this.cssHeight = h;
     const pw = w - MARGIN.left - MARGIN.right;
@@ -190,7 +192,7 @@ export class DistributionView {
 
   /** Fit the view to the distribution's box (double-click, "Fit view", a new distribution). */
   fit(user = true) {
-    if (!this.box) return;
+    if (!this.box || !this.viewport) return;
     if (user) this.autoFit = true;
     this.setViewport(Viewport.fit(this.box, this.viewport.width, this.viewport.height));
   }
@@ -246,7 +248,7 @@ export class DistributionView {
 
   hover() {
     const f = this.frame;
-    if (!f || !this.pointer) return;
+    if (!f || !this.pointer || !this.viewport) return;
     const v = this.viewport;
     const [px, py] = this.pointer;
     if (px < 0 || py < 0 || px > v.width || py > v.height) {
