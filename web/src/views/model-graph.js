@@ -17,6 +17,30 @@ function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+/** Row `index` of a bar list: made once, then only what changed is written (rebuilding the
+ * rows' HTML a few times a second cost a style and layout pass over the graph each time). */
+function setBar(list, index, label, value, color, scaleMax) {
+  let row = list.children[index];
+  if (!row) {
+    row = el("div", { class: "bar-row" }, el("span", { text: label }), el("span", { class: "bar" }, el("span")), el("output"));
+    list.append(row);
+  }
+  const fill = row.children[1].firstChild;
+  const out = row.children[2];
+  const pct = value == null || !Number.isFinite(value) ? 0 : Math.max(0, Math.min(1, Math.abs(value) / scaleMax)) * 100;
+  const width = `${pct.toFixed(1)}%`;
+  if (row.shownWidth !== width) {
+    fill.style.width = width;
+    row.shownWidth = width;
+  }
+  if (row.shownColor !== color) {
+    fill.style.background = color;
+    row.shownColor = color;
+  }
+  const text = formatNumber(value);
+  if (out.textContent !== text) out.textContent = text;
+}
+
 export class ModelGraph {
   constructor(container, { onChange, onError, onGeneratorHover }) {
     this.container = container;
@@ -213,15 +237,13 @@ export class ModelGraph {
     heatThumb(this.thumbs.discriminator.canvas, f, this.lut);
     const l = f.losses || {};
     const prob = f.output === "probability" || f.output === "prob";
-    const bar = (label, value, color, scaleMax) => {
-      const pct = value == null || !Number.isFinite(value) ? 0 : Math.max(0, Math.min(1, Math.abs(value) / scaleMax)) * 100;
-      return `<div class="bar-row"><span>${label}</span><span class="bar"><span style="width:${pct.toFixed(1)}%;background:${color}"></span></span><output>${formatNumber(value)}</output></div>`;
-    };
     const predMax = prob ? 1 : Math.max(Math.abs(l.d_real ?? 0), Math.abs(l.d_fake ?? 0), 1e-9);
-    this.predictions.querySelector(".pred-bars").innerHTML =
-      bar("D(real)", l.d_real, p.real, predMax) + bar("D(fake)", l.d_fake, p.fake, predMax);
+    const predBars = this.predictions.querySelector(".pred-bars");
+    setBar(predBars, 0, "D(real)", l.d_real, p.real, predMax);
+    setBar(predBars, 1, "D(fake)", l.d_fake, p.fake, predMax);
     const lossMax = Math.max(Math.abs(l.d_loss ?? 0), Math.abs(l.g_loss ?? 0), 1e-9);
-    this.lossBars.innerHTML = bar("D loss", l.d_loss, p.discriminator, lossMax) + bar("G loss", l.g_loss, p.fake, lossMax);
+    setBar(this.lossBars, 0, "D loss", l.d_loss, p.discriminator, lossMax);
+    setBar(this.lossBars, 1, "G loss", l.g_loss, p.fake, lossMax);
   }
 
   setLut(lut) {
