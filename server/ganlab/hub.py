@@ -73,7 +73,9 @@ class WorkerHandle:
             child.close()
         # Pipes block when full: reading and writing happen on threads of their own, so the
         # event loop never waits on a busy worker.
-        threading.Thread(target=self._read, daemon=True).start()
+        self.stopped = False
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
         threading.Thread(target=self._write, daemon=True).start()
 
     def send(self, *msg: Any) -> None:
@@ -92,17 +94,21 @@ class WorkerHandle:
         while True:
             try:
                 msg = self.conn.recv()
-            except (EOFError, OSError):
-                self.hub.call(self.hub.on_worker_lost, self)
+            except Exception:  # EOF or a closed handle: the worker is gone (or stopping)
+                if not self.stopped:
+                    self.hub.call(self.hub.on_worker_lost, self)
                 return
             self.hub.call(self.hub.on_message, self, msg)
 
     def stop(self, timeout: float = 5.0) -> None:
+        self.stopped = True
         self.send("stop")
         self.outbox.put(None)
         self.proc.join(timeout)
         if getattr(self.proc, "is_alive", lambda: False)() and hasattr(self.proc, "kill"):
             self.proc.kill()
+        # The worker closing its end ends the reader; close ours only once it has returned.
+        self.reader.join(timeout)
         self.conn.close()
 
 
