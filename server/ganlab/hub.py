@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ganlab import __version__
+from ganlab.config import MAX_POINTS
 from ganlab.protocol import ProtocolError
 from ganlab.settings import Settings
 from ganlab.worker import serve
@@ -180,7 +181,7 @@ class Hub:
         hello = {
             "session": rec.sid, "token": rec.token, "resumed": resumed,
             "limits": {"max_message_bytes": s.max_message_bytes,
-                       "max_run_bytes": s.max_run_bytes, "max_points": 20_000,
+                       "max_run_bytes": s.max_run_bytes, "max_points": MAX_POINTS,
                        "commands_per_second": s.commands_per_second,
                        "session_timeout_s": s.session_timeout},
             "server": {"version": __version__, "device": s.device},

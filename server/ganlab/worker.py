@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from ganlab.protocol import ProtocolError
-from ganlab.session import Limits, Out, Session
+from ganlab.session import CREDITS, Limits, Out, Session
 
 log = logging.getLogger("ganlab.worker")
 SLICE_SECONDS = 0.002
@@ -76,7 +76,7 @@ class Worker:
             elif op == "detach":
                 session.detach()
             elif op == "credit":
-                session.credits = min(session.credits + 1, 2)
+                session.credits = min(session.credits + 1, CREDITS)
             elif op == "drop":
                 del self.sessions[sid]
             elif op == "command":
