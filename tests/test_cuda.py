@@ -105,3 +105,21 @@ def test_configure_moves_between_devices() -> None:
     assert t.device.type == "cpu" and t.G.params.device.type == "cpu"
     t.train(5)
     assert t.iteration == 20 and not t.diverged()
+
+
+def test_runs_step_together_on_cuda_as_they_would_alone():
+    from ganlab.batched import group_key, step_together
+
+    grouped = [Trainer(_on("cuda", {"seed": s})) for s in range(3)]
+    alone = [Trainer(_on("cuda", {"seed": s})) for s in range(3)]
+    assert group_key(grouped[0]) == group_key(grouped[2]) is not None
+    for _ in range(20):
+        step_together(grouped)
+        for t in alone:
+            t.step()
+    for a, b in zip(grouped, alone, strict=True):
+        assert a.G.params.is_cuda and a.iteration == b.iteration == 20
+        torch.testing.assert_close(a.G.params, b.G.params, atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(a.D.params, b.D.params, atol=1e-4, rtol=1e-4)
+    # A CUDA run and a CPU run never share a group.
+    assert group_key(Trainer(_on("cpu"))) != group_key(grouped[0])

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from ganlab.config import OptimizerConfig
-from ganlab.optimizers import make_optimizer
+from ganlab.optimizers import make_optimizer, step_all
 
 
 def _run_both(cfg: OptimizerConfig, reference_factory, steps=25):
@@ -70,3 +70,30 @@ def test_state_round_trip():
     opt2.step()
     torch.testing.assert_close(params, params2)
     assert opt2.steps == 2
+
+
+def test_step_all_gives_what_each_step_would():
+    configs = [
+        OptimizerConfig(kind="adam", lr=0.01),
+        OptimizerConfig(kind="adam", lr=0.01),  # shares a fused call with the first
+        OptimizerConfig(kind="adam", lr=0.02, beta2=0.9),
+        OptimizerConfig(kind="sgd", lr=0.05, momentum=0.9),
+        OptimizerConfig(kind="rmsprop", lr=0.01),
+    ]
+    gen = torch.Generator().manual_seed(1)
+    together = [make_optimizer(torch.randn(7, generator=gen), torch.zeros(7), c) for c in configs]
+    alone = [make_optimizer(o.params.clone(), torch.zeros(7), o.config) for o in together]
+    together[1].steps = alone[1].steps = 3  # a run further along than its group mates
+    for _ in range(12):
+        for a, b in zip(together, alone, strict=True):
+            g = torch.randn(7, generator=gen)
+            a.grad.copy_(g)
+            b.grad.copy_(g)
+        step_all(together)
+        for b in alone:
+            b.step()
+    for a, b in zip(together, alone, strict=True):
+        assert a.steps == b.steps
+        torch.testing.assert_close(a.params, b.params)
+        for name, buf in a.buffers.items():
+            torch.testing.assert_close(buf, b.buffers[name])

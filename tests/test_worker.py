@@ -4,9 +4,10 @@ import time
 
 import pytest
 
+import ganlab.worker
 from ganlab.frames import decode
 from ganlab.session import Session
-from ganlab.worker import serve
+from ganlab.worker import serve, train_together
 
 SMALL = {"generator": {"neurons": 8}, "discriminator": {"neurons": 8}, "device": "cpu",
          "view": {"grid": 16, "fakes": 24, "reals": 24}}  # fmt: skip
@@ -103,3 +104,55 @@ def test_detached_session_pauses_and_dropped_one_is_gone(worker):
     worker.send(("attach", "z", {}))
     _, seen = read_until(worker, lambda m: m[0] == "text" and m[1] == "z")
     assert not any(m[1] == "a" and m[0] == "text" and m[2]["type"] == "pong" for m in seen)
+
+
+def playing(sid, config=SMALL, ips=None):
+    s = Session(sid, config)
+    s.attach({})
+    s.playing = True
+    s.ips = ips
+    return s
+
+
+def test_sessions_of_one_shape_step_together_within_their_caps():
+    sessions = [playing("a"), playing("b"), playing("c", ips=40.0)]
+    start = time.perf_counter()
+    while time.perf_counter() - start < 0.5:
+        out = train_together([(s.sid, s) for s in sessions], sharing=3)
+        assert [sid for sid, _ in out] == ["a", "b", "c"]
+    it = [s.trainer.iteration for s in sessions]
+    assert it[0] == it[1] > 40  # uncapped members step every time
+    assert 10 <= it[2] <= 40 * 0.5 + 3  # the capped one keeps to its 40 iterations/s
+    assert sessions[0].measured_ips() > 0
+
+
+def test_worker_groups_sessions_by_shape_and_falls_back_when_a_group_fails(worker, monkeypatch):
+    calls = []
+    real = ganlab.worker.step_together
+
+    def counting(runs):
+        calls.append(len(runs))
+        if len(calls) > 20:
+            raise RuntimeError("group failure")
+        return real(runs)
+
+    monkeypatch.setattr(ganlab.worker, "step_together", counting)
+    monkeypatch.setattr(ganlab.worker, "GROUP_BACKOFF", 0.05)
+    other = {**SMALL, "generator": {"neurons": 4}}
+    for sid, config in (("a", SMALL), ("b", SMALL), ("c", other)):
+        worker.send(("create", sid, config, {}))
+        worker.send(("attach", sid, {}))
+        worker.send(("command", sid, {"type": "play"}, None))
+    done = set()
+
+    def all_far(msg):
+        if msg[0] == "frame" and decode(msg[2]).header["iteration"] >= 300:
+            done.add(msg[1])
+        return done == {"a", "b", "c"}
+
+    _, seen = read_until(worker, all_far)
+    # a and b stepped in pairs; c, of another shape, alone (never through the group path).
+    assert calls and set(calls) == {2}
+    # After the group path broke, every session went on training alone, with no error.
+    assert len(calls) > 20
+    assert not any(m[0] == "text" and m[2]["type"] == "error" for m in seen)

@@ -56,8 +56,9 @@ def _quantize(q: Quantized) -> tuple[np.ndarray, dict[str, Any]]:
         hi = lo + 1.0
     levels = (1 << q.bits) - 1
     scaled = (v - np.float32(lo)) * np.float32(levels / (hi - lo))
-    np.nan_to_num(scaled, copy=False, nan=0.0, posinf=levels, neginf=0.0)
-    np.clip(scaled, 0.0, levels, out=scaled)
+    # fmax/fmin skip NaN, so NaN becomes 0 and infinities the ends of the range.
+    np.fmax(scaled, np.float32(0.0), out=scaled)
+    np.fmin(scaled, np.float32(levels), out=scaled)
     np.rint(scaled, out=scaled)
     dtype = "u1" if q.bits == 8 else "u2"
     return scaled.astype(DTYPES[dtype]), {"dtype": dtype, "min": lo, "max": hi}

@@ -2,7 +2,8 @@
 
 The trainer's hand-written backward pass starts from d(loss)/d(output) given here; tests
 check every closed form against autograd of the value. `o` is D's raw output: a logit for
-the log loss, a score for the others. Losses are means over the packs in the batch.
+the log loss, a score for the others, shaped (packs, 1), or (runs, packs, 1) for several
+runs stepped together (batched.py). Losses are means over the packs in the batch.
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ class LogLoss(Objective):
 
     def d_grad(self, o_real, o_fake, target):
         return (
-            torch.sigmoid(o_real).sub_(target).div_(o_real.shape[0]),
-            torch.sigmoid(o_fake).div_(o_fake.shape[0]),
+            torch.sigmoid(o_real).sub_(target).div_(o_real.shape[-2]),
+            torch.sigmoid(o_fake).div_(o_fake.shape[-2]),
         )
 
     def g_value(self, o_fake, saturating):
@@ -59,7 +60,7 @@ class LogLoss(Objective):
 
     def g_grad(self, o_fake, saturating):
         s = torch.sigmoid(o_fake)
-        return s.neg_().div_(o_fake.shape[0]) if saturating else s.sub_(1).div_(o_fake.shape[0])
+        return s.neg_().div_(o_fake.shape[-2]) if saturating else s.sub_(1).div_(o_fake.shape[-2])
 
 
 class LeastSquares(Objective):
@@ -67,13 +68,13 @@ class LeastSquares(Objective):
         return 0.5 * ((o_real - target).pow(2).mean() + o_fake.pow(2).mean())
 
     def d_grad(self, o_real, o_fake, target):
-        return (o_real - target).div_(o_real.shape[0]), o_fake / o_fake.shape[0]
+        return (o_real - target).div_(o_real.shape[-2]), o_fake / o_fake.shape[-2]
 
     def g_value(self, o_fake, saturating):
         return 0.5 * (o_fake - 1).pow(2).mean()
 
     def g_grad(self, o_fake, saturating):
-        return (o_fake - 1).div_(o_fake.shape[0])
+        return (o_fake - 1).div_(o_fake.shape[-2])
 
 
 class Wasserstein(Objective):
@@ -82,15 +83,15 @@ class Wasserstein(Objective):
 
     def d_grad(self, o_real, o_fake, target):
         return (
-            torch.full_like(o_real, -1.0 / o_real.shape[0]),
-            torch.full_like(o_fake, 1.0 / o_fake.shape[0]),
+            torch.full_like(o_real, -1.0 / o_real.shape[-2]),
+            torch.full_like(o_fake, 1.0 / o_fake.shape[-2]),
         )
 
     def g_value(self, o_fake, saturating):
         return -o_fake.mean()
 
     def g_grad(self, o_fake, saturating):
-        return torch.full_like(o_fake, -1.0 / o_fake.shape[0])
+        return torch.full_like(o_fake, -1.0 / o_fake.shape[-2])
 
 
 class Hinge(Wasserstein):
@@ -99,8 +100,8 @@ class Hinge(Wasserstein):
 
     def d_grad(self, o_real, o_fake, target):
         return (
-            (o_real < 1).to(o_real.dtype).div_(-o_real.shape[0]),
-            (o_fake > -1).to(o_fake.dtype).div_(o_fake.shape[0]),
+            (o_real < 1).to(o_real.dtype).div_(-o_real.shape[-2]),
+            (o_fake > -1).to(o_fake.dtype).div_(o_fake.shape[-2]),
         )
 
 

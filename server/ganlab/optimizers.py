@@ -7,6 +7,8 @@ Changing the learning rate or betas keeps the state; `state` and `load` save and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from ganlab.config import OptimizerConfig
@@ -119,6 +121,37 @@ class RMSProp(FlatOptimizer):
             self.params.add_(buf, alpha=-self.lr)
         else:
             self.params.addcdiv_(self.grad, self._denom, value=-self.lr)
+
+
+def step_all(opts: Sequence[FlatOptimizer]) -> None:
+    """Step several optimizers (of runs stepped together): Adams with the same settings share
+    one fused call, the others step one by one. Each gives what its own `step` would."""
+    shared: dict[tuple[float, float, float], list[Adam]] = {}
+    for opt in opts:
+        if isinstance(opt, Adam) and opt._fused and opt.params.device.type == "cpu":
+            c = opt.config
+            shared.setdefault((opt.lr, c.beta1, c.beta2), []).append(opt)
+        else:
+            opt.step()
+    for (lr, beta1, beta2), adams in shared.items():
+        if len(adams) == 1:
+            adams[0].step()
+            continue
+        for a in adams:
+            a.steps += 1
+            a._step_tensor.fill_(a.steps)
+        try:
+            torch._fused_adam_(
+                [a.params for a in adams], [a.grad for a in adams],
+                [a.buffers["exp_avg"] for a in adams], [a.buffers["exp_avg_sq"] for a in adams],
+                [], [a._step_tensor for a in adams], lr=lr, beta1=beta1, beta2=beta2,
+                weight_decay=0.0, eps=EPS, amsgrad=False, maximize=False,
+            )  # fmt: skip
+        except (RuntimeError, TypeError, NotImplementedError):
+            for a in adams:  # as Adam.step would: drop the fused path for good, step again
+                a.steps -= 1
+                a._fused = False
+                a.step()
 
 
 OPTIMIZERS: dict[str, type[FlatOptimizer]] = {"sgd": SGD, "adam": Adam, "rmsprop": RMSProp}

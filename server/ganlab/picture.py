@@ -142,6 +142,14 @@ class PictureCache:
             mass = mass * mass
         self.latent = latent.to(dev)
         self.cell_mass = mass
+        # One pass of each network per picture: G maps the fakes' noise and the latent grid
+        # together; D judges the fakes (packed per picture), then these fixed real packs and
+        # grid points.
+        self.g_input = torch.cat([self.noise, self.latent])
+        real_packed, self.real_count = _packed(self.real_n, c.discriminator.packing)
+        self.real_packs = real_packed.shape[0]
+        self.d_fixed = torch.cat([real_packed, self.grid_n])
+        self.center = torch.tensor(norm.center, device=dev)
         self.version = t.view_version
 
 
@@ -160,28 +168,31 @@ def compute_picture(t: Trainer, cache: PictureCache) -> Picture:
     m = c.discriminator.packing
     saturating = c.loss.generator == "minimax"
     with torch.inference_mode():
-        g_outs = t.G.forward(cache.noise)
-        fake_n = g_outs[-1]
+        nf = cache.noise.shape[0]
+        g_all = t.G(cache.g_input)
+        fake_n = g_all[:nf]
         packed, n = _packed(fake_n, m)
-        d_outs = t.D.forward(packed)
-        o = d_outs[-1]
+        k = packed.shape[0]
+        d_outs = t.D.forward(torch.cat([packed, cache.d_fixed]))
+        o = d_outs[-1][:k]
         # The gradient of each pack's own loss: the mean's gradient times the pack count.
-        g_o = obj.g_grad(o, saturating).mul_(o.shape[0])
-        g_x = t.D.backward(d_outs, g_o, param_grads=False, input_grad=True)
+        g_o = obj.g_grad(o, saturating).mul_(k)
+        g_x = t.D.backward([h[:k] for h in d_outs], g_o, param_grads=False, input_grad=True)
         assert g_x is not None
         fake_grad = g_x.reshape(-1, 2)[:n] / norm.scale
-        fake_d = obj.prob(o).repeat_interleave(m)[:n]
-        real_packed, nr = _packed(cache.real_n, m)
-        real_d = obj.prob(t.D(real_packed)).repeat_interleave(m)[:nr]
+        p = obj.prob(d_outs[-1])
+        fake_d = p[:k].repeat_interleave(m)[:n]
+        real_d = p[k : k + cache.real_packs].repeat_interleave(m)[: cache.real_count]
         r = c.view.grid
-        d_grid = obj.prob(t.D(cache.grid_n)).view(r, r)
-        manifold = norm.to_data(t.G(cache.latent)).reshape(*cache.latent_shape, 2)
+        d_grid = p[k + cache.real_packs :].view(r, r)
+        data = (g_all * norm.scale + cache.center).cpu().numpy()
+        manifold = data[nf:].reshape(*cache.latent_shape, 2)
         return Picture(
             box=t.distribution.box.as_list(),
             output=obj.output,
             real=cache.real,
             real_d=real_d.cpu().numpy(),
-            fake=norm.to_data(fake_n),
+            fake=data[:nf],
             fake_noise=cache.noise.cpu().numpy(),
             fake_d=fake_d.cpu().numpy(),
             fake_grad=fake_grad.cpu().numpy(),

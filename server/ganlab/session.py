@@ -32,7 +32,7 @@ W1_SHARE = 0.05
 CREDITS = 2
 # Share of a session's time that drawing frames may take when sessions compete for a worker:
 # under load a session's frame rate drops before its training speed does.
-FRAME_SHARE = 0.2
+FRAME_SHARE = 0.4
 RATE_SPACING = 0.05
 
 
@@ -90,6 +90,7 @@ class Session:
         self.walk: tuple[str, Any, int] | None = None
         self._tokens = 0.0
         self._clock = time.perf_counter()
+        self._slice_first = 0
         # (time, iteration) samples at least RATE_SPACING apart, for the measured rate.
         self._rate: deque[tuple[float, int]] = deque(maxlen=64)
         self._metrics_free_at = 0.0
@@ -270,26 +271,42 @@ class Session:
     def train_slice(self, budget: float, sharing: int = 1) -> list[Out]:
         """Train for about `budget` seconds (less under an iterations/s cap); `sharing` is
         how many sessions take turns on this worker."""
-        t = self.trainer
-        now = start = time.perf_counter()
+        now = start = self.begin_slice()
+        while now - start < budget and self.may_step():
+            self.trainer.step()
+            self.after_step(sharing)
+            now = time.perf_counter()
+        return self.end_slice(now)
+
+    # A slice, in parts, so that a worker can step several sessions together (batched.py).
+    def begin_slice(self) -> float:
+        """Bank the iterations the cap allows since the last slice; returns the time."""
+        now = time.perf_counter()
         if self.ips is not None:
             cap = max(1.0, self.ips * 0.05)  # at most 50 ms worth of iterations banked
             self._tokens = min(cap, self._tokens + (now - self._clock) * self.ips)
         self._clock = now
-        every = t.config.metrics.every
-        first = t.iteration
-        while now - start < budget:
-            if self.ips is not None:
-                if self._tokens < 1.0:
-                    break
-                self._tokens -= 1.0
-            t.step()
-            if t.iteration % every == 0:
-                self._maybe_record(sharing)
-            now = time.perf_counter()
+        self._slice_first = self.trainer.iteration
+        return now
+
+    def may_step(self) -> bool:
+        """Whether the cap allows one more iteration in this slice (and spend it)."""
+        if self.ips is None:
+            return True
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
+    def after_step(self, sharing: int) -> None:
+        if self.trainer.iteration % self.trainer.config.metrics.every == 0:
+            self._maybe_record(sharing)
+
+    def end_slice(self, now: float) -> list[Out]:
+        t = self.trainer
         if not self._rate or now - self._rate[-1][0] >= RATE_SPACING:
             self._rate.append((now, t.iteration))
-        return self._check_diverged() if t.iteration != first else []
+        return self._check_diverged() if t.iteration != self._slice_first else []
 
     def _maybe_record(self, sharing: int = 1) -> None:
         """A metric row, unless rows have lately taken more than METRIC_SHARE of this

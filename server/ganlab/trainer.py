@@ -248,6 +248,9 @@ class Trainer:
         # Set at every update, so single steps, walks and reloaded runs follow the schedule.
         self.d_opt.lr_scale = self._lr_scale()
         self.d_opt.step()
+        self._d_applied()
+
+    def _d_applied(self) -> None:
         if self.objective.clip_weights:
             self.D.params.clamp_(-self.config.loss.clip, self.config.loss.clip)
         self.d_updates += 1
