@@ -5,10 +5,14 @@ half second sends a `config` command (alternating the generator's learning rate)
 how long until the first frame whose `applied` field shows it. Reports per-client frames/s,
 per-session iterations/s, frame size and the command-to-frame latency.
 
+Sessions whose networks have the same shapes step together on a worker (batched.py); with
+`--shapes N` the clients' generators get N different widths, so that they form N groups
+instead of one (N=K: every session steps alone).
+
 Targets (2-core machine): K=1: >= 30 frames/s, latency p95 < 100 ms. K=20: every client
 >= 15 frames/s and every session >= 100 iterations/s. A default frame < 64 KB.
 
-    .venv/bin/python benchmarks/bench_load.py [--clients 1 20] [--seconds 10]
+    .venv/bin/python benchmarks/bench_load.py [--clients 1 20] [--seconds 10] [--shapes 1]
 """
 
 from __future__ import annotations
@@ -53,9 +57,15 @@ def start_server(port: int, extra_env: dict[str, str]) -> subprocess.Popen[bytes
     raise SystemExit("server did not start")
 
 
-async def client(url: str, seconds: float, start: asyncio.Event) -> dict[str, float]:
+async def client(url: str, seconds: float, start: asyncio.Event,
+                 neurons: int | None = None) -> dict[str, float]:  # fmt: skip
     async with websockets.connect(url, max_size=None, compression=None) as ws:
         json.loads(await ws.recv())  # hello
+        if neurons is not None:
+            wider = {"type": "config", "set": {"generator": {"neurons": neurons}}}
+            await ws.send(json.dumps(wider))
+            while not (isinstance(m := await ws.recv(), str) and json.loads(m)["type"] == "config"):
+                pass
         await start.wait()
         await ws.send(json.dumps({"type": "play"}))
         frames, sizes, latencies = 0, [], []
@@ -97,10 +107,15 @@ async def client(url: str, seconds: float, start: asyncio.Event) -> dict[str, fl
             "latencies": latencies}  # fmt: skip
 
 
-async def run_clients(port: int, k: int, seconds: float) -> list[dict[str, float]]:
+async def run_clients(port: int, k: int, seconds: float, shapes: int) -> list[dict[str, float]]:
     url = f"ws://127.0.0.1:{port}/ws"
     start = asyncio.Event()
-    tasks = [asyncio.create_task(client(url, seconds, start)) for _ in range(k)]
+    # Widths around the default 16, one per shape (the default first).
+    widths = [16 + (1 if s % 2 else -1) * ((s + 1) // 2) for s in range(shapes)]
+    tasks = [
+        asyncio.create_task(client(url, seconds, start, widths[i % shapes] if shapes > 1 else None))
+        for i in range(k)
+    ]
     await asyncio.sleep(1.0 + 0.05 * k)  # every session created before anyone plays
     start.set()
     return await asyncio.gather(*tasks)
@@ -117,16 +132,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 20])
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--shapes", type=int, default=1,
+                        help="different generator widths among the clients (groups)")  # fmt: skip
     args = parser.parse_args()
     port = free_port()
     server = start_server(port, {})
     try:
         for k in args.clients:
-            results = asyncio.run(run_clients(port, k, args.seconds))
+            results = asyncio.run(run_clients(port, k, args.seconds, args.shapes))
             fps = [r["fps"] for r in results]
             ips = [r["ips"] for r in results]
             lat = [x for r in results for x in r["latencies"]]
-            print(f"K={k:<3} frames/s per client min {min(fps):6.1f} median "
+            print(f"K={k:<3} shapes {min(args.shapes, k):<2} | frames/s per client min "
+                  f"{min(fps):6.1f} median "
                   f"{statistics.median(fps):6.1f} | it/s per session min {min(ips):7.1f} "
                   f"median {statistics.median(ips):7.1f} | frame {results[0]['bytes'] / 1024:.1f}"
                   f" KB | config->frame latency p50 {statistics.median(lat) * 1e3:.1f} ms "
