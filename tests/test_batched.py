@@ -116,3 +116,13 @@ def test_metric_rows_and_divergence_checks_work_after_grouped_steps():
         row = t.record()
         assert row["iteration"] == 5 and row["d_loss"] == row["d_loss"]
         assert not t.diverged()
+
+
+def test_a_diverged_run_does_not_leak_into_its_group():
+    grouped, alone = pairs([{**SMALL, "seed": s} for s in range(3)])
+    for t in (grouped[1], alone[1]):
+        t.D.params.fill_(float("nan"))
+    run(grouped, alone, 5)
+    assert grouped[1].diverged()
+    assert_same_runs([grouped[0], grouped[2]], [alone[0], alone[2]])
+    assert not grouped[0].diverged() and not grouped[2].diverged()
