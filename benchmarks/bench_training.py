@@ -6,6 +6,8 @@ Adam (lr 1e-3) for both, one D and one G update per iteration.
 
 Prints both rates and their ratio, the time to compute one picture at the default
 resolution, and the time from an architecture change to the end of the next training step.
+Then the live server's case: 10 runs of this configuration (different seeds) stepped
+together in one batched iteration (batched.py), against the engine stepping them one by one.
 
     .venv/bin/python benchmarks/bench_training.py [--iterations N] [--repeats R] [--json]
 """
@@ -20,6 +22,7 @@ import time
 import torch
 from torch import nn
 
+from ganlab.batched import step_together
 from ganlab.picture import PictureCache, compute_picture
 from ganlab.trainer import Trainer
 
@@ -81,6 +84,15 @@ def engine_loop(iterations: int) -> float:
     return (time.perf_counter() - start) / iterations
 
 
+def group_loop(iterations: int, runs: int = 10) -> float:
+    """Seconds per iteration of each of `runs` runs, all stepped together."""
+    trainers = [Trainer({**CONFIG, "seed": s}) for s in range(runs)]
+    start = time.perf_counter()
+    for _ in range(iterations):
+        step_together(trainers)
+    return (time.perf_counter() - start) / (iterations * runs)
+
+
 def picture_time(repeats: int = 200) -> float:
     trainer = Trainer(CONFIG)
     trainer.train(200)
@@ -112,16 +124,19 @@ def main() -> None:
     engine_loop(300)  # warm-up both paths
     textbook_loop(300)
     # Interleave so that drift of the machine's speed hits both alike; keep the best of each.
-    engine, textbook = [], []
+    engine, textbook, group = [], [], []
     for _ in range(args.repeats):
         engine.append(engine_loop(args.iterations))
         textbook.append(textbook_loop(args.iterations))
+        group.append(group_loop(args.iterations // 10))
     result = {
         "engine_it_per_s": 1.0 / min(engine),
         "textbook_it_per_s": 1.0 / min(textbook),
         "speedup": min(textbook) / min(engine),
         "engine_it_per_s_median": 1.0 / statistics.median(engine),
         "textbook_it_per_s_median": 1.0 / statistics.median(textbook),
+        "group_of_10_run_iterations_per_s": 1.0 / min(group),
+        "group_speedup": min(engine) / min(group),
         "picture_ms": picture_time() * 1000,
         "architecture_change_ms": architecture_change_latency() * 1000,
     }
@@ -131,6 +146,8 @@ def main() -> None:
     print(f"engine     {result['engine_it_per_s']:8.0f} it/s")
     print(f"textbook   {result['textbook_it_per_s']:8.0f} it/s")
     print(f"speedup    {result['speedup']:8.2f} x   (target >= 4)")
+    print(f"10 runs together {result['group_of_10_run_iterations_per_s']:6.0f} run-iterations/s "
+          f"in all, {result['group_speedup']:.2f} x stepping them one by one")  # fmt: skip
     print(f"picture    {result['picture_ms']:8.3f} ms  (target < 2)")
     print(f"arch change to next step {result['architecture_change_ms']:.1f} ms  (target < 300)")
 
