@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from ganlab.batched import group_key, step_together
+from ganlab.batched import diverged_runs, group_key, step_together
 from ganlab.trainer import Trainer
 
 SMALL = {
@@ -124,5 +124,6 @@ def test_a_diverged_run_does_not_leak_into_its_group():
         t.D.params.fill_(float("nan"))
     run(grouped, alone, 5)
     assert grouped[1].diverged()
+    assert diverged_runs(grouped) == [t.diverged() for t in grouped] == [False, True, False]
     assert_same_runs([grouped[0], grouped[2]], [alone[0], alone[2]])
     assert not grouped[0].diverged() and not grouped[2].diverged()

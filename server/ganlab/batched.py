@@ -155,3 +155,11 @@ def step_together(runs: Sequence[Trainer]) -> None:
             _g_update(runs, g_stack)
     for r in runs:
         r.iteration += 1
+
+
+def diverged_runs(runs: Sequence[Trainer]) -> list[bool]:
+    """`Trainer.diverged` of each run, in one check for all of them."""
+    with torch.inference_mode():
+        g = torch.isfinite(torch.stack([t.G.params for t in runs])).all(1)
+        d = torch.isfinite(torch.stack([t.D.params for t in runs])).all(1)
+        return [not ok for ok in (g & d).tolist()]

@@ -302,11 +302,12 @@ class Session:
         if self.trainer.iteration % self.trainer.config.metrics.every == 0:
             self._maybe_record(sharing)
 
-    def end_slice(self, now: float) -> list[Out]:
+    def end_slice(self, now: float, diverged: bool | None = None) -> list[Out]:
+        """`diverged`: the trainer's state if already known (checked for a whole group)."""
         t = self.trainer
         if not self._rate or now - self._rate[-1][0] >= RATE_SPACING:
             self._rate.append((now, t.iteration))
-        return self._check_diverged() if t.iteration != self._slice_first else []
+        return self._check_diverged(diverged) if t.iteration != self._slice_first else []
 
     def _maybe_record(self, sharing: int = 1) -> None:
         """A metric row, unless rows have lately taken more than METRIC_SHARE of this
@@ -323,8 +324,8 @@ class Session:
         if with_w1:
             self._w1_free_at = start + cost * sharing / W1_SHARE
 
-    def _check_diverged(self) -> list[Out]:
-        if not self.trainer.diverged():
+    def _check_diverged(self, diverged: bool | None = None) -> list[Out]:
+        if not (self.trainer.diverged() if diverged is None else diverged):
             return []
         self.playing = False
         self.dirty = True

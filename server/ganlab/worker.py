@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from ganlab.batched import group_key, step_together
+from ganlab.batched import diverged_runs, group_key, step_together
 from ganlab.protocol import ProtocolError
 from ganlab.session import CREDITS, Limits, Out, Session
 
@@ -167,7 +167,8 @@ def train_together(group: list[tuple[str, Session]], sharing: int) -> list[tuple
         for session in active:
             session.after_step(sharing)
         now = time.perf_counter()
-    return [(sid, session.end_slice(now)) for sid, session in group]
+    flags = diverged_runs([session.trainer for _, session in group])
+    return [(sid, s.end_slice(now, bad)) for (sid, s), bad in zip(group, flags, strict=True)]
 
 
 def serve(conn: Connection, threads: int = 1) -> None:
