@@ -27,7 +27,7 @@ from ganlab.trainer import Trainer
 # Shares of a session's time that metric rows, and the Wasserstein-1 distance in them (exact
 # optimal transport, ~30 ms), may take; beyond them rows are thinned, or carry no W1.
 METRIC_SHARE = 0.1
-W1_SHARE = 0.05
+W1_SHARE = 0.025
 # Frames a client may have in flight; the worker draws no more until it gets credits back.
 CREDITS = 2
 # Share of a session's time that drawing frames may take when sessions compete for a worker:

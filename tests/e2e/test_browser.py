@@ -57,6 +57,11 @@ def test_play_advances_the_counter_and_changes_the_picture(page):
         timeout=30_000,
     )
     assert page.get_attribute("[data-testid=play-pause]", "aria-pressed") == "true"
+    # Past the start (the picture's worker warming up), most frames are drawn.
+    warm = page.evaluate("window.ganlab.stats")
+    page.wait_for_function(
+        f"window.ganlab.stats.framesReceived >= {warm['framesReceived'] + 40}", timeout=30_000
+    )
     shot(page, "playing")
     page.click("[data-testid=play-pause]")
     page.wait_for_function("!window.ganlab.playing")
@@ -64,17 +69,18 @@ def test_play_advances_the_counter_and_changes_the_picture(page):
     assert shown > 300
     assert canvas_png(page) != before
     settle(page)
-    # Every frame received is drawn, except when the picture's worker is starved of CPU so
-    # long that a backlog builds up (then the newest are drawn; benchmarks/bench_browser.py
-    # measures this properly). The frame that shows the pause may still be on its way.
+    # Every frame received is drawn or, when the picture's worker is starved of CPU so long
+    # that a backlog builds up, counted as skipped (the newest is drawn);
+    # benchmarks/bench_browser.py measures this properly. The frame that shows the pause may
+    # still be on its way.
     page.wait_for_function(
         "(() => { const s = window.ganlab.stats; return !window.ganlab.pendingFrame &&"
         " window.ganlab.view.inFlight === 0 &&"
         " s.framesRendered + s.framesSkipped === s.framesReceived; })()"
     )
     stats = page.evaluate("window.ganlab.stats")
-    assert stats["framesReceived"] > 10, stats
-    assert stats["framesRendered"] >= 0.8 * stats["framesReceived"], stats
+    rendered = stats["framesRendered"] - warm["framesRendered"]
+    assert rendered >= 0.8 * (stats["framesReceived"] - warm["framesReceived"]), (warm, stats)
     assert page.errors == []
 
 
