@@ -1,8 +1,9 @@
 import asyncio
+import os
 
 import pytest
 
-from ganlab.hub import Hub, HubError
+from ganlab.hub import WORKER_NICENESS, Hub, HubError
 from ganlab.settings import Settings
 
 
@@ -91,6 +92,9 @@ def test_a_dead_engine_process_loses_only_its_sessions_and_is_replaced():
         hub.attach(rec, client, resumed=False)
         await wait_for(lambda: any(k == "frame" for k, _ in client.got), timeout=60)
         old = hub.workers[0]
+        # Engine processes run at a lower priority than the server.
+        own = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, old.proc.pid) == min(19, own + WORKER_NICENESS)
         old.proc.kill()
         await wait_for(lambda: client.closed is not None, timeout=30)
         assert client.closed[0] == 1011 and client.closed[1]["code"] == "session_lost"

@@ -26,6 +26,10 @@ from ganlab.settings import Settings
 from ganlab.worker import serve
 
 log = logging.getLogger("ganlab.sessions")
+# Engine processes run at a lower priority: training is background work, and where the server
+# shares the machine with its users' browsers (a learner's laptop), the page and the
+# websockets should not wait for it.
+WORKER_NICENESS = 10
 
 
 class HubError(Exception):
@@ -67,7 +71,7 @@ class WorkerHandle:
                                               name=f"ganlab-worker-{index}")  # fmt: skip
         else:
             ctx = multiprocessing.get_context("spawn")
-            self.proc = ctx.Process(target=serve, args=(child, 1), daemon=True,
+            self.proc = ctx.Process(target=serve, args=(child, 1, WORKER_NICENESS), daemon=True,
                                     name=f"ganlab-worker-{index}")  # fmt: skip
         self.proc.start()
         if not in_process:

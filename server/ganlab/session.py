@@ -32,7 +32,7 @@ W1_SHARE = 0.025
 CREDITS = 2
 # Share of a session's time that drawing frames may take when sessions compete for a worker:
 # under load a session's frame rate drops before its training speed does.
-FRAME_SHARE = 0.4
+FRAME_SHARE = 0.35
 RATE_SPACING = 0.05
 
 
@@ -382,7 +382,8 @@ class Session:
     def frame(self, now: float) -> bytes:
         t = self.trainer
         self.cache.refresh(t)  # a one-off cost after a config change: not a frame's cost
-        start = time.perf_counter()
+        # CPU time of this thread: time the worker was preempted is not the frame's cost.
+        start = time.thread_time()
         with torch.inference_mode():
             picture = compute_picture(t, self.cache)
         rows = t.history[self.history_sent :]
@@ -401,7 +402,7 @@ class Session:
         self.credits -= 1
         self.last_frame_iteration = t.iteration
         data = frame_message(picture, header, t.losses(), rows)
-        cost = time.perf_counter() - start
+        cost = time.thread_time() - start
         if self.frame_no == 1:
             cost = 0.0  # the first picture warms up kernels and caches: not typical
         elif self.frame_cost > 0:  # one slow frame (a busy core) moves the estimate little

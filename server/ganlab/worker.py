@@ -171,10 +171,13 @@ def train_together(group: list[tuple[str, Session]], sharing: int) -> list[tuple
     return [(sid, s.end_slice(now, bad)) for (sid, s), bad in zip(group, flags, strict=True)]
 
 
-def serve(conn: Connection, threads: int = 1) -> None:
-    """Entry point of a worker process (or thread)."""
+def serve(conn: Connection, threads: int = 1, niceness: int = 0) -> None:
+    """Entry point of a worker process (or thread, with `threads` 0). A process may lower its
+    own priority by `niceness`."""
     if threads:
         torch.set_num_threads(threads)
+    if niceness and threads and hasattr(os, "nice"):
+        os.nice(niceness)
     try:
         Worker(conn).run()
     except (EOFError, BrokenPipeError, OSError):
