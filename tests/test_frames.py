@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ganlab.frames import FrameError, Quantized, decode, decode_header, encode
+from ganlab.frames import FrameError, Quantized, decode, decode_header, encode, prepare
 
 
 def test_round_trip_float_int_and_payload():
@@ -86,3 +86,16 @@ def test_random_bytes_never_crash_the_decoder(data):
     else:
         assert isinstance(m.header["kind"], str)
         assert all(isinstance(a, np.ndarray) for a in m.arrays.values())
+
+
+def test_a_prepared_array_encodes_as_the_array_itself():
+    values = np.linspace(-1, 2, 15, dtype=np.float32).reshape(3, 5)
+    q = Quantized(values, 8, 0.0, 1.0)
+    plain = decode(encode({"kind": "x"}, {"a": values, "q": q, "i": np.arange(3)}))
+    ready = {"a": prepare(values), "q": prepare(q), "i": prepare(np.arange(3))}
+    assert encode({"kind": "x"}, ready) == encode(
+        {"kind": "x"}, {"a": values, "q": q, "i": np.arange(3)}
+    )
+    again = decode(encode({"kind": "x"}, ready))
+    for name in ("a", "q", "i"):
+        np.testing.assert_array_equal(again.arrays[name], plain.arrays[name])

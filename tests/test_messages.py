@@ -62,3 +62,25 @@ def test_history_phase_and_run_messages():
     m = decode(run_message(b"\x00run-bytes", "a.safetensors"))
     assert m.header == {"kind": "run", "filename": "a.safetensors", "arrays": []}
     assert m.payload == b"\x00run-bytes"
+
+
+def test_arrays_a_view_keeps_are_encoded_once_and_never_served_stale():
+    t = Trainer({"data": {"name": "ring"}})
+    cache = PictureCache()
+    first, second = compute_picture(t, cache), compute_picture(t, cache)
+    assert first.real_density is second.real_density and first.fake_noise is second.fake_noise
+    a = decode(frame_message(first, {"frame": 1}, {}, []))
+    b = decode(frame_message(second, {"frame": 2}, {}, []))
+    for name in ("real", "fake_noise", "real_density"):
+        np.testing.assert_array_equal(a.arrays[name], b.arrays[name])
+    np.testing.assert_array_equal(b.arrays["real"], second.real)
+    # A new view (new arrays, even at the same place in memory later) is encoded afresh.
+    t.configure({"data": {"name": "grid25"}, "seed": 3})
+    third = compute_picture(t, cache)
+    c = decode(frame_message(third, {"frame": 3}, {}, []))
+    np.testing.assert_array_equal(c.arrays["real"], third.real)
+    np.testing.assert_array_equal(c.arrays["fake_noise"], third.fake_noise)
+    assert not np.array_equal(c.arrays["real"], a.arrays["real"])
+    assert np.abs(c.arrays["real_density"] - third.real_density).max() <= (
+        third.real_density.max() / 255
+    )

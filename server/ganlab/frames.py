@@ -34,6 +34,26 @@ class Quantized:
     hi: float | None = None
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """An array already in its wire form (see `prepare`), for arrays sent unchanged often."""
+
+    raw: bytes  # padded to a multiple of 8
+    description: dict[str, Any]  # shape, dtype and range; the offset is set per message
+
+
+def prepare(value: np.ndarray | Quantized) -> Encoded:
+    """Convert an array to its wire form once, to be placed in many messages."""
+    if isinstance(value, Quantized):
+        data, desc = _quantize(value)
+    else:
+        data = np.asarray(value)
+        kind = "i4" if np.issubdtype(data.dtype, np.integer) else "f4"
+        data, desc = data.astype(DTYPES[kind], copy=False), {"dtype": kind}
+    raw = np.ascontiguousarray(data).tobytes()
+    return Encoded(raw + b"\0" * _pad8(len(raw)), {"shape": list(data.shape), **desc})
+
+
 @dataclass
 class Message:
     header: dict[str, Any]
@@ -64,23 +84,18 @@ def _quantize(q: Quantized) -> tuple[np.ndarray, dict[str, Any]]:
     return scaled.astype(DTYPES[dtype]), {"dtype": dtype, "min": lo, "max": hi}
 
 
-def encode(header: dict[str, Any], arrays: dict[str, np.ndarray | Quantized] | None = None,
+def encode(header: dict[str, Any],
+           arrays: dict[str, np.ndarray | Quantized | Encoded] | None = None,
            payload: bytes = b"") -> bytes:  # fmt: skip
     """One binary message: `header` (must hold `kind`) plus arrays, or plus a raw payload."""
     descriptions: list[dict[str, Any]] = []
     chunks: list[bytes] = []
     offset = 0
     for name, value in (arrays or {}).items():
-        if isinstance(value, Quantized):
-            data, desc = _quantize(value)
-        else:
-            data = np.asarray(value)
-            kind = "i4" if np.issubdtype(data.dtype, np.integer) else "f4"
-            data, desc = data.astype(DTYPES[kind], copy=False), {"dtype": kind}
-        raw = np.ascontiguousarray(data).tobytes()
-        descriptions.append({"name": name, "shape": list(data.shape), "offset": offset, **desc})
-        chunks.append(raw + b"\0" * _pad8(len(raw)))
-        offset += len(raw) + _pad8(len(raw))
+        ready = value if isinstance(value, Encoded) else prepare(value)
+        descriptions.append({"name": name, **ready.description, "offset": offset})
+        chunks.append(ready.raw)
+        offset += len(ready.raw)
     head = json.dumps({**header, "arrays": descriptions}, separators=(",", ":"),
                       allow_nan=False).encode()  # fmt: skip
     head += b" " * _pad8(len(head))

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ganlab.frames import Quantized, encode
+from ganlab.frames import Encoded, Quantized, encode, prepare
 from ganlab.picture import Picture
 
 HISTORY_COLUMNS = (
@@ -43,21 +43,38 @@ def _d_values(values: np.ndarray, output: str) -> Quantized:
     return Quantized(values, 8)
 
 
+# Wire forms of the arrays a picture shares with the previous ones (real samples, the fakes'
+# noise, the real density: fixed until the view changes), by the identity of the source array.
+_CONSTANT_LIMIT = 1024
+_constants: dict[int, tuple[np.ndarray, Encoded]] = {}
+
+
+def _constant(values: np.ndarray, make: Any = None) -> Encoded:
+    hit = _constants.get(id(values))
+    if hit is not None and hit[0] is values:
+        return hit[1]
+    if len(_constants) >= _CONSTANT_LIMIT:
+        _constants.clear()
+    ready = prepare(make(values) if make else values)
+    _constants[id(values)] = (values, ready)  # holding the array keeps its id unique
+    return ready
+
+
 def frame_message(picture: Picture, header: dict[str, Any], losses: dict[str, float],
                   rows: Sequence[dict[str, float]]) -> bytes:  # fmt: skip
     """A `frame`: the picture, the run's counters (`header`) and new metric rows."""
     p = picture
     arrays: dict[str, Any] = {
-        "real": p.real,
+        "real": _constant(p.real),
         "real_d": _d_values(p.real_d, p.output),
         "fake": p.fake,
-        "fake_noise": p.fake_noise,
+        "fake_noise": _constant(p.fake_noise),
         "fake_d": _d_values(p.fake_d, p.output),
         "fake_grad": p.fake_grad,
         "d_grid": _d_values(p.d_grid, p.output),
         "manifold": p.manifold,
         "manifold_density": p.manifold_density,
-        "real_density": Quantized(p.real_density, 8, 0.0, None),
+        "real_density": _constant(p.real_density, lambda v: Quantized(v, 8, 0.0, None)),
         "history": history_array(rows),
     }
     full = {

@@ -150,6 +150,7 @@ class PictureCache:
         self.real_packs = real_packed.shape[0]
         self.d_fixed = torch.cat([real_packed, self.grid_n])
         self.center = torch.tensor(norm.center, device=dev)
+        self.noise_np = self.noise.cpu().numpy()  # one array for every picture of this view
         self.version = t.view_version
 
 
@@ -193,7 +194,7 @@ def compute_picture(t: Trainer, cache: PictureCache) -> Picture:
             real=cache.real,
             real_d=real_d.cpu().numpy(),
             fake=data[:nf],
-            fake_noise=cache.noise.cpu().numpy(),
+            fake_noise=cache.noise_np,
             fake_d=fake_d.cpu().numpy(),
             fake_grad=fake_grad.cpu().numpy(),
             d_grid=d_grid.cpu().numpy(),
