@@ -18,7 +18,7 @@ from collections.abc import Hashable, Sequence
 
 import torch
 
-from ganlab.mlp import MLP
+from ganlab.mlp import MLP, layer_outputs
 from ganlab.optimizers import step_all
 from ganlab.trainer import Trainer
 
@@ -61,14 +61,7 @@ class _Stacked:
             offset += fan_out
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        outs, h = [x], x
-        last = self.num_layers - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            h = torch.baddbmm(b, h, w)
-            if i < last:
-                h = self.act.forward(h)
-            outs.append(h)
-        return outs
+        return layer_outputs(self.weights, self.biases, self.act, x, torch.baddbmm)
 
     def backward(
         self, outs: list[torch.Tensor], grad_out: torch.Tensor, param_grads: bool = True

@@ -90,15 +90,7 @@ class MLP:
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         """All layer outputs, input first; the last is the network's output."""
-        outs = [x]
-        last = self.num_layers - 1
-        h = x
-        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            h = torch.addmm(b, h, w)
-            if i < last:
-                h = self.act.forward(h)
-            outs.append(h)
-        return outs
+        return layer_outputs(self.weights, self.biases, self.act, x)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         h = x
@@ -147,6 +139,25 @@ class MLP:
             float(torch.sqrt(gw.pow(2).sum() + gb.pow(2).sum()))
             for gw, gb in zip(self.grad_weights, self.grad_biases, strict=True)
         ]
+
+
+def layer_outputs(
+    weights: list[torch.Tensor],
+    biases: list[torch.Tensor],
+    act: ActivationFns,
+    x: torch.Tensor,
+    affine: Callable[..., torch.Tensor] = torch.addmm,
+) -> list[torch.Tensor]:
+    """Every layer's output, input first, activation on all but the last; `affine` is
+    addmm for one network, baddbmm for several stacked (batched.py)."""
+    outs, h = [x], x
+    last = len(weights) - 1
+    for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        h = affine(b, h, w)
+        if i < last:
+            h = act.forward(h)
+        outs.append(h)
+    return outs
 
 
 def network_sizes(inputs: int, outputs: int, layers: int, neurons: int) -> list[int]:
