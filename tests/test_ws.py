@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import struct
@@ -1166,3 +1167,45 @@ def test_speed_caps_iterations_and_frames(client):
         # The frames' `ips` under the cap: "measured iterations per second over the last
         # second" (the first third of the frames left out: the second was not full yet).
         assert 30 <= float(np.median(shown[len(shown) // 3 :])) <= 75, shown
+
+
+# --------------------------------------------------------------------------- send order
+
+
+def test_frames_and_events_leave_in_the_order_they_were_made():
+    from ganlab.ws import Connection
+
+    class FakeSocket:
+        def __init__(self):
+            self.sent = []
+
+        async def send_text(self, text):
+            self.sent.append(json.loads(text)["n"])
+
+        async def send_bytes(self, data):
+            self.sent.append(data.decode())
+
+        async def close(self, code):
+            self.sent.append(code)
+
+    class FakeHub:
+        credits = 0
+
+        def credit(self, rec):
+            self.credits += 1
+
+    async def body():
+        ws, hub = FakeSocket(), FakeHub()
+        conn = Connection(ws, hub)
+        conn.rec = object()
+        conn.deliver("frame", b"old")
+        conn.deliver("frame", b"f1")  # replaces the unsent one, whose credit comes back
+        conn.deliver("text", {"n": "paused"})  # made after f1: must not overtake it
+        conn.deliver("frame", b"f2")
+        conn.close(1000, {"n": "bye"})
+        await asyncio.wait_for(conn.send_loop(), 5)
+        return ws.sent, hub.credits
+
+    sent, credits = asyncio.run(body())
+    assert sent == ["f1", "paused", "bye", 1000]
+    assert credits == 2  # "old" replaced, "f1" sent ("f2" never left: the socket closed)

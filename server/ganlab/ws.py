@@ -43,6 +43,9 @@ class Connection:
                 self.hub.credit(self.rec)  # the replaced frame's credit comes back
             self.frame = data
         else:
+            if self.frame is not None:  # in order: the frame waiting was made before this
+                self.queue.append(("frame", self.frame))
+                self.frame = None
             self.queue.append((kind, data))
         self.wake.set()
 
@@ -61,6 +64,8 @@ class Connection:
                     await self.ws.send_text(json.dumps(data, allow_nan=False))
                 else:
                     await self.ws.send_bytes(data)
+                    if kind == "frame" and self.rec is not None:
+                        self.hub.credit(self.rec)
             if self.closing is not None:
                 await self.ws.close(self.closing)
                 return
