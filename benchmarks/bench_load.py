@@ -132,6 +132,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 20])
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--all", action="store_true",
+                        help="print every session's it/s and frames/s")  # fmt: skip
     parser.add_argument("--shapes", type=int, default=1,
                         help="different generator widths among the clients (groups)")  # fmt: skip
     args = parser.parse_args()
@@ -143,6 +145,9 @@ def main() -> None:
             fps = [r["fps"] for r in results]
             ips = [r["ips"] for r in results]
             lat = [x for r in results for x in r["latencies"]]
+            if args.all:  # sessions on one engine process come out in a block of their own
+                print("  it/s:", sorted(round(x) for x in ips))
+                print("  frames/s:", sorted(round(x, 1) for x in fps))
             print(f"K={k:<3} shapes {min(args.shapes, k):<2} | frames/s per client min "
                   f"{min(fps):6.1f} median "
                   f"{statistics.median(fps):6.1f} | it/s per session min {min(ips):7.1f} "
