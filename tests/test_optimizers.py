@@ -97,3 +97,27 @@ def test_step_all_gives_what_each_step_would():
         torch.testing.assert_close(a.params, b.params)
         for name, buf in a.buffers.items():
             torch.testing.assert_close(buf, b.buffers[name])
+
+
+def test_step_all_falls_back_when_the_fused_update_fails(monkeypatch):
+    cfg = OptimizerConfig(kind="adam", lr=0.01)
+    together = [make_optimizer(torch.ones(4) * k, torch.zeros(4), cfg) for k in (1, 2)]
+    alone = [make_optimizer(o.params.clone(), torch.zeros(4), cfg) for o in together]
+    for o in alone:
+        o._fused = False
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no fused Adam in this build")
+
+    monkeypatch.setattr(torch, "_fused_adam_", broken)
+    for k in range(5):
+        for a, b in zip(together, alone, strict=True):
+            a.grad.fill_(k - 2.5)
+            b.grad.fill_(k - 2.5)
+        step_all(together)
+        for b in alone:
+            b.step()
+    assert not any(o._fused for o in together)
+    for a, b in zip(together, alone, strict=True):
+        assert a.steps == b.steps == 5
+        torch.testing.assert_close(a.params, b.params)

@@ -6,7 +6,7 @@ docs/protocol.md lists every field.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -49,7 +49,7 @@ _CONSTANT_LIMIT = 1024
 _constants: dict[int, tuple[np.ndarray, Encoded]] = {}
 
 
-def _constant(values: np.ndarray, make: Any = None) -> Encoded:
+def _constant(values: np.ndarray, make: Callable[[np.ndarray], Quantized] | None = None) -> Encoded:
     hit = _constants.get(id(values))
     if hit is not None and hit[0] is values:
         return hit[1]

@@ -83,17 +83,8 @@ class Adam(FlatOptimizer):
         c = self.config
         self.steps += 1
         m, v = self.buffers["exp_avg"], self.buffers["exp_avg_sq"]
-        if self._fused:
-            try:
-                self._step_tensor.fill_(self.steps)
-                torch._fused_adam_(
-                    [self.params], [self.grad], [m], [v], [], [self._step_tensor],
-                    lr=self.lr, beta1=c.beta1, beta2=c.beta2, weight_decay=0.0, eps=EPS,
-                    amsgrad=False, maximize=False,
-                )  # fmt: skip
-                return
-            except (RuntimeError, TypeError, NotImplementedError):
-                self._fused = False  # an older or different build: fall back for good
+        if self._fused and _fused_adam([self]):
+            return
         m.lerp_(self.grad, 1 - c.beta1)
         v.mul_(c.beta2).addcmul_(self.grad, self.grad, value=1 - c.beta2)
         bias1 = 1 - c.beta1**self.steps
@@ -123,34 +114,41 @@ class RMSProp(FlatOptimizer):
             self.params.addcdiv_(self.grad, self._denom, value=-self.lr)
 
 
+def _fused_adam(adams: Sequence[Adam]) -> bool:
+    """One fused update of Adams that share lr and betas, whose `steps` already count it.
+    False (and no fused path for them from now on) where this build has none that works."""
+    c = adams[0].config
+    try:
+        for a in adams:
+            a._step_tensor.fill_(a.steps)
+        torch._fused_adam_(
+            [a.params for a in adams], [a.grad for a in adams],
+            [a.buffers["exp_avg"] for a in adams], [a.buffers["exp_avg_sq"] for a in adams],
+            [], [a._step_tensor for a in adams], lr=adams[0].lr, beta1=c.beta1, beta2=c.beta2,
+            weight_decay=0.0, eps=EPS, amsgrad=False, maximize=False,
+        )  # fmt: skip
+        return True
+    except (RuntimeError, TypeError, NotImplementedError):
+        for a in adams:
+            a._fused = False
+        return False
+
+
 def step_all(opts: Sequence[FlatOptimizer]) -> None:
     """Step several optimizers (of runs stepped together): Adams with the same settings share
     one fused call, the others step one by one. Each gives what its own `step` would."""
     shared: dict[tuple[float, float, float], list[Adam]] = {}
     for opt in opts:
-        if isinstance(opt, Adam) and opt._fused and opt.params.device.type == "cpu":
-            c = opt.config
-            shared.setdefault((opt.lr, c.beta1, c.beta2), []).append(opt)
+        if isinstance(opt, Adam) and opt._fused:
+            shared.setdefault((opt.lr, opt.config.beta1, opt.config.beta2), []).append(opt)
         else:
             opt.step()
-    for (lr, beta1, beta2), adams in shared.items():
-        if len(adams) == 1:
-            adams[0].step()
-            continue
+    for adams in shared.values():
         for a in adams:
             a.steps += 1
-            a._step_tensor.fill_(a.steps)
-        try:
-            torch._fused_adam_(
-                [a.params for a in adams], [a.grad for a in adams],
-                [a.buffers["exp_avg"] for a in adams], [a.buffers["exp_avg_sq"] for a in adams],
-                [], [a._step_tensor for a in adams], lr=lr, beta1=beta1, beta2=beta2,
-                weight_decay=0.0, eps=EPS, amsgrad=False, maximize=False,
-            )  # fmt: skip
-        except (RuntimeError, TypeError, NotImplementedError):
-            for a in adams:  # as Adam.step would: drop the fused path for good, step again
+        if not _fused_adam(adams):
+            for a in adams:  # as Adam.step does without the fused path
                 a.steps -= 1
-                a._fused = False
                 a.step()
 
 
