@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from ganlab.losses import OBJECTIVES, gradient_penalty, r1_penalty
+from ganlab.config import LossConfig
+from ganlab.losses import OBJECTIVES, batch_losses, gradient_penalty, r1_penalty
 
 O_REAL = torch.tensor([[2.0], [-1.0], [0.5]])
 O_FAKE = torch.tensor([[-3.0], [0.0], [1.5], [0.2]])
@@ -81,3 +82,33 @@ def test_penalties_by_hand():
 def test_probability_output():
     assert float(OBJECTIVES["log"].prob(torch.zeros(1))) == 0.5
     assert float(OBJECTIVES["wgan"].prob(torch.tensor([3.0]))) == 3.0
+
+
+@pytest.mark.parametrize(
+    ("name", "smoothing"), [*((n, 0.0) for n in OBJECTIVES), ("log", 0.1), ("lsgan", 0.1)]
+)
+def test_batch_losses_match_the_values_and_means(name, smoothing):
+    obj = OBJECTIVES[name]
+    loss = LossConfig(kind=name, label_smoothing=smoothing)
+    gen = torch.Generator().manual_seed(3)
+    o_real, o_fake, o_g = (torch.randn(40, 1, generator=gen) for _ in range(3))
+    got = batch_losses(obj, loss, (o_real, o_fake), o_g)
+    want = {
+        "d_loss": float(obj.d_value(o_real, o_fake, 1.0 - smoothing)),
+        "d_real": float(obj.prob(o_real).mean()),
+        "d_fake": float(obj.prob(o_fake).mean()),
+        "g_loss": float(obj.g_value(o_g, saturating=False)),
+    }
+    assert got.keys() == want.keys()
+    for key, value in want.items():
+        assert got[key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
+
+
+def test_batch_losses_before_any_update_and_with_uneven_columns():
+    obj, loss = OBJECTIVES["log"], LossConfig()
+    assert batch_losses(obj, loss, None, None) == {}
+    o = torch.zeros(5, 1)
+    assert batch_losses(obj, loss, None, o) == {"g_loss": pytest.approx(math.log(2))}
+    # Columns of different lengths (never from the trainer) still give each its own mean.
+    got = batch_losses(obj, loss, (torch.zeros(3, 1), torch.zeros(7, 1)), None)
+    assert got["d_loss"] == pytest.approx(2 * math.log(2)) and got["d_real"] == 0.5

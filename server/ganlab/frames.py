@@ -48,10 +48,11 @@ def prepare(value: np.ndarray | Quantized) -> Encoded:
         data, desc = _quantize(value)
     else:
         data = np.asarray(value)
-        kind = "i4" if np.issubdtype(data.dtype, np.integer) else "f4"
+        kind = "i4" if data.dtype.kind in "iu" else "f4"
         data, desc = data.astype(DTYPES[kind], copy=False), {"dtype": kind}
-    raw = np.ascontiguousarray(data).tobytes()
-    return Encoded(raw + b"\0" * _pad8(len(raw)), {"shape": list(data.shape), **desc})
+    raw = data.tobytes()  # C order, whatever the array's layout
+    pad = _pad8(len(raw))
+    return Encoded(raw + b"\0" * pad if pad else raw, {"shape": list(data.shape), **desc})
 
 
 @dataclass

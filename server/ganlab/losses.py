@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ganlab.config import LossConfig
+
 
 @dataclass(frozen=True)
 class Objective:
@@ -28,15 +30,25 @@ class Objective:
         return torch.sigmoid(o) if self.output == "probability" else o
 
     # --- discriminator -------------------------------------------------------------------
-    def d_value(self, o_real: torch.Tensor, o_fake: torch.Tensor, target: float) -> torch.Tensor:
+    def d_terms(self, o_real: torch.Tensor, o_fake: torch.Tensor,
+                target: float) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        """Each real and each fake sample's part of D's loss (its value is their means' sum)."""
         raise NotImplementedError
+
+    def d_value(self, o_real: torch.Tensor, o_fake: torch.Tensor, target: float) -> torch.Tensor:
+        real, fake = self.d_terms(o_real, o_fake, target)
+        return real.mean() + fake.mean()
 
     def d_grad(self, o_real: torch.Tensor, o_fake: torch.Tensor, target: float) -> tuple:
         raise NotImplementedError
 
     # --- generator -----------------------------------------------------------------------
-    def g_value(self, o_fake: torch.Tensor, saturating: bool) -> torch.Tensor:
+    def g_terms(self, o_fake: torch.Tensor, saturating: bool) -> torch.Tensor:
+        """Each fake sample's part of G's loss (its value is their mean)."""
         raise NotImplementedError
+
+    def g_value(self, o_fake: torch.Tensor, saturating: bool) -> torch.Tensor:
+        return self.g_terms(o_fake, saturating).mean()
 
     def g_grad(self, o_fake: torch.Tensor, saturating: bool) -> torch.Tensor:
         """d(mean G loss)/d(o_fake)."""
@@ -44,9 +56,9 @@ class Objective:
 
 
 class LogLoss(Objective):
-    def d_value(self, o_real, o_fake, target):
-        real = F.binary_cross_entropy_with_logits(o_real, torch.full_like(o_real, target))
-        return real + F.softplus(o_fake).mean()
+    def d_terms(self, o_real, o_fake, target):
+        # Cross-entropy with the target t on a logit o: softplus(o) - t*o.
+        return F.softplus(o_real) - target * o_real, F.softplus(o_fake)
 
     def d_grad(self, o_real, o_fake, target):
         return (
@@ -54,9 +66,9 @@ class LogLoss(Objective):
             torch.sigmoid(o_fake).div_(o_fake.shape[-2]),
         )
 
-    def g_value(self, o_fake, saturating):
+    def g_terms(self, o_fake, saturating):
         # Minimax: G minimises log(1 - D) = -softplus(o); non-saturating: -log D = softplus(-o).
-        return -F.softplus(o_fake).mean() if saturating else F.softplus(-o_fake).mean()
+        return -F.softplus(o_fake) if saturating else F.softplus(-o_fake)
 
     def g_grad(self, o_fake, saturating):
         s = torch.sigmoid(o_fake)
@@ -64,22 +76,22 @@ class LogLoss(Objective):
 
 
 class LeastSquares(Objective):
-    def d_value(self, o_real, o_fake, target):
-        return 0.5 * ((o_real - target).pow(2).mean() + o_fake.pow(2).mean())
+    def d_terms(self, o_real, o_fake, target):
+        return 0.5 * (o_real - target).pow(2), 0.5 * o_fake.pow(2)
 
     def d_grad(self, o_real, o_fake, target):
         return (o_real - target).div_(o_real.shape[-2]), o_fake / o_fake.shape[-2]
 
-    def g_value(self, o_fake, saturating):
-        return 0.5 * (o_fake - 1).pow(2).mean()
+    def g_terms(self, o_fake, saturating):
+        return 0.5 * (o_fake - 1).pow(2)
 
     def g_grad(self, o_fake, saturating):
         return (o_fake - 1).div_(o_fake.shape[-2])
 
 
 class Wasserstein(Objective):
-    def d_value(self, o_real, o_fake, target):
-        return o_fake.mean() - o_real.mean()
+    def d_terms(self, o_real, o_fake, target):
+        return -o_real, o_fake
 
     def d_grad(self, o_real, o_fake, target):
         return (
@@ -87,16 +99,16 @@ class Wasserstein(Objective):
             torch.full_like(o_fake, 1.0 / o_fake.shape[-2]),
         )
 
-    def g_value(self, o_fake, saturating):
-        return -o_fake.mean()
+    def g_terms(self, o_fake, saturating):
+        return -o_fake
 
     def g_grad(self, o_fake, saturating):
         return torch.full_like(o_fake, -1.0 / o_fake.shape[-2])
 
 
 class Hinge(Wasserstein):
-    def d_value(self, o_real, o_fake, target):
-        return F.relu(1 - o_real).mean() + F.relu(1 + o_fake).mean()
+    def d_terms(self, o_real, o_fake, target):
+        return F.relu(1 - o_real), F.relu(1 + o_fake)
 
     def d_grad(self, o_real, o_fake, target):
         return (
@@ -117,6 +129,35 @@ OBJECTIVES: dict[str, Objective] = {
         Hinge("hinge", "Hinge", output="score"),
     )
 }
+
+
+def batch_losses(obj: Objective, loss: LossConfig, last_d: tuple[torch.Tensor, torch.Tensor] | None,
+                 last_g: torch.Tensor | None) -> dict[str, float]:  # fmt: skip
+    """D and G losses and mean D outputs of one batch, from D's outputs on it: `last_d` its
+    (real, fake) outputs in D's update, `last_g` the fakes' outputs in G's update."""
+    names: list[str] = []
+    columns: list[torch.Tensor] = []
+    with torch.inference_mode():
+        if last_d is not None:
+            o_real, o_fake = last_d
+            names += ["d_real_part", "d_fake_part", "d_real", "d_fake"]
+            columns += [*obj.d_terms(o_real, o_fake, 1.0 - loss.label_smoothing),
+                        obj.prob(o_real), obj.prob(o_fake)]  # fmt: skip
+        if last_g is not None:
+            names.append("g_loss")
+            columns.append(obj.g_terms(last_g, loss.generator == "minimax"))
+        if not columns:
+            return {}
+        # Every column holds one value per pack of the batch: one mean and one conversion for
+        # all (this runs at every frame, and each small reduction costs as much as the rest).
+        if len({c.shape for c in columns}) == 1:
+            means = torch.cat(columns, dim=-1).mean(dim=0).tolist()
+        else:
+            means = [float(c.mean()) for c in columns]
+    out = dict(zip(names, means, strict=True))
+    if last_d is not None:
+        out["d_loss"] = out.pop("d_real_part") + out.pop("d_fake_part")
+    return out
 
 
 def gradient_penalty(

@@ -182,8 +182,10 @@ def compute_picture(t: Trainer, cache: PictureCache) -> Picture:
         assert g_x is not None
         fake_grad = g_x.reshape(-1, 2)[:n] / norm.scale
         p = obj.prob(d_outs[-1])
-        fake_d = p[:k].repeat_interleave(m)[:n]
-        real_d = p[k : k + cache.real_packs].repeat_interleave(m)[: cache.real_count]
+        fake_d, real_d = p[:k].reshape(-1), p[k : k + cache.real_packs].reshape(-1)
+        if m > 1:  # every sample of a pack gets the pack's value
+            fake_d = fake_d.repeat_interleave(m)[:n]
+            real_d = real_d.repeat_interleave(m)[: cache.real_count]
         r = c.view.grid
         d_grid = p[k + cache.real_packs :].view(r, r)
         data = (g_all * norm.scale + cache.center).cpu().numpy()

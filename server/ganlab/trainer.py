@@ -23,7 +23,7 @@ import torch
 
 from ganlab.config import ConfigError, ExperimentConfig, parse_config, updated
 from ganlab.distributions import Distribution, resolve
-from ganlab.losses import OBJECTIVES, Objective, gradient_penalty, r1_penalty
+from ganlab.losses import OBJECTIVES, Objective, batch_losses, gradient_penalty, r1_penalty
 from ganlab.mlp import MLP, network_sizes
 from ganlab.optimizers import FlatOptimizer, make_optimizer
 from ganlab.streams import Stream, noise_sampler
@@ -359,17 +359,7 @@ class Trainer:
     # ------------------------------------------------------------------ reading
     def losses(self) -> dict[str, float]:
         """Latest D and G losses and mean D outputs, computed from the last batch's outputs."""
-        obj, c = self.objective, self.config.loss
-        out: dict[str, float] = {}
-        with torch.inference_mode():
-            if self._last_d is not None:
-                o_real, o_fake = self._last_d
-                out["d_loss"] = float(obj.d_value(o_real, o_fake, 1.0 - c.label_smoothing))
-                out["d_real"] = float(obj.prob(o_real).mean())
-                out["d_fake"] = float(obj.prob(o_fake).mean())
-            if self._last_g is not None:
-                out["g_loss"] = float(obj.g_value(self._last_g, c.generator == "minimax"))
-        return out
+        return batch_losses(self.objective, self.config.loss, self._last_d, self._last_g)
 
     def grad_norms(self) -> dict[str, float]:
         with torch.inference_mode():
