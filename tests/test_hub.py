@@ -3,7 +3,8 @@ import os
 
 import pytest
 
-from ganlab.hub import WORKER_NICENESS, Hub, HubError
+from ganlab.frames import decode
+from ganlab.hub import BALANCE_GAP, WORKER_NICENESS, Hub, HubError, WorkerHandle, plan_move
 from ganlab.settings import Settings
 
 
@@ -16,6 +17,19 @@ class FakeClient:
 
     def close(self, code, event):
         self.closed = (code, event)
+
+
+class CreditingClient(FakeClient):
+    """Takes every frame at once, as a fast connection does (a frame's credit goes back)."""
+
+    def __init__(self, hub, rec):
+        super().__init__()
+        self.hub, self.rec = hub, rec
+
+    def deliver(self, kind, data):
+        super().deliver(kind, data)
+        if kind == "frame":
+            self.hub.credit(self.rec)
 
 
 async def wait_for(cond, timeout=20.0):
@@ -104,3 +118,62 @@ def test_a_dead_engine_process_loses_only_its_sessions_and_is_replaced():
         await wait_for(lambda: any(k == "frame" for k, _ in other.got), timeout=60)
 
     run(body, workers_override=1)
+
+
+def rows(n, ips, key="k", prefix="s"):
+    return [(f"{prefix}{i}", ips, key) for i in range(n)]
+
+
+def test_plan_move_evens_out_clear_imbalances_only():
+    a, b = "worker a", "worker b"
+    # Even, or within the noise of scheduling: stay.
+    assert plan_move([(a, rows(10, 100.0)), (b, rows(10, 100.0, prefix="t"))]) is None
+    near = 100.0 * (1 + BALANCE_GAP) * 0.99
+    assert plan_move([(a, rows(10, 100.0)), (b, rows(10, near, prefix="t"))]) is None
+    # Twelve sessions at 60 against eight at 150: one of the twelve moves over.
+    sid, dest = plan_move([(a, rows(12, 60.0)), (b, rows(8, 150.0, prefix="t"))])
+    assert dest == b and sid.startswith("s")
+    # A worker with nothing playing takes one from a busy worker...
+    assert plan_move([(a, rows(4, 100.0)), (b, [])])[1] == b
+    # ...but a lone session has nowhere better to go, and one worker cannot balance.
+    assert plan_move([(a, rows(1, 10.0)), (b, [])]) is None
+    assert plan_move([(a, rows(5, 10.0))]) is None
+    assert plan_move([(a, []), (b, [])]) is None
+
+
+def test_plan_move_prefers_a_session_that_joins_a_group_over_there():
+    slow = [("x", 50.0, "shape-1"), ("y", 50.0, "shape-2"), ("z", 50.0, None)]
+    fast = rows(3, 200.0, key="shape-2", prefix="t")
+    assert plan_move([("a", slow), ("b", fast)]) == ("y", "b")
+
+
+def test_a_session_moves_to_another_worker_and_what_was_sent_meanwhile_follows_it():
+    async def body(hub):
+        hub.workers.append(WorkerHandle(hub, 1, in_process=True))
+        rec = hub.create()
+        source = rec.worker
+        dest = next(w for w in hub.workers if w is not source)
+        client = CreditingClient(hub, rec)
+        hub.attach(rec, client, resumed=False)
+        hub.command(rec, {"type": "play"})
+
+        def frames():
+            return [decode(d).header for k, d in client.got if k == "frame"]
+
+        await wait_for(lambda: any(h["iteration"] > 20 for h in frames()), timeout=60)
+        hub.move(rec, dest)
+        assert rec.moving_to is dest
+        hub.command(rec, {"type": "config", "id": 7, "set": {"g_optimizer": {"lr": 0.0123}}})
+        hub.command(rec, {"type": "ping", "id": 8})
+        await wait_for(lambda: rec.moving_to is None, timeout=30)
+        assert rec.worker is dest and rec.sid in dest.sessions and rec.sid not in source.sessions
+        before = max(h["iteration"] for h in frames())
+        # The commands sent during the move were applied over there, and training goes on.
+        await wait_for(lambda: any(h["applied"] == 8 and h["iteration"] > before + 20
+                                   for h in frames()), timeout=60)  # fmt: skip
+        events = [d for k, d in client.got if k == "text"]
+        assert any(e["type"] == "config" and e["id"] == 7 for e in events)
+        assert any(e["type"] == "pong" and e["id"] == 8 for e in events)
+        assert not any(e["type"] == "error" for e in events)
+
+    run(body)

@@ -241,3 +241,31 @@ def test_measured_rate_follows_the_cap():
         s.train_slice(0.002)
     assert 35 <= s.measured_ips() <= 65
     assert s.train_wait(time.perf_counter()) <= 1 / 50
+
+
+def test_a_session_moves_between_processes_whole_and_exact():
+    import pickle
+
+    import torch
+
+    s = make()
+    s.handle({"type": "play"})
+    for _ in range(3):
+        s.train_slice(0.01)
+    s.handle({"type": "speed", "ips": 500, "fps": 12})
+    s.credits = 1
+    moved = pickle.loads(pickle.dumps(s))
+    # Play state, pacing and counters come along; the picture cache is rebuilt there.
+    for name in ("playing", "attached", "ips", "fps", "frame_no", "credits", "config_version",
+                 "history_sent"):  # fmt: skip
+        assert getattr(moved, name) == getattr(s, name), name
+    assert moved.trainer.iteration == s.trainer.iteration > 0
+    assert moved.trainer.history == s.trainer.history
+    # Both go on exactly alike: weights, optimizer state and random streams all moved.
+    for _ in range(5):
+        s.trainer.step()
+        moved.trainer.step()
+    assert torch.equal(moved.trainer.G.params, s.trainer.G.params)
+    assert torch.equal(moved.trainer.D.params, s.trainer.D.params)
+    frame = decode(moved.frame(time.perf_counter()))
+    assert frame.header["iteration"] == s.trainer.iteration

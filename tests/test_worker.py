@@ -1,4 +1,5 @@
 import multiprocessing
+import pickle
 import threading
 import time
 
@@ -156,3 +157,47 @@ def test_worker_groups_sessions_by_shape_and_falls_back_when_a_group_fails(worke
     # After the group path broke, every session went on training alone, with no error.
     assert len(calls) > 20
     assert not any(m[0] == "text" and m[2]["type"] == "error" for m in seen)
+
+
+def test_load_reports_and_a_session_exported_then_imported_elsewhere(worker, monkeypatch):
+    monkeypatch.setattr(ganlab.worker, "LOAD_SETTLED", 0.0)
+    worker.send(("create", "a", SMALL, {}))
+    worker.send(("create", "capped", SMALL, {}))
+    for sid in ("a", "capped"):
+        worker.send(("attach", sid, {}))
+        worker.send(("command", sid, {"type": "play"}, None))
+    worker.send(("command", "capped", {"type": "speed", "ips": 50}, None))
+    # A load report lists the playing sessions without a speed cap, with their group keys.
+    msg, _ = read_until(worker, lambda m: m[0] == "load" and m[1] and m[1][0][1] > 0)
+    assert [row[0] for row in msg[1]] == ["a"] and msg[1][0][2] is not None
+    # Exported, the session leaves this worker whole...
+    worker.send(("export", "a"))
+    exported, _ = read_until(worker, lambda m: m[0] == "exported")
+    moved_at = pickle.loads(exported[2]).trainer.iteration
+    worker.send(("command", "a", {"type": "ping"}, None))
+    worker.send(("export", "a"))
+    failed, seen = read_until(worker, lambda m: m[0] == "export_failed")
+    assert failed[1] == "a" and not any(m[0] == "text" and m[1] == "a" for m in seen)
+    # A paused session stays where it is (moving it would gain nothing).
+    worker.send(("command", "capped", {"type": "pause"}, None))
+    worker.send(("export", "capped"))
+    failed, _ = read_until(worker, lambda m: m[0] == "export_failed")
+    assert failed[1] == "capped"
+    worker.send(("command", "capped", {"type": "ping"}, None))
+    read_until(worker, lambda m: m[0] == "text" and m[1] == "capped" and m[2]["type"] == "pong")
+    # ...and another worker takes it in and goes on from where it was.
+    conn, child = multiprocessing.Pipe()
+    thread = threading.Thread(target=serve, args=(child, 0), daemon=True)
+    thread.start()
+    try:
+        assert conn.recv()[0] == "ready"
+        conn.send(("import", "a", exported[2]))
+        conn.send(("credit", "a"))
+        frame, _ = read_until(conn, lambda m: m[0] == "frame" and m[1] == "a")
+        assert decode(frame[2]).header["iteration"] >= moved_at > 0
+        conn.send(("import", "b", b"not a session"))
+        bad, _ = read_until(conn, lambda m: m[0] == "failed")
+        assert bad[1] == "b" and "moving the session failed" in bad[2]
+    finally:
+        conn.send(("stop",))
+        thread.join(5)

@@ -2,8 +2,11 @@
 
 Runs in the web server's event loop. Sessions live in engine workers (worker.py); the hub
 creates them, routes commands in and messages out, resumes them by token, pauses them when
-their client leaves and frees them when nobody came back in time. A worker that dies takes
-only its own sessions with it: their clients are told, and a fresh worker takes its place.
+their client leaves and frees them when nobody came back in time. It also keeps the workers
+evenly loaded: when the playing sessions of one worker train clearly slower than those of
+another (a busier core, more sessions), it moves one session over, whole and exact. A worker
+that dies takes only its own sessions with it: their clients are told, and a fresh worker
+takes its place.
 """
 
 from __future__ import annotations
@@ -32,6 +35,49 @@ log = logging.getLogger("ganlab.sessions")
 WORKER_NICENESS = 10
 
 
+# Balancing: how often to look, how long after a move to wait (the speeds settle), how much
+# faster another worker's sessions must train to count as an imbalance (speeds wander by a
+# few percent as the system schedules processes), and by how much a move must be expected to
+# lift the slowest sessions.
+BALANCE_EVERY = 0.5
+BALANCE_SETTLE = 5.0
+BALANCE_GAP = 0.35
+BALANCE_GAIN = 0.03
+
+
+def plan_move(loads: list[tuple[Any, list[tuple[str, float, Any]]]]) -> tuple[str, Any] | None:
+    """Which session to move where, from each worker's load report (its playing sessions'
+    iterations/s and group keys), or None. A worker's sessions share its time, so a worker
+    with n of them at a mean speed v would give n/(n-1) as much to n-1, and n/(n+1) to n+1;
+    a worker with none has room to spare."""
+    busy = [(w, rows) for w, rows in loads if rows]
+    if not busy or len(loads) < 2:
+        return None
+
+    def mean(rows: list[tuple[str, float, Any]]) -> float:
+        return sum(r[1] for r in rows) / len(rows)
+
+    slow, slow_rows = min(busy, key=lambda x: mean(x[1]))
+    v, n = mean(slow_rows), len(slow_rows)
+    if n < 2:  # moving its only session would only swap the places
+        return None
+    idle = [w for w, rows in loads if not rows]
+    if idle:
+        dest, dest_rows, after = idle[0], [], v * n / (n - 1)
+    else:
+        dest, dest_rows = max(busy, key=lambda x: mean(x[1]))
+        if dest is slow or mean(dest_rows) < v * (1 + BALANCE_GAP):
+            return None
+        m = len(dest_rows)
+        after = min(v * n / (n - 1), mean(dest_rows) * m / (m + 1))
+    if after < v * (1 + BALANCE_GAIN):
+        return None
+    # One that steps with sessions of its shape over there, if any does.
+    keys = [r[2] for r in dest_rows]
+    sid = max(slow_rows, key=lambda r: keys.count(r[2]) if r[2] is not None else -1)[0]
+    return sid, dest
+
+
 class HubError(Exception):
     """A connection the hub cannot serve; `close_code` is the websocket close code."""
 
@@ -56,6 +102,9 @@ class Record:
     worker: WorkerHandle
     client: Client | None = None
     left_at: float = field(default_factory=time.monotonic)
+    # While the session moves between workers: where to, and what waits for it meanwhile.
+    moving_to: WorkerHandle | None = None
+    held: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 class WorkerHandle:
@@ -64,6 +113,9 @@ class WorkerHandle:
     def __init__(self, hub: Hub, index: int, in_process: bool) -> None:
         self.hub, self.index = hub, index
         self.sessions: set[str] = set()
+        # The latest load report: (sid, iterations/s, group key) per playing session.
+        self.load: list[tuple[str, float, Any]] | None = None
+        self.load_at = 0.0
         self.conn, child = multiprocessing.Pipe()
         self.outbox: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
         if in_process:
@@ -124,6 +176,8 @@ class Hub:
         self.workers: list[WorkerHandle] = []
         self.loop: asyncio.AbstractEventLoop | None = None
         self._expiry: asyncio.Task[None] | None = None
+        self._balancer: asyncio.Task[None] | None = None
+        self.moved_at = 0.0
         self.stopping = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -137,11 +191,13 @@ class Hub:
         in_process = self.settings.workers == 0
         self.workers = [WorkerHandle(self, i, in_process) for i in range(self.worker_count)]
         self._expiry = asyncio.create_task(self._expire_loop())
+        self._balancer = asyncio.create_task(self._balance_loop())
 
     async def stop(self) -> None:
         self.stopping = True
-        if self._expiry:
-            self._expiry.cancel()
+        for task in (self._expiry, self._balancer):
+            if task:
+                task.cancel()
         await asyncio.gather(*(asyncio.to_thread(w.stop) for w in self.workers))
 
     def call(self, fn: Any, *args: Any) -> None:
@@ -190,7 +246,7 @@ class Hub:
                        "session_timeout_s": s.session_timeout},
             "server": {"version": __version__, "device": s.device},
         }  # fmt: skip
-        rec.worker.send("attach", rec.sid, hello)
+        self._send(rec, "attach", hello)
         if resumed:
             log.info("session %s resumed", rec.sid)
 
@@ -200,20 +256,27 @@ class Hub:
         rec.client = None
         rec.left_at = time.monotonic()
         if rec.sid in self.sessions:
-            rec.worker.send("detach", rec.sid)
+            self._send(rec, "detach")
             log.info("session %s detached; kept %d s for resuming", rec.sid,
                      self.settings.session_timeout)  # fmt: skip
 
     def command(self, rec: Record, cmd: dict[str, Any], payload: bytes | None = None) -> None:
-        rec.worker.send("command", rec.sid, cmd, payload)
+        self._send(rec, "command", cmd, payload)
 
     def credit(self, rec: Record) -> None:
-        rec.worker.send("credit", rec.sid)
+        self._send(rec, "credit")
+
+    def _send(self, rec: Record, op: str, *args: Any) -> None:
+        """A message for the session's worker; held back while the session moves."""
+        if rec.moving_to is not None:
+            rec.held.append((op, rec.sid, *args))
+        else:
+            rec.worker.send(op, rec.sid, *args)
 
     def drop(self, rec: Record, reason: str) -> None:
         self.sessions.pop(rec.sid, None)
         rec.worker.sessions.discard(rec.sid)
-        rec.worker.send("drop", rec.sid)
+        self._send(rec, "drop")
         log.info("session %s %s (%d live)", rec.sid, reason, len(self.sessions))
 
     async def _expire_loop(self) -> None:
@@ -225,14 +288,67 @@ class Hub:
                 if rec.client is None and now - rec.left_at > timeout:
                     self.drop(rec, "expired")
 
+    # ------------------------------------------------------------------ balancing
+    async def _balance_loop(self) -> None:
+        while True:
+            await asyncio.sleep(BALANCE_EVERY)
+            self.balance()
+
+    def balance(self) -> None:
+        """Move one playing session from the worker whose sessions train slowest to the one
+        with the most room, if the load reports show an imbalance (see `plan_move`)."""
+        now = time.monotonic()
+        if now - self.moved_at < BALANCE_SETTLE or any(r.moving_to for r in self.sessions.values()):
+            return
+        # Reports from the last second: each measured over a second after the last move.
+        fresh = [w for w in self.workers if w.load is not None and now - w.load_at < 1.0]
+        move = plan_move([(w, w.load or []) for w in fresh])
+        if move is None:
+            return
+        rec = self.sessions.get(move[0])
+        if rec is not None:
+            self.move(rec, move[1])
+
+    def move(self, rec: Record, dest: WorkerHandle) -> None:
+        """Move a session to another worker: its worker hands it over (`export`), `dest`
+        takes it in (`import`); what the client sends meanwhile waits and follows it."""
+        if rec.worker is dest or rec.moving_to is not None:
+            return
+        rec.moving_to = dest
+        self.moved_at = time.monotonic()
+        rec.worker.send("export", rec.sid)
+
+    def _moved(self, rec: Record, source: WorkerHandle, blob: bytes | None) -> None:
+        """The session left `source` (`blob`), or could not (None): send what was held."""
+        dest = rec.moving_to
+        rec.moving_to = None
+        if blob is not None and dest is not None:
+            if dest not in self.workers:  # it stopped meanwhile: back where it came from
+                dest = source if source in self.workers else self.workers[0]
+            source.sessions.discard(rec.sid)
+            dest.sessions.add(rec.sid)
+            rec.worker = dest
+            dest.send("import", rec.sid, blob)
+            log.info("session %s moved from worker %d to worker %d", rec.sid, source.index,
+                     dest.index)  # fmt: skip
+        for msg in rec.held:
+            rec.worker.send(*msg)
+        rec.held = []
+
     # ------------------------------------------------------------------ from workers
     def on_message(self, worker: WorkerHandle, msg: tuple[Any, ...]) -> None:
         kind = msg[0]
         if kind == "ready":
             log.info("engine worker %d ready (pid %s)", worker.index, msg[1])
             return
+        if kind == "load":
+            worker.load, worker.load_at = msg[1], time.monotonic()
+            return
         rec = self.sessions.get(msg[1])
         if rec is None:
+            return
+        if kind in ("exported", "export_failed"):
+            self._moved(rec, worker, msg[2] if kind == "exported" else None)
             return
         if kind == "failed":
             log.error("session %s could not be created: %s", rec.sid, msg[2])

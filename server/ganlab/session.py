@@ -32,7 +32,7 @@ W1_SHARE = 0.025
 CREDITS = 2
 # Share of a session's time that drawing frames may take when sessions compete for a worker:
 # under load a session's frame rate drops before its training speed does.
-FRAME_SHARE = 0.35
+FRAME_SHARE = 0.31
 RATE_SPACING = 0.05
 
 
@@ -89,13 +89,28 @@ class Session:
         self.history_sent = 0
         self.walk: tuple[str, Any, int] | None = None
         self._tokens = 0.0
-        self._clock = time.perf_counter()
+        self._clock = self.played_at = time.perf_counter()
         self._slice_first = 0
         # (time, iteration) samples at least RATE_SPACING apart, for the measured rate.
         self._rate: deque[tuple[float, int]] = deque(maxlen=64)
         self._metrics_free_at = 0.0
         self._w1_free_at = 0.0
         self.frame_cost = 0.0
+
+    # ------------------------------------------------------------------ moving
+    # A session moves between engine processes as a pickle of its fields, with the run as a
+    # run file (exact to the bit, random streams included) and no picture cache.
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["trainer"] = runfile.dumps(self.trainer)
+        state["walk"] = None  # a walkthrough in progress does not survive a move
+        del state["cache"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state["trainer"] = runfile.loads(state["trainer"])
+        state["cache"] = PictureCache()
+        self.__dict__.update(state)
 
     # ------------------------------------------------------------------ commands
     def handle(self, cmd: dict[str, Any], payload: bytes | None = None) -> list[Out]:
@@ -127,7 +142,7 @@ class Session:
     def _cmd_play(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
         self.playing = True
         self._tokens = 0.0
-        self._clock = time.perf_counter()
+        self._clock = self.played_at = time.perf_counter()
         return [self._state("command", cmd)]
 
     def _cmd_pause(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:

@@ -8,8 +8,14 @@ stepping each alone. The worker talks to the web server over one multiprocessing
 
 to the worker    ("create", sid, config, limits) ("attach", sid, hello) ("detach", sid)
                  ("command", sid, cmd, payload) ("credit", sid) ("drop", sid) ("stop",)
+                 ("export", sid) ("import", sid, blob)
 from the worker  ("ready", pid) ("text", sid, event) ("frame", sid, bytes)
-                 ("binary", sid, bytes) ("failed", sid, message)
+                 ("binary", sid, bytes) ("failed", sid, message) ("load", [(sid, ips, key)])
+                 ("exported", sid, blob) ("export_failed", sid, message)
+
+`load` reports, every LOAD_REPORT seconds, the measured speed of each playing session
+without a speed cap and its group key, so that the server can move sessions from a busy
+worker to a less busy one (`export` here, `import` there: hub.py).
 
 An exception inside one session pauses that session and is reported to its client; the
 worker and the other sessions go on.
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import time
 import traceback
 from multiprocessing.connection import Connection
@@ -38,6 +45,9 @@ GROUP_SLICE_MAX = 0.01
 # After a group fails to step together, sessions step alone for this long (seconds).
 GROUP_BACKOFF = 5.0
 IDLE_POLL = 0.5
+LOAD_REPORT = 0.5
+# A session counts in a load report once it has played this long (its speed is measured).
+LOAD_SETTLED = 2.0
 
 
 class Worker:
@@ -46,6 +56,7 @@ class Worker:
         self.sessions: dict[str, Session] = {}
         self.running = True
         self.grouping_from = 0.0
+        self.reported_at = 0.0
 
     def send(self, sid: str, items: list[Out]) -> None:
         for item in items:
@@ -76,6 +87,16 @@ class Worker:
             except Exception as exc:  # a broken default config must not kill the worker
                 self.conn.send(("failed", sid, f"{type(exc).__name__}: {exc}"))
             return
+        if op == "import":
+            try:
+                self.sessions[sid] = pickle.loads(msg[2])
+            except Exception as exc:
+                log.exception("session %s could not be moved here", sid)
+                self.conn.send(("failed", sid, f"moving the session failed: {exc}"))
+            return
+        if op == "export":
+            self.export(sid)
+            return
         session = self.sessions.get(sid)
         if session is None:
             return  # dropped meanwhile
@@ -99,6 +120,30 @@ class Worker:
             mid = msg[2].get("id") if op == "command" and isinstance(msg[2], dict) else None
             self.fail(sid, session, exc, mid)
 
+    def export(self, sid: str) -> None:
+        """Hand a session over to the server, to be imported by another worker."""
+        session = self.sessions.get(sid)
+        if session is None or not session.runnable or session.trainer.diverged():
+            # Gone, paused meanwhile (nothing to gain), or diverged (a run file refuses NaN).
+            self.conn.send(("export_failed", sid, "not a healthy playing session here"))
+            return
+        try:
+            blob = pickle.dumps(session)
+        except Exception as exc:  # it stays here, and goes on as before
+            log.exception("session %s could not be exported", sid)
+            self.conn.send(("export_failed", sid, f"{type(exc).__name__}: {exc}"))
+            return
+        del self.sessions[sid]
+        self.conn.send(("exported", sid, blob))
+
+    def report_load(self, now: float) -> None:
+        rows = []
+        for sid, session in self.sessions.items():
+            if session.runnable and session.ips is None and now - session.played_at >= LOAD_SETTLED:
+                rows.append((sid, session.measured_ips(), group_key(session.trainer)))
+        self.conn.send(("load", rows))
+        self.reported_at = now
+
     def _timeout(self, now: float) -> float:
         """How long the worker may sleep: until a session can train or owes a frame."""
         waits = [s.train_wait(now) for s in self.sessions.values() if s.runnable]
@@ -111,6 +156,8 @@ class Worker:
             if self.conn.poll(self._timeout(time.perf_counter())):
                 while self.running and self.conn.poll(0):
                     self.dispatch(self.conn.recv())
+            if (now := time.perf_counter()) - self.reported_at >= LOAD_REPORT:
+                self.report_load(now)
             groups = self._groups()
             sharing = sum(len(g) for g in groups)
             for group in groups:
