@@ -11,6 +11,7 @@ import { NoiseView } from "./views/noise-view.js";
 import { ModelGraph, scatter } from "./views/model-graph.js";
 import { Charts } from "./views/charts.js";
 import { History } from "./state/history.js";
+import { IterationCounter } from "./state/iteration.js";
 import { DrawingPad } from "./ui/drawing-pad.js";
 import { Walkthrough } from "./ui/walkthrough.js";
 import { Toasts, describeError } from "./ui/toasts.js";
@@ -29,6 +30,7 @@ class App {
     this.config = null;
     this.frame = null;
     this.pendingFrame = null;
+    this.counter = new IterationCounter();
     this.playing = false;
     this.history = new History();
     // framesRendered counts frames the picture has drawn; renderMs* is the drawing time (in the
@@ -145,6 +147,7 @@ class App {
         this.limits = m.limits;
         this.playing = m.playing;
         this.setConfig(m.config, { writeUrl: !this.pendingExperiment });
+        this.counter.told(m.iteration);
         this.setCounters({ iteration: m.iteration });
         this.setPlaying(m.playing);
         if (m.speed) this.showSpeed(m.speed);
@@ -162,7 +165,10 @@ class App {
         break;
       case "state":
         this.setPlaying(m.playing);
-        if (m.iteration !== undefined) this.setCounters({ iteration: m.iteration });
+        if (m.iteration !== undefined) {
+          this.counter.told(m.iteration);
+          this.setCounters({ iteration: m.iteration });
+        }
         break;
       case "speed":
         this.showSpeed(m);
@@ -206,6 +212,7 @@ class App {
       this.stats.framesReceived++;
       if (this.pendingFrame) this.drawFrame(this.pendingFrame); // never skip a received frame
       this.pendingFrame = this.timed("decode", () => prepareFrame(msg, this.config));
+      this.pendingFrame.ticket = this.counter.frameArrived();
       this.history.append(this.pendingFrame.historyRows);
       this.schedule();
     } else if (kind === "history") {
@@ -318,7 +325,8 @@ class App {
     this.noise.setFrame(f);
     this.timed("text", () => {
       if (this.playing) this.graph.advanceLoops();
-      this.setCounters({ iteration: f.iteration, dUpdates: f.dUpdates, gUpdates: f.gUpdates });
+      const latest = this.counter.drawn(f.ticket, f.iteration);
+      this.setCounters({ iteration: latest ? f.iteration : undefined, dUpdates: f.dUpdates, gUpdates: f.gUpdates });
       setText($("ips"), f.playing ? (f.ips >= 100 ? f.ips.toFixed(0) : f.ips.toFixed(1)) : "0");
       const prob = f.output === "probability" || f.output === "prob";
       setText($("d-output"), prob ? "D(x): probability of real" : "D(x): critic score, coloured over its range");
