@@ -21,6 +21,9 @@ const PRETRAINED = new Set(["line", "gaussians", "ring", "disjoint"]);
 const CHANGES = new Set(["step", "reset", "config", "data"]);
 const $ = (id) => document.getElementById(id);
 // Write text only when it changes: an unchanged write still costs a style pass.
+// While training plays, counters, charts and thumbnails change at most this often (ms).
+const READOUT_MS = 250;
+
 const setText = (el, text) => {
   if (el.textContent !== text) el.textContent = text;
 };
@@ -47,8 +50,8 @@ class App {
     this.toasts = new Toasts($("toasts"));
     this.paletteName = localStorage.getItem("ganlab.palette") || "ganlab";
     if (!PALETTES[this.paletteName]) this.paletteName = "ganlab";
-    this.lastThumbs = 0;
-    this.lastSideWork = 0;
+    this.lastReadouts = 0;
+    this.readoutsStale = false;
     this.scheduled = false;
     this.thumbFrame = null;
 
@@ -60,8 +63,6 @@ class App {
 
     const tooltip = $("view-tooltip");
     this.view = new DistributionView($("view-canvas"), tooltip, {
-      heatCanvas: $("heat-canvas"),
-      heatClip: $("heat-clip"),
       worker: !new URLSearchParams(location.search).has("no-worker"),
       onDirty: () => this.schedule(),
       onSkipped: () => this.stats.framesSkipped++,
@@ -278,12 +279,14 @@ class App {
     this.drawCurrentThumb();
   }
 
+  /** The server's latest word on the iteration: a drawn frame, a state or a hello. */
+  get iteration() {
+    return this.counter.value;
+  }
+
   setCounters({ iteration, dUpdates, gUpdates }) {
     const it = $("iteration");
-    if (iteration !== undefined) {
-      this.iteration = iteration; // the server's latest word: frame, state or hello
-      setText(it, String(iteration));
-    }
+    if (iteration !== undefined && iteration !== null) setText(it, String(iteration));
     if (dUpdates !== undefined) {
       it.dataset.dUpdates = String(dUpdates);
       it.dataset.gUpdates = String(gUpdates);
@@ -323,17 +326,35 @@ class App {
     this.frame = f;
     this.timed("view", () => this.view.setFrame(f, f.raw));
     this.noise.setFrame(f);
-    this.timed("text", () => {
-      if (this.playing) this.graph.advanceLoops();
-      const latest = this.counter.drawn(f.ticket, f.iteration);
-      this.setCounters({ iteration: latest ? f.iteration : undefined, dUpdates: f.dUpdates, gUpdates: f.gUpdates });
-      setText($("ips"), f.playing ? (f.ips >= 100 ? f.ips.toFixed(0) : f.ips.toFixed(1)) : "0");
-      const prob = f.output === "probability" || f.output === "prob";
-      setText($("d-output"), prob ? "D(x): probability of real" : "D(x): critic score, coloured over its range");
-    });
+    this.counter.drawn(f.ticket, f.iteration);
+    this.readoutsStale = true;
     const ms = performance.now() - t0;
     this.stats.mainMsTotal += ms;
     this.stats.mainMsMax = Math.max(this.stats.mainMsMax, ms);
+  }
+
+  /** The page's text and small pictures: counters, the graph's moving loops, charts and
+   * thumbnails. While training plays they change together a few times a second (READOUT_MS),
+   * not with every frame: each change of the page costs a layout, a paint and a composite,
+   * which at 30 a second took more CPU than drawing the picture itself. */
+  updateReadouts(now) {
+    const f = this.frame;
+    if (this.readoutsStale && f) {
+      this.timed("text", () => {
+        if (this.playing) this.graph.advanceLoops();
+        this.setCounters({ iteration: this.counter.value, dUpdates: f.dUpdates, gUpdates: f.gUpdates });
+        setText($("ips"), f.playing ? (f.ips >= 100 ? f.ips.toFixed(0) : f.ips.toFixed(1)) : "0");
+        const prob = f.output === "probability" || f.output === "prob";
+        setText($("d-output"), prob ? "D(x): probability of real" : "D(x): critic score, coloured over its range");
+      });
+      this.readoutsStale = false;
+    }
+    this.timed("charts", () => this.charts.update());
+    if (f && f !== this.thumbFrame) {
+      this.timed("thumbnails", () => this.graph.setFrame(f));
+      this.thumbFrame = f;
+    }
+    this.lastReadouts = now;
   }
 
   /** Ask for an animation frame (once): the page draws only when there is something new, so
@@ -347,49 +368,29 @@ class App {
     });
   }
 
-  thumbnailsDue(now) {
-    return Boolean(this.frame) && this.frame !== this.thumbFrame && now - this.lastThumbs > 200;
-  }
-
-  sidePending(now) {
-    return this.charts.pending || this.thumbnailsDue(now + 1000);
+  get readoutsPending() {
+    return this.readoutsStale || this.charts.pending || (Boolean(this.frame) && this.frame !== this.thumbFrame);
   }
 
   loop(now) {
-    // A received frame first; charts and thumbnails on the animation frames in between (or
-    // after half a second at the latest), so no single task stacks them all.
     try {
-      let busy = false;
-      if (this.pendingFrame) {
-        this.drawFrame(this.pendingFrame);
-        busy = true;
-      } else if (this.view.dirty) {
-        this.view.render();
-        busy = true;
-      }
+      if (this.pendingFrame) this.drawFrame(this.pendingFrame);
+      else if (this.view.dirty) this.view.render();
       if (this.noise.dirty) this.timed("noise", () => this.noise.render());
-      if (!busy || now - this.lastSideWork > 500) {
-        const drew = this.timed("charts", () => this.charts.update(now));
-        if (!drew && this.thumbnailsDue(now)) {
-          this.timed("thumbnails", () => this.graph.setFrame(this.frame));
-          this.thumbFrame = this.frame;
-          this.lastThumbs = now;
-        }
-        this.lastSideWork = now;
+      // Paused or stepping: every change shows at once. Playing: on the readout tick.
+      if (this.readoutsPending && (!this.playing || now - this.lastReadouts >= READOUT_MS)) {
+        this.updateReadouts(now);
       }
     } catch (err) {
       console.error(err); // keep the page alive; the next frame may draw
     }
     if (this.pendingFrame || this.view.dirty || this.noise.dirty) {
       this.schedule();
-    } else if (this.sidePending(now)) {
-      const chartWait = this.charts.pending ? this.charts.wait(now) : Infinity;
-      const thumbWait = this.thumbnailsDue(now + 1000) ? 200 - (now - this.lastThumbs) : Infinity;
-      const wait = Math.min(chartWait, thumbWait);
-      clearTimeout(this.sideTimer);
-      // Due now: the next animation frame (frames arrive every other one at 30 a second).
+    } else if (this.readoutsPending) {
+      clearTimeout(this.readoutTimer);
+      const wait = this.playing ? READOUT_MS - (now - this.lastReadouts) : 0;
       if (wait <= 16) this.schedule();
-      else this.sideTimer = setTimeout(() => this.schedule(), wait);
+      else this.readoutTimer = setTimeout(() => this.schedule(), wait);
     }
   }
 

@@ -30,9 +30,6 @@ export class Charts {
     this.palette = null;
     this.plots = [];
     this.drawnVersion = -1;
-    this.lastDraw = 0;
-    this.next = 0;
-    this.pendingVersion = null;
     new ResizeObserver(() => this.resize()).observe(container);
   }
 
@@ -129,23 +126,13 @@ export class Charts {
     return this.history.version !== this.drawnVersion || this.hasModes() !== this.shownOptional;
   }
 
-  /** Milliseconds until update() may draw again. */
-  wait(now, interval = 300) {
-    return Math.max(0, interval / Math.max(1, this.plots.length) - (now - this.lastDraw));
-  }
-
-  /** Redraw one chart whose data changed (round robin, each at most every `interval` ms);
-   * returns true when it drew. Spreading the charts keeps every task short. */
-  update(now, interval = 300) {
-    if (this.history.version === this.drawnVersion) return false;
-    if (now - this.lastDraw < interval / Math.max(1, this.plots.length)) return false;
+  /** Redraw the charts if the history changed since they were drawn; returns true when it
+   * drew. The page calls it on its readout tick (a few times a second). */
+  update() {
+    if (!this.pending) return false;
     if (this.hasModes() !== this.shownOptional) this.syncOptional();
-    const { def, plot } = this.plots[this.next % this.plots.length];
-    plot.setData(this.dataFor(def));
-    this.next = (this.next + 1) % this.plots.length;
-    if (this.next === 0) this.drawnVersion = this.pendingVersion ?? this.history.version;
-    if (this.next === 1 || this.plots.length === 1) this.pendingVersion = this.history.version;
-    this.lastDraw = now;
+    for (const { def, plot } of this.plots) plot.setData(this.dataFor(def));
+    this.drawnVersion = this.history.version;
     return true;
   }
 }

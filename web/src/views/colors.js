@@ -43,3 +43,13 @@ export function heatmapLut(palette, alpha = 255) {
   }
   return lut;
 }
+
+/** The LUT as seen through `opacity` over a white page, opaque: drawing it needs no blending. */
+export function overWhite(lut, opacity) {
+  const out = new Uint8ClampedArray(lut.length);
+  for (let i = 0; i < lut.length; i += 4) {
+    for (let c = 0; c < 3; c++) out[i + c] = Math.round(lut[i + c] * opacity + 255 * (1 - opacity));
+    out[i + 3] = 255;
+  }
+  return out;
+}

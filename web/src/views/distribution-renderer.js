@@ -1,17 +1,18 @@
 // Draws the layered picture of data space on a canvas: the real density contour, the
 // generator's manifold, real and fake samples, gradient arrows, the slow-motion overlay and the
-// axes. No DOM: it runs in a worker on an OffscreenCanvas (off the main thread), or on the
-// page's own canvas where OffscreenCanvas is missing. D's heatmap is a separate layer under
-// it (see distribution-view.js).
+// axes, over D's heatmap. No DOM: it runs in a worker on an OffscreenCanvas (off the main
+// thread), or on the page's own canvas where OffscreenCanvas is missing.
 import { contours } from "d3-contour";
 import { scaleLinear } from "d3-scale";
-import { heatmapLut } from "./colors.js";
+import { heatmapLut, overWhite } from "./colors.js";
 import {
   Viewport, arrowSegments, clampToView, easeInOut, isCurve, latentLines, manifoldOpacity,
 } from "./math.js";
 
 export const MARGIN = { left: 38, right: 8, top: 8, bottom: 24 };
 const ALPHA_BUCKETS = 12;
+// D's colours are shown at this opacity over white, so that samples stand out on them.
+const HEAT_OPACITY = 0.55;
 
 function makeCanvas(w, h) {
   if (typeof OffscreenCanvas !== "undefined") return new OffscreenCanvas(w, h);
@@ -35,6 +36,10 @@ export class DistributionRenderer {
     this.morphStart = null;
     this.animating = false;
     this.contourCache = { key: null, polygons: [] };
+    this.heatLut = null;
+    this.heat = null; // a canvas with one pixel per grid point
+    this.heatImage = null;
+    this.heatKey = null;
     this.sprites = {};
     this.cssWidth = 0;
     this.cssHeight = 0;
@@ -63,6 +68,8 @@ export class DistributionRenderer {
     if (state.palette) {
       this.palette = state.palette;
       this.lut = heatmapLut(state.palette);
+      this.heatLut = overWhite(this.lut, HEAT_OPACITY);
+      this.heatKey = null;
       this.sprites = {};
     }
     if (state.highlight !== undefined) this.highlight = state.highlight;
@@ -83,12 +90,15 @@ export class DistributionRenderer {
     if (!this.palette || !v) return false;
     ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     ctx.clearRect(0, 0, this.cssWidth, this.cssHeight);
+    ctx.fillStyle = "#fff"; // the plot area; the heatmap may not reach its edges
+    ctx.fillRect(MARGIN.left, MARGIN.top, v.width, v.height);
     if (!f) return false;
     ctx.save();
     ctx.translate(MARGIN.left, MARGIN.top);
     ctx.beginPath();
     ctx.rect(0, 0, v.width, v.height);
     ctx.clip();
+    if (this.layers.heatmap) this.drawHeatmap(f);
     if (this.layers.contour) this.drawContour(f);
     if (this.morphStart !== null) this.drawMorph(f);
     else if (this.layers.manifold) this.drawManifold(f);
@@ -100,6 +110,44 @@ export class DistributionRenderer {
     ctx.restore();
     this.drawAxes();
     return true;
+  }
+
+  /** D's heatmap: one pixel per grid point, stretched over the box (bilinear); pixel centres
+   * sit on the grid points, so the image spans half a cell beyond the box. */
+  drawHeatmap(f) {
+    const r = f.gridSize;
+    if (this.heatKey !== f.frameNumber) {
+      if (!this.heat || this.heat.width !== r) {
+        this.heat = makeCanvas(r, r);
+        this.heatImage = this.heat.getContext("2d").createImageData(r, r);
+      }
+      const px = this.heatImage.data;
+      const lut = this.heatLut;
+      const g = f.dGridQ;
+      for (let iy = 0; iy < r; iy++) {
+        const row = (r - 1 - iy) * r; // image rows go down, grid rows go up
+        for (let ix = 0; ix < r; ix++) {
+          const q = g[iy * r + ix] * 4;
+          const o = (row + ix) * 4;
+          px[o] = lut[q];
+          px[o + 1] = lut[q + 1];
+          px[o + 2] = lut[q + 2];
+          px[o + 3] = 255;
+        }
+      }
+      this.heat.getContext("2d").putImageData(this.heatImage, 0, 0);
+      this.heatKey = f.frameNumber;
+    }
+    const [x0, x1, y0, y1] = f.box;
+    const dx = (x1 - x0) / (r - 1);
+    const dy = (y1 - y0) / (r - 1);
+    const v = this.viewport;
+    const ctx = this.ctx;
+    ctx.imageSmoothingEnabled = true;
+    ctx.imageSmoothingQuality = "low";
+    const left = v.x(x0 - dx / 2);
+    const top = v.y(y1 + dy / 2);
+    ctx.drawImage(this.heat, left, top, v.x(x1 + dx / 2) - left, v.y(y0 - dy / 2) - top);
   }
 
   drawContour(f) {

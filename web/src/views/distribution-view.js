@@ -1,35 +1,28 @@
-// The data-space view on the page: size, zoom, pan, hover and tooltips, D's heatmap layer, and
-// the picture canvas above it. The picture is drawn by DistributionRenderer in a worker on an
+// The data-space view on the page: size, zoom, pan, hover and tooltips, and the picture
+// canvas. The picture (D's heatmap included) is drawn by DistributionRenderer in a worker on an
 // OffscreenCanvas, so that rasterizing it never blocks the page; where OffscreenCanvas is
 // missing the same renderer draws on the main thread.
-import { heatmapLut } from "./colors.js";
 import { DistributionRenderer, MARGIN } from "./distribution-renderer.js";
 import { Viewport, formatNumber, gridValueAt, nearestPoint } from "./math.js";
 
 const MAX_QUEUE = 4;
 
 export class DistributionView {
-  constructor(canvas, tooltip, { heatCanvas, heatClip, onHover = () => {}, onRendered = () => {}, onDirty = () => {}, onSkipped = () => {}, worker = true } = {}) {
+  constructor(canvas, tooltip, { onHover = () => {}, onRendered = () => {}, onDirty = () => {}, onSkipped = () => {}, worker = true } = {}) {
     this.onDirty = onDirty;
     this.onSkipped = onSkipped;
     this.canvas = canvas;
     this.tooltip = tooltip;
-    this.heatCanvas = heatCanvas;
-    this.heatClip = heatClip;
     this.onHover = onHover;
     this.onRendered = onRendered;
     this.frame = null;
     this.box = null;
     this.layers = { heatmap: true, real: true, fake: true, gradients: true, manifold: true, contour: false };
     this.palette = null;
-    this.lut = null;
     this.viewport = null;
     this.autoFit = true;
     this.highlight = -1;
     this.pointer = null;
-    this.heatKey = null;
-    this.heatPlacement = null;
-    this.clipKey = null;
     this._dirty = false;
     this.inFlight = 0;
     this.queue = [];
@@ -84,10 +77,13 @@ export class DistributionView {
     if (value) this.onDirty();
   }
 
+  /** Hand the worker every frame waiting here: after a stall it draws them back to back,
+   * without waiting for the page between frames, and so catches up. */
   postNext() {
-    const { frame, raw } = this.queue.shift();
-    const copy = raw.slice(0);
-    this.worker.postMessage({ type: "frame", buffer: copy, noiseKind: frame.noiseKind }, [copy]);
+    for (const { frame, raw } of this.queue.splice(0)) {
+      const copy = raw.slice(0);
+      this.worker.postMessage({ type: "frame", buffer: copy, noiseKind: frame.noiseKind }, [copy]);
+    }
   }
 
   /** Send state to the renderer (worker or local); the picture is redrawn. */
@@ -101,15 +97,11 @@ export class DistributionView {
 
   setPalette(palette) {
     this.palette = palette;
-    this.lut = heatmapLut(palette);
-    this.heatKey = null;
-    this.placeHeatmap(this.frame);
     this.post({ palette });
   }
 
   setLayers(layers) {
     this.layers = { ...this.layers, ...layers };
-    this.placeHeatmap(this.frame);
     this.post({ layers: this.layers });
   }
 
@@ -120,12 +112,11 @@ export class DistributionView {
     this.frame = frame;
     this.box = frame.box;
     if (boxChanged) this.fit(); // a new distribution: show all of it
-    this.placeHeatmap(frame);
     if (this.pointer) this.hover();
     if (this.worker) {
       this.inFlight++;
-      // One frame at a time: a frame that arrives while the worker draws waits here, so the
-      // worker never falls behind with a backlog and every frame is drawn in turn.
+      // A frame that arrives while the worker draws waits here and goes to it when it is done
+      // (with any others that came meanwhile), so every frame is drawn in turn.
       this.queue.push({ frame, raw });
       // Only when the worker is starved of CPU for long does a backlog build up: then show the
       // newest pictures rather than fall seconds behind (counted, so it cannot go unnoticed).
@@ -192,7 +183,6 @@ export class DistributionView {
       this.viewport = this.viewport.resize(pw, ph);
     }
     this.post({ size: { width: w, height: h, dpr }, viewport: this.viewportState() });
-    this.placeHeatmap(this.frame);
   }
 
   viewportState() {
@@ -202,7 +192,6 @@ export class DistributionView {
 
   setViewport(viewport) {
     this.viewport = viewport;
-    this.placeHeatmap(this.frame);
     this.post({ viewport: this.viewportState() });
   }
 
@@ -293,63 +282,5 @@ export class DistributionView {
     this.tooltip.hidden = false;
     const tx = Math.min(px + MARGIN.left + 14, this.cssWidth - 150);
     this.tooltip.style.transform = `translate(${tx}px, ${py + MARGIN.top + 12}px)`;
-  }
-
-  /** D's heatmap: one pixel per grid point in a small canvas that the compositor stretches
-   * over the box (off the main thread), under the transparent picture canvas. */
-  placeHeatmap(f) {
-    const hc = this.heatCanvas;
-    const show = Boolean(f && this.layers.heatmap && this.lut);
-    hc.style.display = show ? "" : "none";
-    const v = this.viewport;
-    if (!v) return;
-    const clipKey = `${v.width}x${v.height}`;
-    if (this.clipKey !== clipKey) {
-      Object.assign(this.heatClip.style, { left: `${MARGIN.left}px`, top: `${MARGIN.top}px`, width: `${v.width}px`, height: `${v.height}px` });
-      this.clipKey = clipKey;
-    }
-    if (!show) return;
-    const r = f.gridSize;
-    if (this.heatKey !== f.frameNumber) {
-      if (hc.width !== r) {
-        hc.width = r;
-        hc.height = r;
-        this.heatImage = null;
-      }
-      if (!this.heatCtx) this.heatCtx = hc.getContext("2d");
-      const hctx = this.heatCtx;
-      if (!this.heatImage) this.heatImage = hctx.createImageData(r, r);
-      const px = this.heatImage.data;
-      const lut = this.lut;
-      const g = f.dGridQ;
-      for (let iy = 0; iy < r; iy++) {
-        const row = (r - 1 - iy) * r; // image rows go down, grid rows go up
-        for (let ix = 0; ix < r; ix++) {
-          const q = g[iy * r + ix] * 4;
-          const o = (row + ix) * 4;
-          px[o] = lut[q];
-          px[o + 1] = lut[q + 1];
-          px[o + 2] = lut[q + 2];
-          px[o + 3] = 255;
-        }
-      }
-      hctx.putImageData(this.heatImage, 0, 0);
-      this.heatKey = f.frameNumber;
-    }
-    // Pixel centres sit on the grid points: the image spans half a cell beyond the box.
-    const [x0, x1, y0, y1] = f.box;
-    const dx = (x1 - x0) / (r - 1);
-    const dy = (y1 - y0) / (r - 1);
-    const left = v.x(x0 - dx / 2);
-    const top = v.y(y1 + dy / 2);
-    const sx = (v.x(x1 + dx / 2) - left) / r;
-    const sy = (v.y(y0 - dy / 2) - top) / r;
-    const placement = `translate(${left}px, ${top}px) scale(${sx}, ${sy})`;
-    if (placement !== this.heatPlacement) {
-      hc.style.width = `${r}px`;
-      hc.style.height = `${r}px`;
-      hc.style.transform = placement;
-      this.heatPlacement = placement;
-    }
   }
 }

@@ -178,12 +178,10 @@ export class ModelGraph {
     this.container.classList.toggle("playing", playing);
   }
 
-  /** March the gradient loops' dashes one step: called once per drawn frame while training,
-   * so the motion shares the frame's paint instead of adding a paint of its own. */
+  /** March the gradient loops' dashes one step: called on the page's readout tick while
+   * training (a few times a second), so the motion shares that paint instead of adding one. */
   advanceLoops() {
-    // Every fourth frame (about 8 steps a second): enough to read as motion, and cheap.
-    this.tick = ((this.tick || 0) + 1) % 4;
-    if (this.tick !== 0 || this.reducedMotion) return;
+    if (this.reducedMotion) return;
     this.dash = ((this.dash || 0) + 4.5) % 18;
     for (const p of this.loops || []) p.style.strokeDashoffset = String(-this.dash);
   }
