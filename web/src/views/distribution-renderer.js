@@ -22,6 +22,17 @@ function makeCanvas(w, h) {
   return c;
 }
 
+/** A cheap fingerprint of a point set: equal sets give equal keys. */
+export function pointsKey(flat) {
+  let a = 0;
+  let b = 0;
+  for (let i = 0; i < flat.length; i++) {
+    a += flat[i];
+    b += flat[i] * ((i % 7) + 1);
+  }
+  return `${flat.length}:${a}:${b}`;
+}
+
 export class DistributionRenderer {
   constructor(canvas) {
     this.canvas = canvas;
@@ -37,6 +48,8 @@ export class DistributionRenderer {
     this.animating = false;
     this.contourCache = { key: null, polygons: [] };
     this.heatLut = null;
+    this.realLayer = null; // the real samples, drawn once per view (they do not change)
+    this.realKey = null;
     this.heat = null; // a canvas with one pixel per grid point
     this.heatImage = null;
     this.heatKey = null;
@@ -102,7 +115,7 @@ export class DistributionRenderer {
     if (this.layers.contour) this.drawContour(f);
     if (this.morphStart !== null) this.drawMorph(f);
     else if (this.layers.manifold) this.drawManifold(f);
-    if (this.layers.real) this.drawPoints(f.real, this.palette.real, 2.1, 0.75, false);
+    if (this.layers.real) this.drawReal(f);
     if (this.layers.fake) this.drawPoints(f.fake, this.palette.fake, 2.6, 0.95, true);
     if (this.layers.gradients) this.drawGradients(f);
     if (this.highlight >= 0 && this.highlight < f.fake.length / 2) this.drawHighlight(f);
@@ -335,13 +348,34 @@ export class DistributionRenderer {
           x.stroke();
         }
       }
-      sp = this.sprites[key] = { canvas: c, size };
+      // A bitmap is a fixed image: drawing it skips the snapshot a canvas source needs.
+      const image = c.transferToImageBitmap ? c.transferToImageBitmap() : c;
+      sp = this.sprites[key] = { canvas: image, size };
     }
     return sp;
   }
 
-  drawPoints(flat, color, radius, alpha, outline) {
-    const ctx = this.ctx;
+  /** The real samples are the same in every frame of a run: draw them once per view and
+   * data into a layer of their own, then copy that layer (rasterizing hundreds of dots each
+   * frame cost more than the rest of the picture). */
+  drawReal(f) {
+    const v = this.viewport;
+    const key = [pointsKey(f.real), v.width, v.height, v.cx, v.cy, v.k, this.dpr, this.palette.real].join("|");
+    if (this.realKey !== key) {
+      const w = Math.ceil(v.width * this.dpr);
+      const h = Math.ceil(v.height * this.dpr);
+      if (!this.realLayer || this.realLayer.width !== w || this.realLayer.height !== h) this.realLayer = makeCanvas(w, h);
+      const ctx = this.realLayer.getContext("2d");
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.clearRect(0, 0, w, h);
+      ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+      this.drawPoints(f.real, this.palette.real, 2.1, 0.75, false, ctx);
+      this.realKey = key;
+    }
+    this.ctx.drawImage(this.realLayer, 0, 0, v.width, v.height);
+  }
+
+  drawPoints(flat, color, radius, alpha, outline, ctx = this.ctx) {
     const v = this.viewport;
     const n = flat.length >> 1;
     const inside = this.sprite(color, radius, outline);
