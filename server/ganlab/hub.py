@@ -31,8 +31,9 @@ from ganlab.worker import serve
 log = logging.getLogger("ganlab.sessions")
 # Engine processes run at a lower priority: training is background work, and where the server
 # shares the machine with its users' browsers (a learner's laptop), the page and the
-# websockets should not wait for it.
-WORKER_NICENESS = 10
+# websockets should not wait for it. The lowest priority: at 10 the page on a 2-core machine
+# still had main-thread tasks over 50 ms in one run of four, at 19 in none.
+WORKER_NICENESS = 19
 
 
 # Balancing: how often to look, how long after a move to wait (the speeds settle), how much
