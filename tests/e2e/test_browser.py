@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
+import pytest
 from e2e_helpers import canvas_png, counters, open_app, settle, shot, wait_ready
 
 LAYERS = ["heatmap", "real", "fake", "gradients", "manifold", "contour"]
@@ -151,8 +152,11 @@ def test_learning_rate_change_reaches_the_server(page):
     assert page.errors == []
 
 
-def test_layer_toggles_hide_and_show(page):
-    open_app(page)
+@pytest.mark.parametrize(("query", "mode"), [("", "worker"), ("?no-worker", "main")])
+def test_layer_toggles_hide_and_show(page, query, mode):
+    # The picture is drawn in a worker, or on the page where there is no OffscreenCanvas.
+    open_app(page, query)
+    assert page.evaluate("window.ganlab.view.mode") == mode
     settle(page)
     page.wait_for_timeout(300)
     for name in LAYERS:
@@ -176,7 +180,7 @@ def test_layer_toggles_hide_and_show(page):
         page.locator(f"[data-testid=layer-{name}]").set_checked(True)
     page.wait_for_timeout(120)
     assert canvas_png(page) != empty
-    shot(page, "all-layers")
+    shot(page, f"all-layers-{mode}")
     assert page.errors == []
 
 
