@@ -1,10 +1,19 @@
 import asyncio
 import os
+import queue
 
 import pytest
 
 from ganlab.frames import decode
-from ganlab.hub import BALANCE_GAP, WORKER_NICENESS, Hub, HubError, WorkerHandle, plan_move
+from ganlab.hub import (
+    BALANCE_GAP,
+    WORKER_NICENESS,
+    Hub,
+    HubError,
+    WorkerHandle,
+    plan_move,
+    with_queued,
+)
 from ganlab.settings import Settings
 
 
@@ -177,3 +186,16 @@ def test_a_session_moves_to_another_worker_and_what_was_sent_meanwhile_follows_i
         assert not any(e["type"] == "error" for e in events)
 
     run(body)
+
+
+def test_messages_queued_for_a_worker_go_together_and_stop_stays_last():
+    box = queue.SimpleQueue()
+    for item in ("b", "c", None):
+        box.put(item)
+    assert with_queued("a", box) == ["a", "b", "c"]
+    assert box.get_nowait() is None and box.empty()
+    for i in range(5):
+        box.put(i)
+    assert with_queued("x", box, limit=3) == ["x", 0, 1]
+    assert [box.get_nowait() for _ in range(3)] == [2, 3, 4]
+    assert with_queued("only", box) == ["only"]

@@ -31,12 +31,14 @@ def read_until(conn, pred, timeout=20.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if conn.poll(0.1):
-            msg = conn.recv()
-            seen.append(msg)
-            if msg[0] == "frame":
-                conn.send(("credit", msg[1]))
-            if pred(msg):
-                return msg, seen
+            got = conn.recv()
+            # A round's messages come as one ("batch", [...]).
+            for msg in got[1] if got[0] == "batch" else [got]:
+                seen.append(msg)
+                if msg[0] == "frame":
+                    conn.send(("credit", msg[1]))
+                if pred(msg):
+                    return msg, seen
     raise AssertionError(f"condition not met; last messages {[m[:2] for m in seen[-5:]]}")
 
 
@@ -201,3 +203,14 @@ def test_load_reports_and_a_session_exported_then_imported_elsewhere(worker, mon
     finally:
         conn.send(("stop",))
         thread.join(5)
+
+
+def test_a_round_answers_in_one_message_and_a_batch_of_commands_is_taken_in_order(worker):
+    worker.send(("batch", [("create", "a", SMALL, {}), ("attach", "a", {"session": "a"}),
+                           ("command", "a", {"type": "ping", "id": 7}, None)]))  # fmt: skip
+    got = worker.recv()
+    # The greeting, the answer to the ping and the first frame were made in one round.
+    assert got[0] == "batch"
+    kinds = [(m[0], m[2]["type"] if m[0] == "text" else None) for m in got[1]]
+    assert kinds[0] == ("text", "hello") and ("text", "pong") in kinds and ("frame", None) in kinds
+    assert kinds.index(("text", "hello")) < kinds.index(("text", "pong"))

@@ -44,6 +44,20 @@ BALANCE_EVERY = 0.5
 BALANCE_SETTLE = 5.0
 BALANCE_GAP = 0.35
 BALANCE_GAIN = 0.03
+# Messages for a worker that go as one pipe message at most (a run file can be MiBs).
+WRITE_BATCH_MAX = 64
+
+
+def with_queued(first: Any, box: queue.SimpleQueue[Any], limit: int = WRITE_BATCH_MAX) -> list[Any]:
+    """`first` and what waits in `box` behind it, up to `limit` in all; a None (stop) stays
+    in the box."""
+    batch = [first]
+    while len(batch) < limit and not box.empty():
+        if (more := box.get()) is None:
+            box.put(None)  # SimpleQueue has no peek: it is the last item, so order holds
+            break
+        batch.append(more)
+    return batch
 
 
 def plan_move(loads: list[tuple[Any, list[tuple[str, float, Any]]]]) -> tuple[str, Any] | None:
@@ -141,8 +155,11 @@ class WorkerHandle:
 
     def _write(self) -> None:
         while (msg := self.outbox.get()) is not None:
+            # What queued up meanwhile goes as one message (mostly credits for frames sent):
+            # the worker reads one message, not dozens.
+            batch = with_queued(msg, self.outbox)
             try:
-                self.conn.send(msg)
+                self.conn.send(msg if len(batch) == 1 else ("batch", batch))
             except (OSError, EOFError):
                 return  # the worker is gone; the reader reports it
             except Exception:  # one message that cannot be sent must not silence the rest
@@ -156,7 +173,10 @@ class WorkerHandle:
                 if not self.stopped:
                     self.hub.call(self.hub.on_worker_lost, self)
                 return
-            self.hub.call(self.hub.on_message, self, msg)
+            if msg[0] == "batch":
+                self.hub.call(self.hub.on_messages, self, msg[1])
+            else:
+                self.hub.call(self.hub.on_message, self, msg)
 
     def stop(self, timeout: float = 5.0) -> None:
         self.stopped = True
@@ -337,6 +357,10 @@ class Hub:
         rec.held = []
 
     # ------------------------------------------------------------------ from workers
+    def on_messages(self, worker: WorkerHandle, msgs: list[tuple[Any, ...]]) -> None:
+        for msg in msgs:
+            self.on_message(worker, msg)
+
     def on_message(self, worker: WorkerHandle, msg: tuple[Any, ...]) -> None:
         kind = msg[0]
         if kind == "ready":
