@@ -13,8 +13,9 @@ from the worker  ("ready", pid) ("text", sid, event) ("frame", sid, bytes)
                  ("binary", sid, bytes) ("failed", sid, message) ("load", [(sid, ips, key)])
                  ("exported", sid, blob) ("export_failed", sid, message)
 
-Either way, what one round makes (or what queued up on the server's side) travels as one
-("batch", [message, ...]): fewer pipe messages, fewer wake-ups of the other process.
+Either way, what one turn of a group of sessions makes (or what queued up on the server's
+side) travels as one ("batch", [message, ...]): fewer pipe messages, fewer wake-ups of the
+other process.
 
 `load` reports, every LOAD_REPORT seconds, the measured speed of each playing session
 without a speed cap and its group key, so that the server can move sessions from a busy
@@ -181,6 +182,7 @@ class Worker:
             for group in groups:
                 self._train(group, sharing)
                 self._frames(group, sharing)
+                self.flush()  # not held back while the other groups train
             self._frames([s for s in self.sessions.items() if not s[1].runnable], sharing)
             self.flush()
 
