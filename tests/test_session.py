@@ -243,6 +243,20 @@ def test_measured_rate_follows_the_cap():
     assert s.train_wait(time.perf_counter()) <= 1 / 50
 
 
+def test_a_capped_session_owes_no_frame_until_training_moves_on():
+    s = make()
+    s.handle({"type": "speed", "ips": 5, "fps": 30})
+    s.handle({"type": "play"})
+    s.train_slice(0.002)  # the one iteration the cap allows now
+    s.frame(time.perf_counter())
+    later = time.perf_counter() + 0.1  # past the frame interval, before the next iteration
+    # Its worker may sleep until the next iteration: nothing new to draw before it.
+    assert s.next_frame_in(later) is None and not s.frame_due(later)
+    assert 0.05 < s.train_wait(later) <= 0.2
+    s.trainer.step()
+    assert s.next_frame_in(later) == 0.0 and s.frame_due(later)
+
+
 def test_a_session_moves_between_processes_whole_and_exact():
     import pickle
 

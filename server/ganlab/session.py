@@ -390,8 +390,10 @@ class Session:
             return None
         if self.dirty:
             return 0.0
-        if self.playing:
+        if self.playing and self.trainer.iteration != self.last_frame_iteration:
             return max(0.0, self.last_frame_at + 1.0 / self.fps - now)
+        # Nothing new to draw until training moves on: the training wait covers that (a
+        # session capped below its frame rate would otherwise spin on its worker).
         return None
 
     def frame(self, now: float) -> bytes:
