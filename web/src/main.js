@@ -8,13 +8,18 @@ import { setPath } from "./state/controls.js";
 import { PALETTES, heatmapLut } from "./views/colors.js";
 import { DistributionView } from "./views/distribution-view.js";
 import { NoiseView } from "./views/noise-view.js";
-import { ModelGraph, scatter } from "./views/model-graph.js";
+import { ModelGraph } from "./views/model-graph.js";
 import { Charts } from "./views/charts.js";
 import { History } from "./state/history.js";
 import { IterationCounter } from "./state/iteration.js";
 import { DrawingPad } from "./ui/drawing-pad.js";
 import { Walkthrough } from "./ui/walkthrough.js";
 import { Toasts, describeError } from "./ui/toasts.js";
+import { DistributionPicker } from "./ui/picker.js";
+import { bindKeys } from "./ui/keys.js";
+import { downloadBytes, runFileName } from "./ui/download.js";
+import { applyPaletteToPage, savePaletteName, savedPaletteName } from "./ui/palette.js";
+import { fillPresetMenu, presetCommands } from "./ui/presets.js";
 
 const PRETRAINED = new Set(["line", "gaussians", "ring", "disjoint"]);
 // Commands whose effect a frame shows (its header's `applied` echoes their id).
@@ -44,12 +49,9 @@ class App {
     };
     this.pendingExperiment = null;
     this.lastChangeId = 0;
-    this.distributions = [];
-    this.samples = {};
     this.presets = [];
     this.toasts = new Toasts($("toasts"));
-    this.paletteName = localStorage.getItem("ganlab.palette") || "ganlab";
-    if (!PALETTES[this.paletteName]) this.paletteName = "ganlab";
+    this.paletteName = savedPaletteName(localStorage);
     this.lastReadouts = 0;
     this.readoutsStale = false;
     this.scheduled = false;
@@ -98,9 +100,32 @@ class App {
       },
       { onApply: (drawing) => this.send({ type: "data", set: { name: "drawing", ...drawing } }) },
     );
+    this.picker = new DistributionPicker(
+      {
+        button: $("dist-button"), popover: $("dist-popover"), grid: $("dist-grid"),
+        thumb: $("dist-current-thumb"), name: $("dist-current-name"),
+      },
+      {
+        palette: () => PALETTES[this.paletteName],
+        current: () => this.config && { name: this.config.data.name, frame: this.frame },
+        onChoose: (name) => {
+          $("preset").value = "";
+          this.send({ type: "data", set: { name } });
+        },
+        onDraw: () => this.pad.open(),
+        onImport: () => $("import-file").click(),
+      },
+    );
     this.setPalette(this.paletteName);
     this.bindControls();
-    this.bindKeys();
+    bindKeys(document, {
+      "play-pause": () => this.togglePlay(),
+      "step-d": () => this.step("d"),
+      "step-g": () => this.step("g"),
+      "step-both": () => this.step("both"),
+      reset: () => this.reset(),
+      help: () => $("help-dialog").showModal(),
+    });
     this.connection = new Connection({
       onEvent: (m) => this.onEvent(m),
       onBinary: (m) => this.onBinary(m),
@@ -222,7 +247,7 @@ class App {
     } else if (kind === "phase") {
       this.walk.onPhase(msg.header, msg.arrays);
     } else if (kind === "run") {
-      this.download(msg);
+      downloadBytes(msg.payload, runFileName(msg.header, this.saveName));
     }
   }
 
@@ -270,13 +295,16 @@ class App {
       if (location.hash !== hash) history.replaceState(null, "", hash);
     }
     const name = config.data.name;
-    const dist = this.distributions.find((d) => d.name === name);
-    $("dist-current-name").textContent = name === "drawing" ? "your drawing" : name === "points" ? "imported points" : dist ? dist.title : name;
+    this.picker.showCurrent();
     $("pretrained").disabled = !PRETRAINED.has(name);
     $("pretrained").title = PRETRAINED.has(name)
       ? `Load a model already trained on ${name} with its preset settings`
       : "Trained models exist for the line, gaussians, ring and disjoint data";
-    this.drawCurrentThumb();
+  }
+
+  /** The distributions the picker offers (from the server). */
+  get distributions() {
+    return this.picker.distributions;
   }
 
   /** The server's latest word on the iteration: a drawn frame, a state or a hello. */
@@ -408,7 +436,7 @@ class App {
 
   setPalette(name) {
     this.paletteName = name;
-    localStorage.setItem("ganlab.palette", name);
+    savePaletteName(localStorage, name);
     const p = PALETTES[name];
     const lut = heatmapLut(p);
     this.view.setPalette(p);
@@ -416,23 +444,10 @@ class App {
     this.graph.setPalette(p);
     this.graph.setLut(lut);
     this.charts.setPalette(p);
-    const root = document.documentElement.style;
-    root.setProperty("--real", p.real);
-    root.setProperty("--fake", p.fake);
-    root.setProperty("--grad", p.gradient);
-    root.setProperty("--disc", p.discriminator);
-    root.setProperty("--heat", `linear-gradient(90deg, ${p.heat.join(", ")})`);
-    const bar = $("heat-legend-bar");
-    const ctx = bar.getContext("2d");
-    const img = ctx.createImageData(bar.width, 1);
-    for (let x = 0; x < bar.width; x++) {
-      const q = Math.round((x / (bar.width - 1)) * 255) * 4;
-      img.data.set([lut[q], lut[q + 1], lut[q + 2], 255], x * 4);
-    }
-    for (let y = 0; y < bar.height; y++) ctx.putImageData(img, 0, y);
+    applyPaletteToPage(p, lut, { style: document.documentElement.style, legend: $("heat-legend-bar") });
     $("palette").value = name;
     this.thumbFrame = null;
-    this.buildPicker();
+    this.picker.build();
     this.schedule();
   }
 
@@ -509,18 +524,6 @@ class App {
       box.addEventListener("change", () => this.syncLayers());
     }
     this.syncLayers();
-    const button = $("dist-button");
-    const pop = $("dist-popover");
-    button.addEventListener("click", () => this.togglePicker(pop.hidden));
-    document.addEventListener("pointerdown", (ev) => {
-      if (!pop.hidden && !pop.contains(ev.target) && !button.contains(ev.target)) this.togglePicker(false);
-    });
-    pop.addEventListener("keydown", (ev) => {
-      if (ev.key === "Escape") {
-        this.togglePicker(false);
-        button.focus();
-      }
-    });
   }
 
   syncLayers() {
@@ -530,33 +533,11 @@ class App {
     this.view.setLayers(layers);
   }
 
-  bindKeys() {
-    document.addEventListener("keydown", (ev) => {
-      if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
-      const t = ev.target;
-      const tag = t && t.tagName;
-      if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA" || (t && t.isContentEditable)) return;
-      if (document.querySelector("dialog[open]")) return;
-      if (ev.key === " " || ev.code === "Space") {
-        if (tag === "BUTTON" || tag === "SUMMARY") return; // the focused control takes Space
-        ev.preventDefault();
-        this.togglePlay();
-      } else if (ev.key === "d") this.step("d");
-      else if (ev.key === "g") this.step("g");
-      else if (ev.key === "b") this.step("both");
-      else if (ev.key === "r") this.reset();
-      else if (ev.key === "?") $("help-dialog").showModal();
-    });
-  }
-
   applyPreset(name) {
     const preset = this.presets.find((p) => p.name === name);
     if (!preset) return;
     this.walk.interrupted();
-    const { rest, data } = splitExperiment(preset.config);
-    this.send({ type: "config", set: rest });
-    this.send({ type: "data", set: { name: data.name } });
-    this.send({ type: "reset" });
+    for (const command of presetCommands(preset)) this.send(command);
     $("preset").value = name;
   }
 
@@ -600,18 +581,7 @@ class App {
     this.send({ type: "data", import: { format, text } });
   }
 
-  download(msg) {
-    // A `run` message from `save`: hand the file to the browser.
-    const bytes = msg.payload;
-    const blob = new Blob([bytes], { type: "application/octet-stream" });
-    const a = document.createElement("a");
-    a.href = URL.createObjectURL(blob);
-    a.download = msg.header.filename || this.saveName || "ganlab.ganlab";
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
-  }
-
-  // ---- the distribution picker ----
+  // ---- the catalogue: distributions and presets ----
 
   async loadCatalogue() {
     const get = async (url) => {
@@ -623,97 +593,13 @@ class App {
       const [dists, presets, samples] = await Promise.all([
         get("api/distributions"), get("api/presets"), get("distributions.json").catch(() => ({})),
       ]);
-      this.distributions = dists;
       this.presets = presets;
-      this.samples = samples;
-      const sel = $("preset");
-      for (const p of presets) {
-        const o = new Option(p.name, p.name);
-        o.title = p.description;
-        sel.append(o);
-      }
-      this.buildPicker();
+      fillPresetMenu($("preset"), presets);
+      this.picker.setCatalogue(dists, samples);
       if (this.config) this.setConfig(this.config, { writeUrl: false });
     } catch (err) {
       this.toasts.show(`Could not load the list of distributions: ${err.message}`);
     }
-  }
-
-  togglePicker(open) {
-    const pop = $("dist-popover");
-    pop.hidden = !open;
-    $("dist-button").setAttribute("aria-expanded", String(open));
-    if (open) {
-      const b = $("dist-button").getBoundingClientRect();
-      pop.style.left = `${Math.max(8, Math.min(b.left, window.innerWidth - pop.offsetWidth - 8))}px`;
-      pop.style.top = `${b.bottom + 6}px`;
-      const first = pop.querySelector("button");
-      if (first) first.focus();
-    }
-  }
-
-  buildPicker() {
-    const grid = $("dist-grid");
-    if (!grid || !this.distributions.length) return;
-    grid.textContent = "";
-    const p = PALETTES[this.paletteName];
-    for (const d of this.distributions) {
-      const b = document.createElement("button");
-      b.className = "dist-item";
-      b.dataset.dist = d.name;
-      b.setAttribute("data-testid", `dist-${d.name}`);
-      b.title = d.description;
-      const c = document.createElement("canvas");
-      c.width = 72;
-      c.height = 72;
-      this.drawDistThumb(c, d, p);
-      const label = document.createElement("span");
-      label.textContent = d.title;
-      b.append(c, label);
-      b.addEventListener("click", () => {
-        this.togglePicker(false);
-        $("preset").value = "";
-        this.send({ type: "data", set: { name: d.name } });
-      });
-      grid.append(b);
-    }
-    const draw = document.createElement("button");
-    draw.className = "dist-item dist-draw";
-    draw.innerHTML = "<span class='big'>✎</span><span>Draw one</span>";
-    draw.addEventListener("click", () => {
-      this.togglePicker(false);
-      this.pad.open();
-    });
-    const imp = document.createElement("button");
-    imp.className = "dist-item dist-import";
-    imp.innerHTML = "<span class='big'>⇪</span><span>Import CSV / JSON</span>";
-    imp.addEventListener("click", () => {
-      this.togglePicker(false);
-      $("import-file").click();
-    });
-    grid.append(draw, imp);
-    this.drawCurrentThumb();
-  }
-
-  drawDistThumb(canvas, d, p) {
-    const s = this.samples[d.name];
-    if (s) {
-      scatter(canvas, Float32Array.from(s.points.flat()), s.box, p.real);
-      return;
-    }
-    // Not in the shipped samples: draw its modes as dots, or an empty box.
-    const pts = (d.modes || []).flatMap((m) => m.mean);
-    scatter(canvas, Float32Array.from(pts), d.box, p.real);
-  }
-
-  drawCurrentThumb() {
-    if (!this.config) return;
-    const c = $("dist-current-thumb");
-    const name = this.config.data.name;
-    const d = this.distributions.find((x) => x.name === name);
-    const p = PALETTES[this.paletteName];
-    if (d) this.drawDistThumb(c, d, p);
-    else if (this.frame) scatter(c, this.frame.real, this.frame.box, p.real);
   }
 }
 
