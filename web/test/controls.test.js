@@ -1,7 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { NODES, getPath, setPath, parseControl } from "../src/state/controls.js";
-import { backoff } from "../src/protocol/connection.js";
 
 test("every control has a unique config path and sits next to one node", () => {
   const paths = NODES.flatMap((n) => n.controls.map((c) => c.path));
@@ -42,11 +41,4 @@ test("conditional controls follow the config", () => {
   const beta = NODES[1].controls.find((c) => c.path === "g_optimizer.beta1");
   assert.equal(beta.when({ g_optimizer: { kind: "adam" } }), true);
   assert.equal(beta.when({ g_optimizer: { kind: "sgd" } }), false);
-});
-
-test("reconnect delays grow and are capped", () => {
-  const d = [0, 1, 2, 3, 4, 5, 10, 50].map(backoff);
-  for (let i = 1; i < d.length; i++) assert.ok(d[i] >= d[i - 1]);
-  assert.equal(d[0], 250);
-  assert.equal(d[d.length - 1], 8000);
 });

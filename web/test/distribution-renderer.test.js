@@ -1,7 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { pointsKey } from "../src/views/distribution-renderer.js";
-import { overWhite } from "../src/views/colors.js";
 
 test("the real samples' layer is redrawn exactly when the points change", () => {
   const a = new Float32Array([0.1, 0.2, 0.3, 0.4]);
@@ -9,10 +8,4 @@ test("the real samples' layer is redrawn exactly when the points change", () => 
   assert.notEqual(pointsKey(a), pointsKey(new Float32Array([0.1, 0.2, 0.3, 0.5])));
   assert.notEqual(pointsKey(a), pointsKey(new Float32Array([0.2, 0.1, 0.3, 0.4]))); // swapped x, y
   assert.notEqual(pointsKey(a), pointsKey(new Float32Array([0.1, 0.2, 0.3, 0.4, 0, 0])));
-});
-
-test("heatmap colours are shown at their opacity over white, opaque", () => {
-  const lut = new Uint8ClampedArray([0, 100, 255, 255]);
-  assert.deepEqual([...overWhite(lut, 0.55)], [115, 170, 255, 255]);
-  assert.deepEqual([...overWhite(lut, 1)], [0, 100, 255, 255]);
 });

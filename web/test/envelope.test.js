@@ -107,39 +107,3 @@ test("malformed messages raise EnvelopeError", () => {
     [{ offset: 0, bytes: new Float64Array([1]) }]);
   assert.throws(() => decodeEnvelope(dtype), /unknown dtype/);
 });
-
-test("a frame becomes the views' numbers: dequantized D values, 8-bit heatmap levels", async () => {
-  const { prepareFrame } = await import("../src/protocol/frame.js");
-  const arrays = [
-    { name: "real", data: new Float32Array([0, 0, 1, 1]), shape: [2, 2], dtype: "f4" },
-    { name: "real_d", data: new Uint8Array([255, 0]), shape: [2], dtype: "u1" },
-    { name: "fake", data: new Float32Array([0.5, 0.5]), shape: [1, 2], dtype: "f4" },
-    { name: "fake_noise", data: new Float32Array([0.1]), shape: [1, 1], dtype: "f4" },
-    { name: "fake_d", data: new Uint8Array([51]), shape: [1], dtype: "u1" },
-    { name: "fake_grad", data: new Float32Array([1, -1]), shape: [1, 2], dtype: "f4" },
-    { name: "d_grid", data: new Float32Array([-2, 0, 2, 6]), shape: [2, 2], dtype: "f4" },
-    { name: "manifold", data: new Float32Array([0, 0, 1, 1, 2, 2]), shape: [3, 2], dtype: "f4" },
-    { name: "manifold_density", data: new Float32Array([1, 2]), shape: [2], dtype: "f4" },
-    { name: "real_density", data: new Uint8Array([0, 1, 2, 3]), shape: [2, 2], dtype: "u1" },
-  ];
-  const buf = encodeEnvelope({ kind: "frame", frame: 7, iteration: 40, d_updates: 80, g_updates: 40,
-    playing: true, ips: 12.5, applied: 3, config_version: 2, box: [0, 1, 0, 1], output: "score",
-    noise_dim: 1, losses: { d_loss: 1.2 } }, arrays);
-  // Quantized arrays carry min and max in the header.
-  const msg = decodeEnvelope(buf);
-  msg.arrays.real_d.min = 0; msg.arrays.real_d.max = 1;
-  msg.arrays.fake_d.min = 0; msg.arrays.fake_d.max = 1;
-  const f = prepareFrame(msg, { noise: { kind: "uniform" } });
-  assert.equal(f.frameNumber, 7);
-  assert.equal(f.dUpdates, 80);
-  assert.equal(f.applied, 3);
-  assert.equal(f.noiseKind, "uniform");
-  assert.deepEqual(f.manifoldShape, [3]); // 1D noise: a curve
-  assert.deepEqual(Array.from(f.realD), [1, 0]);
-  assert.ok(Math.abs(f.fakeD[0] - 0.2) < 1e-6);
-  assert.equal(f.gridSize, 2);
-  // An unquantized critic grid is mapped onto 256 levels over its range; values stay exact.
-  assert.deepEqual(Array.from(f.dGridQ), [0, 64, 128, 255]);
-  assert.deepEqual(Array.from(f.dGrid), [-2, 0, 2, 6]);
-  assert.deepEqual(f.losses, { d_loss: 1.2 });
-});

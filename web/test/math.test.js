@@ -4,7 +4,6 @@ import {
   Viewport, clampToView, manifoldOpacity, resampleStroke, polylineLength, padToUnit,
   arrowSegments, nearestPoint, gridValueAt, normalQuantile, latentLines, formatNumber, isCurve,
 } from "../src/views/math.js";
-import { heatmapLut, PALETTES } from "../src/views/colors.js";
 
 const close = (a, b, eps = 1e-9) => assert.ok(Math.abs(a - b) <= eps, `${a} != ${b}`);
 
@@ -136,18 +135,6 @@ test("latent grid lines match the server: linspace for uniform, quantiles for Ga
   close(normalQuantile(0.975), 1.959963984540054, 1e-8);
   close(normalQuantile(0.5), 0, 1e-12);
   close(normalQuantile(0.001), -3.090232306167813, 1e-7);
-});
-
-test("heatmap lookup table runs fake colour - grey - real colour", () => {
-  const lut = heatmapLut(PALETTES.ganlab);
-  assert.equal(lut.length, 1024);
-  assert.deepEqual(Array.from(lut.slice(0, 4)), [163, 62, 189, 255]);
-  assert.deepEqual(Array.from(lut.slice(1020, 1024)), [0, 136, 55, 255]);
-  const mid = Array.from(lut.slice(4 * 127, 4 * 127 + 3));
-  assert.ok(mid.every((c) => c > 200), `middle is light grey: ${mid}`);
-  const cvd = heatmapLut(PALETTES.cvd, 128);
-  assert.equal(cvd[3], 128);
-  assert.notDeepEqual(Array.from(cvd.slice(0, 3)), Array.from(lut.slice(0, 3)));
 });
 
 test("numbers format short", () => {

@@ -1,0 +1,171 @@
+import { test, beforeEach, afterEach } from "node:test";
+import assert from "node:assert/strict";
+import { register } from "node:module";
+import { JSDOM } from "jsdom";
+import { History } from "../src/state/history.js";
+import { PALETTES } from "../src/views/colors.js";
+
+// charts.js imports uPlot and its stylesheet, which need a real browser (canvas, layout). For
+// these tests a module hook swaps uPlot for a stand-in that keeps what it was given, and the
+// stylesheet for nothing: what is tested is what Charts asks the plots to show.
+const FAKE_UPLOT = `
+export default class FakePlot {
+  constructor(opts, data, target) {
+    Object.assign(this, { opts, data, target, destroyed: false, sizes: [], updates: 0 });
+  }
+  setData(data) { this.data = data; this.updates++; }
+  setSize(size) { this.sizes.push(size); }
+  destroy() { this.destroyed = true; }
+}`;
+const HOOKS = `
+const FAKE = ${JSON.stringify(`data:text/javascript,${encodeURIComponent(FAKE_UPLOT)}`)};
+export async function resolve(specifier, context, next) {
+  if (specifier === "uplot") return { url: FAKE, shortCircuit: true };
+  if (specifier.endsWith(".css")) return { url: "data:text/javascript,", shortCircuit: true };
+  return next(specifier, context);
+}`;
+register(`data:text/javascript,${encodeURIComponent(HOOKS)}`);
+const { Charts, formatValue } = await import("../src/views/charts.js");
+
+const COLUMNS = ["iteration", "d_loss", "g_loss", "d_real", "d_fake", "kl_grid", "js_grid", "w1", "modes_covered", "modes_total"];
+
+let container;
+let resized;
+
+function makeCharts(rows = []) {
+  const history = new History();
+  history.replace(COLUMNS, rows.length ? new Float32Array(rows.flat()) : null);
+  const charts = new Charts(container, history);
+  charts.setPalette(PALETTES.ganlab);
+  return { charts, history };
+}
+
+/** A history row; `modes` is [covered, total]. */
+const row = (it, dLoss, gLoss, modes = [NaN, NaN]) => [it, dLoss, gLoss, 0.6, 0.4, 1.5, 0.3, NaN, ...modes];
+
+const plot = (charts, id) => charts.plots.find((p) => p.def.id === id).plot;
+const box = (id) => container.querySelector(`[data-chart="${id}"]`);
+
+beforeEach(() => {
+  const { window } = new JSDOM(`<!doctype html><div id="charts"></div>`);
+  globalThis.document = window.document;
+  container = window.document.getElementById("charts");
+  Object.defineProperty(container, "clientWidth", { value: 320, configurable: true });
+  resized = [];
+  globalThis.ResizeObserver = class {
+    constructor(cb) {
+      resized.push(cb);
+    }
+    observe() {}
+  };
+});
+
+afterEach(() => {
+  delete globalThis.document;
+  delete globalThis.ResizeObserver;
+});
+
+test("values read short: three significant digits, exponents for the very large and small", () => {
+  assert.equal(formatValue(0.693147), "0.693");
+  assert.equal(formatValue(12.3456), "12.3");
+  assert.equal(formatValue(-2), "-2.00");
+  assert.equal(formatValue(0), "0.00");
+  assert.equal(formatValue(12345), "1.23e+4");
+  assert.equal(formatValue(0.00012), "1.20e-4");
+  assert.equal(formatValue(null), "–");
+  assert.equal(formatValue(undefined), "–");
+  assert.equal(formatValue(NaN), "–");
+});
+
+test("the charts are made up front, titled, in order; the modes chart waits for data with modes", () => {
+  makeCharts([row(0, 1.4, 0.7)]);
+  const titles = [...container.querySelectorAll(".chart")].map((c) => [c.dataset.chart, c.querySelector("h3").textContent]);
+  assert.deepEqual(titles, [
+    ["losses", "Loss"], ["outputs", "Mean D output"], ["divergence", "Divergence by grid (bits)"],
+    ["w1", "Wasserstein-1 distance"], ["modes", "Modes covered"],
+  ]);
+  assert.equal(box("modes").hidden, true);
+  assert.equal(box("losses").hidden, false);
+});
+
+test("each plot is drawn in its box, as wide as the panel, with the palette's colours", () => {
+  const { charts } = makeCharts();
+  const losses = plot(charts, "losses");
+  assert.equal(losses.target, box("losses"));
+  assert.equal(losses.opts.width, 316);
+  assert.deepEqual(losses.opts.series.slice(1).map((s) => [s.label, s.stroke]),
+    [["D loss", PALETTES.ganlab.discriminator], ["G loss", PALETTES.ganlab.fake]]);
+  // Colours that are not palette names are used as they are.
+  assert.deepEqual(plot(charts, "divergence").opts.series.slice(1).map((s) => s.stroke), ["#333", "#e08000"]);
+  charts.setPalette(PALETTES.cvd);
+  assert.equal(losses.destroyed, true, "the old plots are dropped");
+  assert.equal(plot(charts, "outputs").opts.series[1].stroke, PALETTES.cvd.real);
+  assert.equal(container.querySelectorAll(".chart").length, 5, "rebuilt, not added to");
+});
+
+test("the plots show the history's columns by iteration", () => {
+  const { charts } = makeCharts([row(0, 1.4, 0.7), row(100, 1.2, 0.9)]);
+  assert.deepEqual(plot(charts, "losses").data.map((c) => c.map((v) => +v.toFixed(2))), [[0, 100], [1.4, 1.2], [0.7, 0.9]]);
+  assert.deepEqual(plot(charts, "w1").data[1], [null, null], "not computed: gaps");
+});
+
+test("update redraws only when the history has changed since the last drawing", () => {
+  const { charts, history } = makeCharts([row(0, 1.4, 0.7)]);
+  const losses = plot(charts, "losses");
+  assert.equal(charts.pending, false);
+  assert.equal(charts.update(), false);
+  assert.equal(losses.updates, 0);
+  history.append(new Float32Array(row(100, 1.1, 1.0)));
+  assert.equal(charts.pending, true);
+  assert.equal(charts.update(), true);
+  assert.equal(losses.updates, 1);
+  assert.deepEqual(losses.data[0], [0, 100]);
+  assert.equal(charts.update(), false);
+  assert.equal(losses.updates, 1);
+});
+
+test("the modes chart appears once the data has modes, and goes when it has none", () => {
+  const { charts, history } = makeCharts([row(0, 1.4, 0.7)]);
+  history.append(new Float32Array(row(100, 1.2, 0.8, [3, 8])));
+  charts.update();
+  assert.equal(box("modes").hidden, false);
+  assert.deepEqual(plot(charts, "modes").data.slice(1), [[null, 3], [null, 8]]);
+  history.replace(COLUMNS, new Float32Array(row(0, 1, 1))); // another distribution
+  charts.update();
+  assert.equal(box("modes").hidden, true);
+  // A count of zero modes means the data has none to count.
+  history.append(new Float32Array(row(100, 1, 1, [0, 0])));
+  charts.update();
+  assert.equal(box("modes").hidden, true);
+});
+
+test("log scale applies to every chart but the count of modes", () => {
+  const { charts } = makeCharts();
+  assert.deepEqual(plot(charts, "losses").opts.scales.y, { auto: true });
+  charts.setLog(true);
+  for (const id of ["losses", "outputs", "divergence", "w1"]) assert.equal(plot(charts, id).opts.scales.y.distr, 4, id);
+  assert.deepEqual(plot(charts, "modes").opts.scales.y, { auto: true });
+  charts.setLog(false);
+  assert.deepEqual(plot(charts, "w1").opts.scales.y, { auto: true });
+});
+
+test("the legend shows the latest value, or the one under the cursor", () => {
+  const { charts } = makeCharts([row(0, 1.4, 0.7), row(100, 1.25, NaN)]);
+  const p = plot(charts, "losses");
+  const [iteration, dLoss, gLoss] = p.opts.series;
+  assert.equal(iteration.value(p, null, 0, null), "100");
+  assert.equal(iteration.value(p, 50, 0, 1), "50");
+  assert.equal(dLoss.value(p, null, 1, null), "1.25");
+  assert.equal(gLoss.value(p, null, 2, null), "0.700", "the latest value that exists");
+  assert.equal(dLoss.value(p, 1.4, 1, 0), "1.40");
+});
+
+test("the plots follow the panel's width, never narrower than 200 px", () => {
+  const { charts } = makeCharts();
+  Object.defineProperty(container, "clientWidth", { value: 500, configurable: true });
+  for (const cb of resized) cb();
+  for (const { plot: pl } of charts.plots) assert.deepEqual(pl.sizes.at(-1), { width: 496, height: 110 });
+  Object.defineProperty(container, "clientWidth", { value: 50, configurable: true });
+  for (const cb of resized) cb();
+  assert.deepEqual(charts.plots[0].plot.sizes.at(-1), { width: 200, height: 110 });
+});

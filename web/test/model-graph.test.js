@@ -1,0 +1,329 @@
+import { test, beforeEach, afterEach } from "node:test";
+import assert from "node:assert/strict";
+import { JSDOM } from "jsdom";
+import { NODES } from "../src/state/controls.js";
+import { ModelGraph, scatter } from "../src/views/model-graph.js";
+import { PALETTES } from "../src/views/colors.js";
+
+const CONFIG = {
+  noise: { kind: "gaussian", dim: 2 },
+  generator: { layers: 2, neurons: 16, activation: "relu" },
+  discriminator: { layers: 2, neurons: 16, activation: "relu", packing: 1 },
+  g_optimizer: { kind: "adam", lr: 0.001, momentum: 0, beta1: 0.5, beta2: 0.999 },
+  d_optimizer: { kind: "sgd", lr: 0.01, momentum: 0.9, beta1: 0.5, beta2: 0.999 },
+  loss: { kind: "log", generator: "non_saturating", gp_weight: 10, clip: 0.01, r1: 0, label_smoothing: 0 },
+  training: { batch_size: 128, d_steps: 1, g_steps: 1, lr_halflife: 0 },
+};
+
+// jsdom has no canvas: each canvas gets a context that records what is drawn on it.
+function recordingContext() {
+  const calls = [];
+  const target = {
+    calls,
+    createImageData: (w, h) => ({ width: w, height: h, data: new Uint8ClampedArray(w * h * 4) }),
+  };
+  return new Proxy(target, {
+    get: (t, prop) => (prop in t ? t[prop] : (...args) => calls.push([prop, ...args])),
+    set: (t, prop, value) => ((t[prop] = value), true),
+  });
+}
+
+let window;
+let doc;
+let container;
+let changes;
+let errors;
+let hovers;
+let resizeCallbacks;
+let frameCallbacks;
+let reducedMotion;
+
+function makeGraph() {
+  return new ModelGraph(container, {
+    onChange: (path, value) => changes.push([path, value]),
+    onError: (msg) => errors.push(msg),
+    onGeneratorHover: (on) => hovers.push(on),
+  });
+}
+
+const input = (path) => doc.querySelector(`[data-testid="ctl-${path}"]`);
+const rowOf = (path) => input(path).closest(".control");
+
+function change(path, value) {
+  const el = input(path);
+  el.value = value;
+  el.dispatchEvent(new window.Event("change"));
+}
+
+function frame(extra = {}) {
+  return {
+    noiseKind: "gaussian",
+    noiseDim: 2,
+    fakeNoise: new Float32Array([0, 0, 1, -1]),
+    fake: new Float32Array([0.5, 0.5, 0.25, 0.75]),
+    real: new Float32Array([0.1, 0.1]),
+    box: [0, 1, 0, 1],
+    manifold: new Float32Array([0, 0, 1, 1, 2, 2]),
+    manifoldShape: [3],
+    gridSize: 2,
+    dGridQ: new Uint8Array([0, 255, 128, 64]),
+    output: "score",
+    losses: { d_loss: 2, g_loss: -1, d_real: 0.5, d_fake: -0.25 },
+    ...extra,
+  };
+}
+
+/** The bar lists as the user reads them: label, fill width and value. */
+function bars(selector) {
+  return [...doc.querySelectorAll(`${selector} .bar-row`)].map((row) => [
+    row.children[0].textContent, row.querySelector(".bar > span").style.width, row.querySelector("output").textContent,
+  ]);
+}
+
+beforeEach(() => {
+  window = new JSDOM(`<!doctype html><div id="model-graph"></div>`).window;
+  doc = window.document;
+  container = doc.getElementById("model-graph");
+  changes = [];
+  errors = [];
+  hovers = [];
+  resizeCallbacks = [];
+  frameCallbacks = [];
+  reducedMotion = false;
+  window.HTMLCanvasElement.prototype.getContext = function () {
+    this.recorder ||= recordingContext();
+    return this.recorder;
+  };
+  Object.assign(globalThis, {
+    document: doc,
+    matchMedia: (q) => ({ matches: q.includes("reduce") && reducedMotion }),
+    ResizeObserver: class {
+      constructor(cb) {
+        resizeCallbacks.push(cb);
+      }
+      observe() {}
+    },
+    requestAnimationFrame: (cb) => frameCallbacks.push(cb),
+  });
+});
+
+afterEach(() => {
+  for (const k of ["document", "matchMedia", "ResizeObserver", "requestAnimationFrame"]) delete globalThis[k];
+});
+
+test("the nodes run from noise to loss, and every control sits in the node it affects", () => {
+  makeGraph();
+  const order = [...container.querySelectorAll(":scope > .node")].map((n) => n.dataset.node);
+  assert.deepEqual(order, ["noise", "generator", "samples", "discriminator", "predictions", "loss"]);
+  for (const node of NODES) {
+    for (const control of node.controls) {
+      const el = input(control.path);
+      assert.ok(el, `no input for ${control.path}`);
+      assert.equal(el.closest(".node").dataset.node, node.id, control.path);
+      assert.equal(Boolean(el.closest("details.advanced")), Boolean(control.advanced), `${control.path} advanced`);
+      assert.equal(doc.querySelector(`label[for="${el.id}"]`).textContent, control.label);
+    }
+  }
+  assert.equal(container.querySelectorAll(".node-loss .loss-bars").length, 1);
+  assert.equal(container.querySelectorAll(".node-samples canvas").length, 2, "fake and real thumbnails");
+});
+
+test("each control is the right kind of input with the declared limits and choices", () => {
+  makeGraph();
+  const layers = input("generator.layers");
+  assert.equal(layers.tagName, "INPUT");
+  assert.equal(layers.type, "number");
+  assert.deepEqual([layers.min, layers.max, layers.step], ["0", "8", "1"]);
+  assert.equal(layers.title, "Generator: number of hidden layers (0 = a linear map)");
+  assert.equal(input("loss.r1").step, "0.1");
+  const act = input("generator.activation");
+  assert.equal(act.tagName, "SELECT");
+  assert.deepEqual([...act.options].map((o) => [o.value, o.text]),
+    [["relu", "ReLU"], ["leaky_relu", "Leaky ReLU"], ["tanh", "tanh"], ["elu", "ELU"]]);
+  // A number with a few usual values is a menu of them.
+  const lr = input("g_optimizer.lr");
+  assert.equal(lr.tagName, "SELECT");
+  assert.ok([...lr.options].some((o) => o.value === "0.003"));
+});
+
+test("a change is reported with its path and value, as a number where the control is numeric", () => {
+  makeGraph();
+  change("generator.layers", "4");
+  change("generator.activation", "tanh");
+  change("g_optimizer.lr", "0.01");
+  change("training.batch_size", "256");
+  assert.deepEqual(changes, [
+    ["generator.layers", 4], ["generator.activation", "tanh"], ["g_optimizer.lr", 0.01], ["training.batch_size", 256],
+  ]);
+  assert.deepEqual(errors, []);
+});
+
+test("a value out of range is refused with a message and the setting in effect comes back", () => {
+  const g = makeGraph();
+  g.setConfig(CONFIG);
+  change("generator.layers", "12");
+  assert.deepEqual(changes, []);
+  assert.equal(errors.length, 1);
+  assert.match(errors[0], /Hidden layers: at most 8/);
+  assert.equal(input("generator.layers").value, "2");
+  change("noise.dim", "1.5");
+  assert.match(errors[1], /whole number/);
+  assert.equal(input("noise.dim").value, "2");
+});
+
+test("the config in effect is shown, and only the controls that apply to it", () => {
+  const g = makeGraph();
+  g.setConfig(CONFIG);
+  assert.equal(input("generator.neurons").value, "16");
+  assert.equal(input("noise.kind").value, "gaussian");
+  assert.equal(input("d_optimizer.lr").value, "0.01");
+  // Adam for G: its betas show and momentum hides; SGD for D: the other way round.
+  assert.equal(rowOf("g_optimizer.momentum").hidden, true);
+  assert.equal(rowOf("g_optimizer.beta1").hidden, false);
+  assert.equal(rowOf("d_optimizer.momentum").hidden, false);
+  assert.equal(rowOf("d_optimizer.beta1").hidden, true);
+  // The log loss: its generator variant shows, the Wasserstein settings do not.
+  assert.equal(rowOf("loss.generator").hidden, false);
+  assert.equal(rowOf("loss.gp_weight").hidden, true);
+  assert.equal(rowOf("loss.clip").hidden, true);
+  g.setConfig({ ...CONFIG, loss: { ...CONFIG.loss, kind: "wgan_gp", gp_weight: 5 } });
+  assert.equal(rowOf("loss.generator").hidden, true);
+  assert.equal(rowOf("loss.gp_weight").hidden, false);
+  assert.equal(input("loss.gp_weight").value, "5");
+});
+
+test("a value that is not among a menu's choices is added to it rather than lost", () => {
+  const g = makeGraph();
+  g.setConfig({ ...CONFIG, g_optimizer: { ...CONFIG.g_optimizer, lr: 0.002 } });
+  const lr = input("g_optimizer.lr");
+  assert.equal(lr.value, "0.002");
+  assert.equal([...lr.options].filter((o) => o.value === "0.002").length, 1);
+  g.setConfig({ ...CONFIG, g_optimizer: { ...CONFIG.g_optimizer, lr: 0.002 } });
+  assert.equal([...lr.options].filter((o) => o.value === "0.002").length, 1, "added once");
+});
+
+test("the control being typed in is not overwritten by an update from the server", () => {
+  const g = makeGraph();
+  g.setConfig(CONFIG);
+  const neurons = input("generator.neurons");
+  neurons.focus();
+  neurons.value = "3";
+  g.setConfig({ ...CONFIG, generator: { ...CONFIG.generator, neurons: 32, layers: 5 } });
+  assert.equal(neurons.value, "3");
+  assert.equal(input("generator.layers").value, "5");
+});
+
+test("a frame fills the loss and prediction bars, scaled to the larger of each pair", () => {
+  const g = makeGraph();
+  g.setFrame(frame());
+  assert.deepEqual(bars(".loss-bars"), [], "nothing is drawn before the colours are known");
+  g.setPalette(PALETTES.ganlab);
+  g.setLut(new Uint8ClampedArray(1024).fill(9));
+  g.setFrame(frame());
+  assert.deepEqual(bars(".loss-bars"), [["D loss", "100%", "2"], ["G loss", "50%", "-1"]]);
+  assert.deepEqual(bars(".pred-bars"), [["D(real)", "100%", "0.5"], ["D(fake)", "50%", "-0.25"]]);
+  const fills = [...doc.querySelectorAll(".pred-bars .bar > span")].map((s) => s.style.background);
+  assert.deepEqual(fills, ["rgb(0, 136, 55)", "rgb(163, 62, 189)"]);
+  // Probabilities are shown on their own scale, 0 to 1; a missing value shows as a dash.
+  const rows = [...doc.querySelectorAll(".pred-bars .bar-row")];
+  g.setFrame(frame({ output: "probability", losses: { d_loss: 1, d_real: 0.25 } }));
+  assert.deepEqual(bars(".pred-bars"), [["D(real)", "25%", "0.25"], ["D(fake)", "0%", "–"]]);
+  assert.deepEqual(bars(".loss-bars"), [["D loss", "100%", "1"], ["G loss", "0%", "–"]]);
+  assert.deepEqual([...doc.querySelectorAll(".pred-bars .bar-row")], rows, "rows are updated, not rebuilt");
+});
+
+test("a frame draws the node thumbnails", () => {
+  const g = makeGraph();
+  g.setPalette(PALETTES.cvd);
+  g.setLut(new Uint8ClampedArray(1024).fill(7));
+  g.setFrame(frame());
+  const calls = (node, i = 0) => container.querySelectorAll(`.node-${node} canvas`)[i].recorder.calls;
+  const rects = (node, i) => calls(node, i).filter((c) => c[0] === "fillRect").length;
+  // A white background, then one small square per sample.
+  assert.equal(rects("noise"), 1 + 2);
+  assert.equal(rects("samples", 0), 1 + 2);
+  assert.equal(rects("samples", 1), 1 + 1);
+  assert.equal(calls("generator").filter((c) => c[0] === "lineTo").length, 2, "a 1D manifold: a curve");
+  const put = calls("discriminator").find((c) => c[0] === "putImageData");
+  assert.ok(put, "the heatmap thumbnail is drawn");
+  assert.equal(put[1].data[0], 7);
+});
+
+test("hovering the generator is reported, to fold the noise grid into the manifold", () => {
+  makeGraph();
+  const gen = container.querySelector(".node-generator");
+  gen.dispatchEvent(new window.Event("pointerenter"));
+  gen.dispatchEvent(new window.Event("pointerleave"));
+  assert.deepEqual(hovers, [true, false]);
+});
+
+test("palette colours become CSS variables; playing is a class on the graph", () => {
+  const g = makeGraph();
+  g.setPalette(PALETTES.cvd);
+  assert.equal(container.style.getPropertyValue("--real"), PALETTES.cvd.real);
+  assert.equal(container.style.getPropertyValue("--fake"), PALETTES.cvd.fake);
+  assert.equal(container.style.getPropertyValue("--grad"), PALETTES.cvd.gradient);
+  assert.equal(container.style.getPropertyValue("--disc"), PALETTES.cvd.discriminator);
+  g.setPlaying(true);
+  assert.ok(container.classList.contains("playing"));
+  g.setPlaying(false);
+  assert.ok(!container.classList.contains("playing"));
+});
+
+// Lay the nodes out in a column, 100 px apart, as the stylesheet would.
+function layOut() {
+  container.getBoundingClientRect = () => ({ left: 0, top: 0, width: 300, height: 600 });
+  [...container.querySelectorAll(":scope > .node")].forEach((n, i) => {
+    n.getBoundingClientRect = () => ({ left: 50, top: 10 + 100 * i, width: 200, height: 80 });
+  });
+}
+
+test("the edges join the nodes in order, with the two gradient loops, once laid out", () => {
+  makeGraph();
+  const svg = container.querySelector("svg.edges");
+  for (const cb of frameCallbacks) cb();
+  assert.equal(svg.children.length, 0, "not laid out yet: nothing to join");
+  layOut();
+  for (const cb of resizeCallbacks) cb();
+  const flows = [...svg.querySelectorAll("path.flow")].map((p) => p.getAttribute("d"));
+  assert.equal(flows.length, 5);
+  assert.equal(flows[0], "M150,90 L150,110"); // noise's bottom to the generator's top
+  const loops = [...svg.querySelectorAll("path.loop")];
+  assert.deepEqual(loops.map((p) => p.getAttribute("class")), ["edge loop loop-d", "edge loop loop-g"]);
+  // D's loop leaves the loss on the left and enters D; G's on the right and enters G.
+  assert.equal(loops[0].getAttribute("d"), "M50,550 H43 V350 H50");
+  assert.equal(loops[1].getAttribute("d"), "M250,550 H257 V150 H250");
+  assert.equal(svg.getAttribute("width"), "300");
+});
+
+test("the gradient loops march while training, unless the user prefers reduced motion", () => {
+  const g = makeGraph();
+  layOut();
+  g.layoutEdges();
+  const loop = container.querySelector("path.loop-d");
+  g.advanceLoops();
+  assert.equal(loop.style.strokeDashoffset, "-4.5");
+  g.advanceLoops();
+  assert.equal(loop.style.strokeDashoffset, "-9");
+  reducedMotion = true;
+  const still = makeGraph();
+  layOut();
+  still.layoutEdges();
+  still.advanceLoops();
+  assert.equal(container.querySelector("path.loop-d").style.strokeDashoffset, "");
+});
+
+test("scatter fits the box into the thumbnail and thins out large sets", () => {
+  const canvas = doc.createElement("canvas");
+  canvas.width = 64;
+  canvas.height = 64;
+  scatter(canvas, new Float32Array([0.5, 0.5, 0, 0]), [0, 1, 0, 1], "red");
+  const rects = canvas.recorder.calls.filter((c) => c[0] === "fillRect");
+  assert.deepEqual(rects[0], ["fillRect", 0, 0, 64, 64]);
+  assert.deepEqual(rects[1], ["fillRect", 31, 31, 2, 2], "the box's centre at the thumbnail's centre");
+  // 10% margin, y up: (0, 0) is the bottom-left corner of the inner 90%.
+  assert.deepEqual(rects[2].map((v) => (typeof v === "number" ? +v.toFixed(1) : v)), ["fillRect", 2.2, 59.8, 2, 2]);
+  const many = new Float32Array(2 * 3000);
+  scatter(canvas, many, [0, 1, 0, 1], "red");
+  assert.equal(canvas.recorder.calls.filter((c) => c[0] === "fillRect").length - rects.length, 1 + 300);
+});

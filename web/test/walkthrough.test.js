@@ -1,0 +1,255 @@
+import { test, beforeEach, afterEach, mock } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { JSDOM } from "jsdom";
+import { PHASES, Walkthrough } from "../src/ui/walkthrough.js";
+
+// The page's own markup, so the panel is tested with the elements it really gets.
+const PAGE = readFileSync(new URL("../src/index.html", import.meta.url), "utf8");
+const PALETTE = { fake: "rgb(1, 2, 3)" };
+
+let doc;
+let sent; // the commands the walkthrough sent
+let walks; // what it asked the picture to overlay
+let answer; // what send() returns: a command id, or null when offline
+
+function make() {
+  const $ = (id) => doc.getElementById(id);
+  const view = { box: [0, 2, 0, 1], setWalk: (w) => walks.push(w) };
+  const w = new Walkthrough(
+    {
+      panel: $("walkthrough"), steps: $("walk-steps"), text: $("walk-text"), values: $("walk-values"),
+      next: $("walk-next"), play: $("walk-play"), speed: $("walk-speed"), speedValue: $("walk-speed-value"),
+    },
+    { send: (c) => (sent.push(c), answer), view, palette: () => PALETTE },
+  );
+  return { w, $ };
+}
+
+/** The phase chips as the user sees them: "current", "done" or "" per phase, per network. */
+function chips() {
+  const out = {};
+  for (const row of doc.querySelectorAll("#walk-steps .walk-row")) {
+    const net = row.classList.contains("walk-d") ? "d" : "g";
+    out[net] = [...row.querySelectorAll(".walk-phase")].map((s) =>
+      s.classList.contains("current") ? "current" : s.classList.contains("done") ? "done" : "");
+  }
+  return out;
+}
+
+const f32 = (...v) => ({ data: new Float32Array(v) });
+const none = ["", "", "", "", ""];
+
+beforeEach(() => {
+  doc = new JSDOM(PAGE).window.document;
+  globalThis.document = doc;
+  sent = [];
+  walks = [];
+  answer = 1;
+  mock.timers.enable({ apis: ["setTimeout"] });
+});
+
+afterEach(() => {
+  mock.timers.reset();
+  delete globalThis.document;
+});
+
+test("before any step the panel lists both updates' five phases and says how to start", () => {
+  const { $ } = make();
+  assert.deepEqual(PHASES, ["generate", "classify", "loss", "gradients", "update"]);
+  const rows = [...doc.querySelectorAll("#walk-steps .walk-row")];
+  assert.deepEqual(rows.map((r) => r.querySelector(".walk-net").textContent), ["D update", "G update"]);
+  assert.deepEqual([...rows[0].querySelectorAll(".walk-phase")].map((s) => s.textContent),
+    ["1 generate", "2 classify", "3 loss", "4 gradients", "5 update"]);
+  assert.deepEqual(chips(), { d: none, g: none });
+  assert.match($("walk-text").textContent, /Next phase/);
+  assert.equal($("walkthrough").hidden, true);
+});
+
+test("switched off, the buttons send nothing; switched on, the panel shows and Next asks for one phase", () => {
+  const { w, $ } = make();
+  $("walk-next").click();
+  assert.deepEqual(sent, []);
+  w.setEnabled(true);
+  assert.equal($("walkthrough").hidden, false);
+  $("walk-next").click();
+  assert.deepEqual(sent, [{ type: "step", phase: "d", sub: true }]);
+  // Until the server answers, further clicks do not pile up requests.
+  $("walk-next").click();
+  assert.equal(sent.length, 1);
+});
+
+test("a request that could not be sent does not block the next one", () => {
+  const { w, $ } = make();
+  w.setEnabled(true);
+  answer = null;
+  $("walk-next").click();
+  answer = 1;
+  $("walk-next").click();
+  assert.equal(sent.length, 2);
+});
+
+test("each answer moves the highlighted phase on, and after D's update comes G's", () => {
+  const { w, $ } = make();
+  w.setEnabled(true);
+  const phases = [];
+  for (const phase of PHASES) {
+    $("walk-next").click();
+    phases.push(sent.at(-1).phase);
+    w.onPhase({ network: "d", phase }, {});
+    assert.equal($("walkthrough").dataset.phase, phase);
+    assert.equal($("walkthrough").dataset.network, "d");
+  }
+  assert.deepEqual(phases, ["d", "d", "d", "d", "d"]);
+  assert.deepEqual(chips(), { d: ["done", "done", "done", "done", "current"], g: none });
+  assert.match($("walk-text").textContent, /D's optimizer moves its weights/);
+  $("walk-next").click();
+  assert.equal(sent.at(-1).phase, "g");
+  w.onPhase({ network: "g", phase: "loss" }, {});
+  assert.deepEqual(chips(), { d: none, g: ["done", "done", "current", "", ""] });
+  assert.match($("walk-text").textContent, /G's loss is low/);
+  w.onPhase({ network: "g", phase: "update" }, {});
+  $("walk-next").click();
+  assert.equal(sent.at(-1).phase, "d", "after G's update the plan starts over");
+});
+
+test("the plan follows the config's D and G updates per iteration", () => {
+  const { w, $ } = make();
+  w.setEnabled(true);
+  w.setConfig({ training: { d_steps: 2, g_steps: 1 } });
+  const order = [];
+  for (let i = 0; i < 4; i++) {
+    $("walk-next").click();
+    const net = sent.at(-1).phase;
+    order.push(net);
+    w.onPhase({ network: net, phase: "update" }, {});
+  }
+  assert.deepEqual(order, ["d", "d", "g", "d"]);
+  // A config with no updates at all still has something to show.
+  w.setConfig({ training: { d_steps: 0, g_steps: 0 } });
+  $("walk-next").click();
+  assert.equal(sent.at(-1).phase, "d");
+});
+
+test("the picture's overlay shows the batch, D's verdicts once known, and the gradient arrows", () => {
+  const { w } = make();
+  w.setEnabled(true);
+  w.onPhase({ network: "d", phase: "generate" }, { fake: f32(0, 0, 1, 1), real: f32(5, 5) });
+  let walk = walks.at(-1);
+  assert.deepEqual(Array.from(walk.fake), [0, 0, 1, 1]);
+  assert.deepEqual(Array.from(walk.real), [5, 5]);
+  assert.equal(walk.showD, false);
+  w.onPhase({ network: "d", phase: "classify" }, { d_fake: f32(0.1, 0.2), d_real: f32(0.9) });
+  walk = walks.at(-1);
+  assert.equal(walk.showD, true);
+  assert.deepEqual(Array.from(walk.dFake).map((v) => +v.toFixed(2)), [0.1, 0.2]);
+  assert.deepEqual(Array.from(walk.dReal).map((v) => +v.toFixed(2)), [0.9]);
+  assert.deepEqual(Array.from(walk.fake), [0, 0, 1, 1], "the same batch stays on screen");
+  w.onPhase({ network: "d", phase: "gradients" }, { fake_grad: f32(1, 0, 0, -0.5) });
+  walk = walks.at(-1);
+  // Against the gradient, the longest arrow 8% of the box's larger side (2): 0.16 long.
+  assert.deepEqual(Array.from(walk.arrows).map((v) => +v.toFixed(4)), [0, 0, -0.16, 0, 1, 1, 1, 1.08]);
+  assert.equal(walk.showD, true);
+});
+
+test("G's update draws each fake sample's move from its old place to its new one", () => {
+  const { w } = make();
+  w.setEnabled(true);
+  w.onPhase({ network: "g", phase: "generate" }, { fake: f32(0, 0, 1, 1), real: f32(5, 5) });
+  assert.equal(walks.at(-1).real, null, "G's turn draws no real samples");
+  w.onPhase({ network: "g", phase: "update" }, { fake: f32(0.5, 0, 1, 2) });
+  const walk = walks.at(-1);
+  assert.deepEqual(Array.from(walk.arrows), [0, 0, 0.5, 0, 1, 1, 1, 2]);
+  assert.deepEqual(Array.from(walk.fake), [0.5, 0, 1, 2]);
+  assert.equal(walk.arrowColor, PALETTE.fake);
+});
+
+test("the values the server sends are listed by name, short", () => {
+  const { w, $ } = make();
+  w.setEnabled(true);
+  w.onPhase({ network: "d", phase: "loss", values: { d_loss: 0.693147, grad_norm: [1.23456, 0.0001],
+    mean_d: { real: 0.8, fake: 0.25 } } }, {});
+  const dl = $("walk-values");
+  assert.deepEqual([...dl.querySelectorAll("dt")].map((e) => e.textContent), ["d loss", "grad norm", "mean d"]);
+  assert.deepEqual([...dl.querySelectorAll("dd")].map((e) => e.textContent),
+    ["0.693", "1.23, 1.00e-4", "real: 0.8, fake: 0.25"]);
+  w.onPhase({ network: "d", phase: "gradients" }, {});
+  assert.equal(dl.children.length, 0, "a phase without values clears the old ones");
+});
+
+test("auto-play asks for the next phase after the chosen time, and pauses", () => {
+  const { w, $ } = make();
+  w.setEnabled(true);
+  const speed = $("walk-speed");
+  speed.value = "2.5";
+  speed.dispatchEvent(new doc.defaultView.Event("input"));
+  assert.equal($("walk-speed-value").textContent, "2.5 s");
+  $("walk-play").click();
+  assert.equal($("walk-play").getAttribute("aria-pressed"), "true");
+  assert.equal($("walk-play").textContent, "Pause");
+  assert.equal(sent.length, 1, "starting auto-play takes the first phase at once");
+  w.onPhase({ network: "d", phase: "generate" }, {});
+  mock.timers.tick(2499);
+  assert.equal(sent.length, 1);
+  mock.timers.tick(1);
+  assert.equal(sent.length, 2);
+  w.onPhase({ network: "d", phase: "classify" }, {});
+  $("walk-play").click();
+  assert.equal($("walk-play").getAttribute("aria-pressed"), "false");
+  assert.equal($("walk-play").textContent, "Auto-play");
+  mock.timers.tick(60000);
+  assert.equal(sent.length, 2);
+});
+
+test("a refused step stops auto-play and lets the user try again", () => {
+  const { w, $ } = make();
+  w.setEnabled(true);
+  w.setAuto(true);
+  assert.equal(sent.length, 1);
+  w.onError();
+  assert.equal(w.auto, false);
+  assert.equal($("walk-play").textContent, "Auto-play");
+  $("walk-next").click();
+  assert.equal(sent.length, 2);
+});
+
+test("auto-play cannot run while slow motion is off", () => {
+  const { $ } = make();
+  $("walk-play").click();
+  assert.equal($("walk-play").getAttribute("aria-pressed"), "false");
+  assert.deepEqual(sent, []);
+});
+
+test("another command interrupts: the overlay goes and the next update starts from its beginning", () => {
+  const { w, $ } = make();
+  w.setEnabled(true);
+  $("walk-next").click();
+  w.onPhase({ network: "d", phase: "generate" }, { fake: f32(0, 0) });
+  $("walk-next").click();
+  w.interrupted();
+  assert.equal(walks.at(-1), null);
+  assert.deepEqual(chips(), { d: none, g: none });
+  $("walk-next").click();
+  assert.equal(sent.length, 3, "no longer waiting for the interrupted answer");
+});
+
+test("switching slow motion off hides the panel, clears the overlay and ignores late answers", () => {
+  const { w, $ } = make();
+  w.setEnabled(true);
+  w.setAuto(true);
+  w.onPhase({ network: "d", phase: "update" }, {});
+  w.setEnabled(false);
+  assert.equal($("walkthrough").hidden, true);
+  assert.equal(w.auto, false);
+  assert.equal(walks.at(-1), null);
+  const drawn = walks.length;
+  w.onPhase({ network: "g", phase: "generate" }, { fake: f32(0, 0) });
+  assert.equal(walks.length, drawn);
+  assert.deepEqual(chips(), { d: none, g: none });
+  mock.timers.tick(60000);
+  assert.equal(sent.length, 1);
+  // Back on, it starts with D again (the plan position was reset).
+  w.setEnabled(true);
+  $("walk-next").click();
+  assert.equal(sent.at(-1).phase, "d");
+});
