@@ -6,6 +6,7 @@ import { decodeEnvelope, encodeEnvelope } from "../src/protocol/envelope.js";
 import { prepareFrameWith } from "../src/protocol/frame.js";
 import { Viewport } from "../src/views/math.js";
 import { PALETTES } from "../src/views/colors.js";
+import { recordingContext } from "../test-support/canvas.js";
 
 // The canvas is 270 x 256 CSS pixels: inside the axes' margins (38 left, 8 top) the plot is 224
 // square, so the unit box with its 6% margin is drawn at 200 px per unit, centred on plot pixel 112.
@@ -37,15 +38,6 @@ class FakeWorker {
   states() {
     return this.posted.filter((p) => p.message.type === "state").map((p) => p.message.state);
   }
-}
-
-function recordingContext() {
-  const calls = [];
-  const target = { calls, createImageData: (w, h) => ({ width: w, height: h, data: new Uint8ClampedArray(w * h * 4) }) };
-  return new Proxy(target, {
-    get: (t, prop) => (prop in t ? t[prop] : (...args) => calls.push([prop, ...args])),
-    set: (t, prop, value) => ((t[prop] = value), true),
-  });
 }
 
 /** A frame as it arrives: the decoded views' numbers and the raw message they came in. */

@@ -4,6 +4,7 @@ import { JSDOM } from "jsdom";
 import { NODES } from "../src/state/controls.js";
 import { ModelGraph, scatter } from "../src/views/model-graph.js";
 import { PALETTES } from "../src/views/colors.js";
+import { recordingContext } from "../test-support/canvas.js";
 
 const CONFIG = {
   noise: { kind: "gaussian", dim: 2 },
@@ -16,18 +17,6 @@ const CONFIG = {
 };
 
 // jsdom has no canvas: each canvas gets a context that records what is drawn on it.
-function recordingContext() {
-  const calls = [];
-  const target = {
-    calls,
-    createImageData: (w, h) => ({ width: w, height: h, data: new Uint8ClampedArray(w * h * 4) }),
-  };
-  return new Proxy(target, {
-    get: (t, prop) => (prop in t ? t[prop] : (...args) => calls.push([prop, ...args])),
-    set: (t, prop, value) => ((t[prop] = value), true),
-  });
-}
-
 let window;
 let doc;
 let container;

@@ -3,19 +3,12 @@ import assert from "node:assert/strict";
 import { JSDOM } from "jsdom";
 import { NoiseView } from "../src/views/noise-view.js";
 import { PALETTES } from "../src/views/colors.js";
+import { recordingContext } from "../test-support/canvas.js";
 
 // The canvas sits at (30, 40) on the page, 220 CSS pixels square. With the view's 5% margin,
 // uniform noise ([-1, 1]) is drawn at 100 px per unit and Gaussian noise ([-3, 3]) at 33.3.
 const RECT = { left: 30, top: 40, width: 220, height: 220 };
 const CENTRE = 110;
-
-function recordingContext() {
-  const calls = [];
-  return new Proxy({ calls }, {
-    get: (t, prop) => (prop in t ? t[prop] : (...args) => calls.push([prop, ...args])),
-    set: (t, prop, value) => ((t[prop] = value), true),
-  });
-}
 
 let window;
 let canvas;

@@ -2,19 +2,11 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { decodeEnvelope, encodeEnvelope } from "../src/protocol/envelope.js";
 import { PALETTES } from "../src/views/colors.js";
+import { recordingContext } from "../test-support/canvas.js";
 
 // The worker module talks to its page through `self`. Here `self` is a stand-in scope that
 // keeps what the worker posts and the animation frames it asks for; the canvases record what is
 // drawn on them. The module keeps its renderer between messages, so these tests run in order.
-
-function recordingContext() {
-  const calls = [];
-  const target = { calls, createImageData: (w, h) => ({ width: w, height: h, data: new Uint8ClampedArray(w * h * 4) }) };
-  return new Proxy(target, {
-    get: (t, prop) => (prop in t ? t[prop] : (...args) => calls.push([prop, ...args])),
-    set: (t, prop, value) => ((t[prop] = value), true),
-  });
-}
 
 class FakeOffscreenCanvas {
   constructor(width = 300, height = 150) {
