@@ -173,10 +173,7 @@ class WorkerHandle:
                 if not self.stopped:
                     self.hub.call(self.hub.on_worker_lost, self)
                 return
-            if msg[0] == "batch":
-                self.hub.call(self.hub.on_messages, self, msg[1])
-            else:
-                self.hub.call(self.hub.on_message, self, msg)
+            self.hub.call(self.hub.on_messages, self, msg[1] if msg[0] == "batch" else [msg])
 
     def stop(self, timeout: float = 5.0) -> None:
         self.stopped = True

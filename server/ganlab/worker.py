@@ -67,7 +67,7 @@ class Worker:
         self.outgoing.append(msg)
 
     def flush(self) -> None:
-        """Send what this round produced, as one message: each message wakes the server's
+        """Send what this turn produced, as one message: each message wakes the server's
         process, and fewer wake-ups leave more of the core to training."""
         if self.outgoing:
             out, self.outgoing = self.outgoing, []
@@ -94,7 +94,7 @@ class Worker:
     def dispatch(self, msg: tuple[Any, ...]) -> None:
         op, sid = msg[0], (msg[1] if len(msg) > 1 else "")
         if op == "batch":
-            for one in sid:
+            for one in msg[1]:
                 self.dispatch(one)
             return
         if op == "stop":
