@@ -101,6 +101,24 @@ def test_reset_clears_history_and_takes_seed():
     assert decode(events(outs, "binary")[0]).arrays["history"].shape[0] == 0
 
 
+@pytest.mark.parametrize("command", ["reset", "load"])
+def test_reset_or_load_while_playing_says_that_training_stopped(command):
+    s = make()
+    saved = decode(events(s.handle({"type": "save"}), "binary")[0]).payload
+    s.handle({"type": "play", "id": 1})
+    for _ in range(3):
+        s.handle({"type": "step"})
+    s.handle({"type": "play", "id": 2})
+    outs = s.handle({"type": command, "id": 3}, saved if command == "load" else None)
+    state = [e for e in events(outs) if e["type"] == "state"]
+    assert not s.playing
+    assert state == [{"type": "state", "playing": False, "reason": command, "iteration": 0,
+                      "d_updates": 0, "g_updates": 0, "id": 3}]  # fmt: skip
+    # Paused already: nothing to say.
+    outs = s.handle({"type": command, "id": 4}, saved if command == "load" else None)
+    assert [e for e in events(outs) if e["type"] == "state"] == []
+
+
 def test_save_then_load_continues_the_run():
     s = make()
     for _ in range(5):
@@ -227,7 +245,7 @@ def test_step_while_playing_pauses_and_says_so():
     outs = s.handle({"type": "step", "phase": "d", "id": 3})
     state = events(outs)[0]
     assert state == {"type": "state", "playing": False, "reason": "command", "iteration": 0,
-                     "id": 3}  # fmt: skip
+                     "d_updates": 0, "g_updates": 0, "id": 3}  # fmt: skip
     assert [e["type"] for e in events(outs)][-1] == "ack"
 
 
@@ -283,3 +301,30 @@ def test_a_session_moves_between_processes_whole_and_exact():
     assert torch.equal(moved.trainer.D.params, s.trainer.D.params)
     frame = decode(moved.frame(time.perf_counter()))
     assert frame.header["iteration"] == s.trainer.iteration
+
+
+def _walk(s, network):
+    for _ in range(5):
+        s.handle({"type": "step", "phase": network, "sub": True})
+
+
+def test_a_completed_slow_motion_walk_counts_the_iteration():
+    s = make(training={"d_steps": 2, "g_steps": 1}, metrics={"every": 2})
+    t = s.trainer
+    _walk(s, "d")
+    _walk(s, "d")
+    assert (t.iteration, t.d_updates, t.g_updates) == (0, 2, 0)
+    _walk(s, "g")
+    assert (t.iteration, t.d_updates, t.g_updates) == (1, 2, 1)
+    for net in ["d", "d", "g"]:
+        _walk(s, net)
+    assert t.iteration == 2 and len(t.history) == 1  # a metric row every 2 iterations
+    # A single step in between starts the iteration's updates over.
+    _walk(s, "d")
+    s.handle({"type": "step", "phase": "g"})
+    _walk(s, "d")
+    _walk(s, "g")
+    assert t.iteration == 2
+    # The state event carries the counters of the same moment.
+    state = events(s.handle({"type": "play", "id": 9}))[0]
+    assert (state["iteration"], state["d_updates"], state["g_updates"]) == (2, 6, 4)

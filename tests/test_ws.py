@@ -452,7 +452,8 @@ def test_step_sub_walks_five_phases_and_only_the_update_changes_counters(client)
         after = upd.arrays["fake"]
         assert after.shape == (n, 2) and not np.allclose(after, gen.arrays["fake"])
         h = ws.frame(lambda h: h["g_updates"] > 0).header
-        assert (h["iteration"], h["d_updates"], h["g_updates"]) == (0, 1, 1)
+        # The D walk then the G walk complete the iteration (d_steps = g_steps = 1).
+        assert (h["iteration"], h["d_updates"], h["g_updates"]) == (1, 1, 1)
 
         # A walkthrough needs 'd' or 'g'.
         cid = ws.send("step", phase="both", sub=True)

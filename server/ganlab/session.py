@@ -88,6 +88,8 @@ class Session:
         self.last_frame_iteration = -1
         self.history_sent = 0
         self.walk: tuple[str, Any, int] | None = None
+        # The updates slow motion has completed in the iteration under way ('d', 'g', ...).
+        self.walk_done: list[str] = []
         self._tokens = 0.0
         self._clock = self.played_at = time.perf_counter()
         self._slice_first = 0
@@ -119,6 +121,8 @@ class Session:
         kind = cmd["type"]
         if not (kind == "step" and cmd.get("sub")):
             self.walk = None  # any other command cancels an unfinished walkthrough
+            if kind not in ("ping", "speed", "save"):
+                self.walk_done = []
         out = getattr(self, f"_cmd_{kind}")(cmd, payload)
         if cmd.get("id") is not None:
             self.applied = cmd["id"]
@@ -129,9 +133,15 @@ class Session:
 
     def _state(self, reason: str, cmd: dict[str, Any] | None = None) -> Out:
         self.dirty = True  # the next frame shows the new play state
-        return text(type="state", playing=self.playing, reason=reason,
-                    iteration=self.trainer.iteration,
+        t = self.trainer
+        return text(type="state", playing=self.playing, reason=reason, iteration=t.iteration,
+                    d_updates=t.d_updates, g_updates=t.g_updates,
                     id=cmd.get("id") if cmd else None)  # fmt: skip
+
+    def _stopped(self, reason: str, cmd: dict[str, Any]) -> Out:
+        """Stop playing and say so (the `state` event a pause gives)."""
+        self.playing = False
+        return self._state(reason, cmd)
 
     def _config_event(self, cmd: dict[str, Any] | None, rebuilt: set[str]) -> Out:
         self.config_version += 1
@@ -177,14 +187,30 @@ class Session:
         self.walk = None if name == "update" else (net, steps, index + 1)
         if name == "update":
             self.dirty = True
+            self._walk_update_done(net)
         return [Out("binary", phase_message(net, name, index, values)), *self._check_diverged()]
+
+    def _walk_update_done(self, network: str) -> None:
+        """Slow motion finished one update: when the iteration's updates (d_steps of D's, then
+        g_steps of G's) are all done, the iteration counts, as if played."""
+        t = self.trainer
+        plan = ["d"] * t.config.training.d_steps + ["g"] * t.config.training.g_steps
+        self.walk_done.append(network)
+        if self.walk_done != plan[: len(self.walk_done)]:
+            self.walk_done = [network] if plan[:1] == [network] else []
+        if plan and self.walk_done == plan:
+            self.walk_done = []
+            t.iteration += 1
+            if t.iteration % t.config.metrics.every == 0:
+                t.record()
 
     def _cmd_reset(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
         if cmd.get("seed") is not None:
             self.trainer.configure({"seed": cmd["seed"]})
         self.trainer.reset()
-        self.playing = False
-        return [self._config_event(cmd, {"reset"}), *self._full_history()]
+        # A reset stops training; a client that was playing is told so, like after a pause.
+        stopped = [self._stopped("reset", cmd)] if self.playing else []
+        return [*stopped, self._config_event(cmd, {"reset"}), *self._full_history()]
 
     def _check_cost(self, config: ExperimentConfig, field: str | None) -> None:
         """Refuse a config whose steps or pictures would stall the sessions sharing a core."""
@@ -247,8 +273,8 @@ class Session:
         self._check_cost(trainer.config, None)
         self.trainer = trainer
         self.cache = PictureCache()
-        self.playing = False
-        return [self._config_event(cmd, {"load"}), *self._full_history(),
+        stopped = [self._stopped("load", cmd)] if self.playing else []
+        return [*stopped, self._config_event(cmd, {"load"}), *self._full_history(),
                 text(type="loaded", iteration=trainer.iteration, id=cmd.get("id"))]  # fmt: skip
 
     def _cmd_ping(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
@@ -266,7 +292,8 @@ class Session:
         self.dirty = True
         greeting = text(
             type="hello", protocol=PROTOCOL, **hello, config=self.trainer.config.model_dump(),
-            iteration=self.trainer.iteration, playing=self.playing,
+            iteration=self.trainer.iteration, d_updates=self.trainer.d_updates,
+            g_updates=self.trainer.g_updates, playing=self.playing,
             speed={"ips": self.ips, "fps": self.fps},
         )  # fmt: skip
         return [greeting, *self._full_history()]

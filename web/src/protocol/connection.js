@@ -5,9 +5,14 @@ import { decodeEnvelope, encodeEnvelope } from "./envelope.js";
 const NEW_SESSION_CODES = new Set([4403, 4404, 1011]); // bad_token, unknown_session, session_lost
 const REPLACED = 4409;
 
+/** The longest wait between reconnection attempts (ms). An attempt on a server that is down
+ * fails at once and costs nothing, and a page must be live again within seconds of its
+ * server answering (after a restart), so the wait stays short. */
+export const RECONNECT_MAX_MS = 1000;
+
 /** Delay before reconnect attempt `n` (0-based): exponential, capped, no randomness needed. */
 export function backoff(n) {
-  return Math.min(250 * 2 ** n, 8000);
+  return Math.min(250 * 2 ** n, RECONNECT_MAX_MS);
 }
 
 export class Connection {
