@@ -1106,7 +1106,8 @@ def test_a_diverging_session_pauses_and_another_keeps_training(client):
         assert 0 < diverged["iteration"] <= 300 and "NaN" in diverged["message"]
         state = wild.event("state")
         assert state == {"type": "state", "playing": False, "reason": "diverged",
-                         "iteration": diverged["iteration"], "id": None}  # fmt: skip
+                         "iteration": diverged["iteration"], "d_updates": diverged["iteration"],
+                         "g_updates": diverged["iteration"], "id": None}  # fmt: skip
         wild.frame(lambda h: h["iteration"] == diverged["iteration"] and not h["playing"])
         time.sleep(0.2)
         seen = wild.ping()
