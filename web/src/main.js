@@ -1,70 +1,69 @@
-// The controller: connects the websocket session to the views and the controls. State lives
-// on the server (config, iteration, playing); this page mirrors it and sends commands.
+// The page's controller: it composes one run (state/run.js) with the views and the controls.
+// State lives on the server and is mirrored by the run; views subscribe to the run's events;
+// this file only wires them together and schedules drawing.
 import "./style.css";
-import { Connection } from "./protocol/connection.js";
-import { prepareFrame } from "./protocol/frame.js";
-import { configToHash, hashToConfig, splitExperiment } from "./state/url.js";
-import { setPath } from "./state/controls.js";
+import { Run } from "./state/run.js";
+import { configToHash, hashToConfig, hashToExperiment } from "./state/url.js";
+import { HINTS, buildNodes, labelFor, setPath } from "./state/controls.js";
+import { HealthMonitor } from "./state/health.js";
 import { PALETTES, heatmapLut } from "./views/colors.js";
 import { DistributionView } from "./views/distribution-view.js";
 import { NoiseView } from "./views/noise-view.js";
 import { ModelGraph } from "./views/model-graph.js";
 import { Charts } from "./views/charts.js";
-import { History } from "./state/history.js";
-import { IterationCounter } from "./state/iteration.js";
 import { DrawingPad } from "./ui/drawing-pad.js";
 import { Walkthrough } from "./ui/walkthrough.js";
 import { Toasts, describeError } from "./ui/toasts.js";
-import { DistributionPicker } from "./ui/picker.js";
+import { DistributionPicker, popoverPlace } from "./ui/picker.js";
 import { bindKeys } from "./ui/keys.js";
 import { downloadBytes, runFileName } from "./ui/download.js";
 import { applyPaletteToPage, savePaletteName, savedPaletteName } from "./ui/palette.js";
-import { fillPresetMenu, presetCommands } from "./ui/presets.js";
+import { fillPresetMenu } from "./ui/presets.js";
+import { fillTryList, tryExperiment } from "./ui/try.js";
+import { canvasToPngBlob, composePng, downloadBlob, downloadText, experimentJson, exportFileName, metricsCsv, samplesCsv } from "./ui/exports.js";
+import { installTestHook } from "./test-hook.js";
 
 const PRETRAINED = new Set(["line", "gaussians", "ring", "disjoint"]);
-// Commands whose effect a frame shows (its header's `applied` echoes their id).
-const CHANGES = new Set(["step", "reset", "config", "data"]);
 const $ = (id) => document.getElementById(id);
-// Write text only when it changes: an unchanged write still costs a style pass.
 // While training plays, counters, charts and thumbnails change at most this often (ms).
 const READOUT_MS = 250;
 
+// Write text only when it changes: an unchanged write still costs a style pass.
 const setText = (el, text) => {
   if (el.textContent !== text) el.textContent = text;
 };
 
 class App {
   constructor() {
-    this.config = null;
-    this.frame = null;
     this.pendingFrame = null;
-    this.counter = new IterationCounter();
-    this.playing = false;
-    this.history = new History();
+    this.presets = [];
+    this.schema = null;
     // framesRendered counts frames the picture has drawn; renderMs* is the drawing time (in the
     // picture's worker), mainMs* the page's own time per frame.
     this.stats = {
       framesReceived: 0, framesRendered: 0, framesSkipped: 0, messages: 0, lastFrameNumber: null,
       renderMsTotal: 0, renderMsMax: 0, mainMsTotal: 0, mainMsMax: 0, parts: {},
     };
-    this.pendingExperiment = null;
-    this.lastChangeId = 0;
-    this.presets = [];
     this.toasts = new Toasts($("toasts"));
     this.paletteName = savedPaletteName(localStorage);
     this.lastReadouts = 0;
     this.readoutsStale = false;
     this.scheduled = false;
     this.thumbFrame = null;
+    this.health = new HealthMonitor();
+    this.serverDiverged = null;
 
-    try {
-      this.pendingExperiment = hashToConfig(location.hash);
-    } catch (err) {
-      this.toasts.show(`The link's experiment could not be read (${err.message}); starting with the defaults.`);
-    }
+    this.run = new Run();
+    this.makeViews();
+    this.setPalette(this.paletteName);
+    this.bindControls();
+    this.subscribe();
+    installTestHook(this);
+    this.start();
+  }
 
-    const tooltip = $("view-tooltip");
-    this.view = new DistributionView($("view-canvas"), tooltip, {
+  makeViews() {
+    this.view = new DistributionView($("view-canvas"), $("view-tooltip"), {
       worker: !new URLSearchParams(location.search).has("no-worker"),
       onDirty: () => this.schedule(),
       onSkipped: () => this.stats.framesSkipped++,
@@ -80,25 +79,28 @@ class App {
       onDirty: () => this.schedule(),
       onHover: (i) => this.view.setHighlight(i),
     });
-    this.graph = new ModelGraph($("model-graph"), {
+    this.graph = new ModelGraph($("model-graph"), $("node-popover"), {
       onChange: (path, value) => this.changeConfig(path, value),
       onError: (text) => this.toasts.show(text),
       onGeneratorHover: (on) => this.view.setMorph(on),
     });
-    this.charts = new Charts($("charts"), this.history);
+    this.charts = new Charts($("charts"), this.run.history);
     this.walk = new Walkthrough(
       {
         panel: $("walkthrough"), steps: $("walk-steps"), text: $("walk-text"), values: $("walk-values"),
         next: $("walk-next"), play: $("walk-play"), speed: $("walk-speed"), speedValue: $("walk-speed-value"),
       },
-      { send: (c) => this.send(c), view: this.view, palette: () => PALETTES[this.paletteName] },
+      {
+        send: (c) => this.run.send(c), view: this.view, palette: () => PALETTES[this.paletteName],
+        onPhase: (network, phase) => this.graph.setFocus(network, phase),
+      },
     );
     this.pad = new DrawingPad(
       {
         dialog: $("draw-dialog"), canvas: $("draw-canvas"), brush: $("draw-brush"), brushValue: $("draw-brush-value"),
         undo: $("draw-undo"), clear: $("draw-clear"), cancel: $("draw-cancel"), apply: $("draw-apply"),
       },
-      { onApply: (drawing) => this.send({ type: "data", set: { name: "drawing", ...drawing } }) },
+      { onApply: (drawing) => this.startData({ name: "drawing", ...drawing }) },
     );
     this.picker = new DistributionPicker(
       {
@@ -107,148 +109,112 @@ class App {
       },
       {
         palette: () => PALETTES[this.paletteName],
-        current: () => this.config && { name: this.config.data.name, frame: this.frame },
-        onChoose: (name) => {
-          $("preset").value = "";
-          this.send({ type: "data", set: { name } });
-        },
+        current: () => this.run.config && { name: this.run.config.data.name },
+        onChoose: (name) => this.chooseDistribution(name),
         onDraw: () => this.pad.open(),
         onImport: () => $("import-file").click(),
       },
     );
-    this.setPalette(this.paletteName);
-    this.bindControls();
-    bindKeys(document, {
-      "play-pause": () => this.togglePlay(),
-      "step-d": () => this.step("d"),
-      "step-g": () => this.step("g"),
-      "step-both": () => this.step("both"),
-      reset: () => this.reset(),
-      help: () => $("help-dialog").showModal(),
+  }
+
+  /** The run's events, each to the views that show it. */
+  subscribe() {
+    const run = this.run;
+    run.on("hello", (m) => {
+      this.stats.messages++;
+      if (m.resumed && this.wasConnected) this.toasts.show(`Reconnected: the run goes on at iteration ${m.iteration}.`, "info", 4000);
+      this.wasConnected = true;
     });
-    this.connection = new Connection({
-      onEvent: (m) => this.onEvent(m),
-      onBinary: (m) => this.onBinary(m),
-      onStatus: (s, d) => this.onStatus(s, d),
-      onSessionLost: () => this.onSessionLost(),
+    run.on("config", (config) => this.setConfig(config));
+    run.on("reset", () => this.onRunReset());
+    run.on("iteration", () => this.refreshCounters());
+    run.on("playing", (playing) => this.setPlaying(playing));
+    run.on("speed", (speed) => this.showSpeed(speed));
+    run.on("frame", (frame) => {
+      this.stats.framesReceived++;
+      if (this.pendingFrame) this.drawFrame(this.pendingFrame); // never skip a received frame
+      this.pendingFrame = frame;
+      this.schedule();
     });
-    this.connection.connect();
-    this.loadCatalogue();
+    run.on("history", () => this.schedule());
+    run.on("phase", ({ header, arrays }) => this.walk.onPhase(header, arrays));
+    run.on("run-file", ({ bytes, header, name }) => downloadBytes(bytes, runFileName(header, name)));
+    run.on("loaded", (m) => {
+      this.onRunReset();
+      this.toasts.show(`Loaded a trained model at iteration ${m.iteration}.`, "info", 4000);
+    });
+    run.on("diverged", (m) => {
+      this.serverDiverged = m;
+      this.showHealth();
+    });
+    run.on("error", (m) => this.onServerError(m));
+    run.on("status", ({ state, detail }) => this.onStatus(state, detail));
+    run.on("fresh", () => {
+      this.onRunReset();
+      this.toasts.show("The server restarted and no longer had this run: it starts again from iteration 0 with the same settings.", "info", 6000);
+    });
+    run.on("offline-edit", () => {
+      if (!this.offlineNoted) this.toasts.show("Offline: your changes are kept and sent when the server answers again.", "info", 4000);
+      this.offlineNoted = true;
+    });
+  }
+
+  /** Catalogue first (the schema checks a link's settings), then the connection. */
+  async start() {
+    await this.loadCatalogue();
+    this.readLink(location.hash, { initial: true });
+    this.run.connect();
     // A link pasted or edited in the address bar of an open tab starts that experiment.
     window.addEventListener("hashchange", () => {
-      if (!this.config || location.hash === `#${configToHash(this.config)}`) return;
-      try {
-        const experiment = hashToConfig(location.hash);
-        if (experiment) {
-          this.walk.interrupted();
-          this.applyExperiment(experiment);
-        }
-      } catch (err) {
-        this.toasts.show(`The link's experiment could not be read: ${err.message}`);
+      if (!this.run.config || location.hash === `#${configToHash(this.run.config)}`) return;
+      const experiment = this.readLink(location.hash);
+      if (experiment) {
+        this.walk.interrupted();
+        this.run.applyExperiment(experiment);
       }
     });
     this.schedule();
   }
 
-  send(command) {
-    const id = this.connection.send(command);
-    if (id === null) this.toasts.show("Not connected to the server: reconnecting…", "info", 3000);
-    else if (CHANGES.has(command.type) && !command.sub) this.lastChangeId = id;
-    return id;
-  }
-
-  /** Whether the picture shows the effect of every change sent so far. */
-  get settled() {
-    return !this.pendingFrame && Boolean(this.frame) && this.view.inFlight === 0 &&
-      (this.lastChangeId === 0 || this.frame.applied >= this.lastChangeId);
+  /** The experiment a link holds, with every setting the schema allows; one bad value loses
+   * only itself, and every problem is reported at once. */
+  readLink(hash, { initial = false } = {}) {
+    let experiment = null;
+    let errors = [];
+    if (this.schema) ({ config: experiment, errors } = hashToExperiment(hash, this.schema, HINTS));
+    else {
+      try {
+        experiment = hashToConfig(hash);
+      } catch (err) {
+        errors = [{ path: "", message: err.message }];
+      }
+    }
+    if (errors.length) {
+      const text = `${errors.length === 1 ? "One setting of the link was" : `${errors.length} settings of the link were`} left out, the rest applied: ${errors.map((e) => e.message).join(" ")}`;
+      this.toasts.show(text, "error", 0, errors.map((e) => e.path).filter(Boolean).join(", "));
+    }
+    if (initial) this.run.pendingExperiment = experiment;
+    return experiment;
   }
 
   // ---- server messages ----
-
-  onEvent(m) {
-    this.stats.messages++;
-    switch (m.type) {
-      case "hello":
-        this.hello = m;
-        this.limits = m.limits;
-        this.playing = m.playing;
-        this.setConfig(m.config, { writeUrl: !this.pendingExperiment });
-        this.counter.told(m.iteration);
-        this.setCounters({ iteration: m.iteration });
-        this.setPlaying(m.playing);
-        if (m.speed) this.showSpeed(m.speed);
-        if (m.resumed) {
-          this.pendingExperiment = null;
-          if (this.wasConnected) this.toasts.show(`Reconnected: the run goes on at iteration ${m.iteration}.`, "info", 4000);
-        } else if (this.pendingExperiment) {
-          this.applyExperiment(this.pendingExperiment);
-          this.pendingExperiment = null;
-        }
-        this.wasConnected = true;
-        break;
-      case "config":
-        this.setConfig(m.config);
-        break;
-      case "state":
-        this.setPlaying(m.playing);
-        if (m.iteration !== undefined) {
-          this.counter.told(m.iteration);
-          this.setCounters({ iteration: m.iteration });
-        }
-        break;
-      case "speed":
-        this.showSpeed(m);
-        break;
-      case "diverged":
-        this.setPlaying(false);
-        this.toasts.show(`Training diverged at iteration ${m.iteration}: ${m.message}`, "error", 0);
-        break;
-      case "loaded":
-        this.toasts.show(`Loaded a trained model at iteration ${m.iteration}.`, "info", 4000);
-        break;
-      case "saved":
-        this.saveName = m.filename;
-        break;
-      case "error":
-        this.onServerError(m);
-        break;
-      default:
-        break;
-    }
-  }
 
   onServerError(m) {
     if (m.code === "replaced") {
       this.toasts.show("This session was opened in another tab. Click the status to take it back.", "info", 0);
       return;
     }
-    if (["unknown_session", "bad_token", "session_lost", "server_full"].includes(m.code)) {
-      this.toasts.show(describeError(m), "info", 5000);
+    // A lost session is started afresh by the run (the `fresh` event says so); nothing raw.
+    if (["unknown_session", "bad_token", "session_lost"].includes(m.code)) return;
+    if (m.code === "server_full") {
+      this.toasts.show("The server is full: it trains as many runs as it can. Retrying shortly…", "info", 5000);
       return;
     }
     this.walk.onError();
-    this.toasts.show(describeError(m));
+    const { text, detail } = describeError(m, (path) => labelFor(path));
+    this.toasts.show(text, "error", 8000, detail);
     // A refused change: show the config that is really in effect again.
-    if (this.config) this.graph.setConfig(this.config);
-  }
-
-  onBinary(msg) {
-    const kind = msg.header.kind;
-    if (kind === "frame") {
-      this.stats.framesReceived++;
-      if (this.pendingFrame) this.drawFrame(this.pendingFrame); // never skip a received frame
-      this.pendingFrame = this.timed("decode", () => prepareFrame(msg, this.config));
-      this.pendingFrame.ticket = this.counter.frameArrived();
-      this.history.append(this.pendingFrame.historyRows);
-      this.schedule();
-    } else if (kind === "history") {
-      this.history.replace(msg.header.history_columns || [], msg.arrays.history ? msg.arrays.history.data : null);
-      this.schedule();
-    } else if (kind === "phase") {
-      this.walk.onPhase(msg.header, msg.arrays);
-    } else if (kind === "run") {
-      downloadBytes(msg.payload, runFileName(msg.header, this.saveName));
-    }
+    if (this.run.config) this.graph.setConfig(this.run.config);
   }
 
   onStatus(state, detail) {
@@ -264,42 +230,35 @@ class App {
     }[state] || state;
     el.textContent = text;
     el.title = detail || text;
-    if (state !== "open") this.setPlaying(false);
+    if (state === "open") this.offlineNoted = false;
   }
 
-  onSessionLost() {
-    // Start a new session with the same experiment (from iteration 0).
-    if (this.config) this.pendingExperiment = this.config;
-    this.toasts.show("The server no longer has this run; starting it again from the same settings.", "info", 6000);
+  /** The run started over (reset, load, a fresh session): the old picture's notices go. */
+  onRunReset() {
+    this.serverDiverged = null;
+    this.health.reset();
+    this.walk.interrupted();
+    this.graph.setFocus(null, null);
+    this.showHealth();
   }
 
-  applyExperiment(experiment) {
-    const { rest, data, seed } = splitExperiment(experiment);
-    if (Object.keys(rest).length) this.send({ type: "config", set: rest });
-    if (data && data.name) {
-      const set = Object.fromEntries(Object.entries(data).filter(([, v]) => v !== null && v !== undefined));
-      this.send({ type: "data", set });
-    }
-    this.send(seed === null ? { type: "reset" } : { type: "reset", seed });
-  }
+  // ---- state mirrored from the run ----
 
-  // ---- state mirrored from the server ----
-
-  setConfig(config, { writeUrl = true } = {}) {
-    this.config = config;
+  setConfig(config) {
     this.graph.setConfig(config);
     this.walk.setConfig(config);
+    this.health.setConfig(config);
     if (document.activeElement !== $("seed")) $("seed").value = String(config.seed);
-    if (writeUrl) {
-      const hash = `#${configToHash(config)}`;
-      if (location.hash !== hash) history.replaceState(null, "", hash);
-    }
+    const hash = `#${configToHash(config)}`;
+    if (location.hash !== hash) history.replaceState(null, "", hash);
     const name = config.data.name;
     this.picker.showCurrent();
     $("pretrained").disabled = !PRETRAINED.has(name);
     $("pretrained").title = PRETRAINED.has(name)
       ? `Load a model already trained on ${name} with its preset settings`
       : "Trained models exist for the line, gaussians, ring and disjoint data";
+    this.readoutsStale = true;
+    this.schedule();
   }
 
   /** The distributions the picker offers (from the server). */
@@ -307,30 +266,42 @@ class App {
     return this.picker.distributions;
   }
 
-  /** The server's latest word on the iteration: a drawn frame, a state or a hello. */
-  get iteration() {
-    return this.counter.value;
+  get config() {
+    return this.run.config;
   }
 
-  setCounters({ iteration, dUpdates, gUpdates }) {
+  get frame() {
+    return this.run.frame;
+  }
+
+  /** Whether the picture shows the effect of every change sent so far. */
+  get settled() {
+    return !this.pendingFrame && this.run.changesShown && this.view.inFlight === 0;
+  }
+
+  /** Iteration and update counters from one message, so they always agree. */
+  refreshCounters() {
+    const c = this.run.counter;
     const it = $("iteration");
-    if (iteration !== undefined && iteration !== null) setText(it, String(iteration));
-    if (dUpdates !== undefined) {
-      it.dataset.dUpdates = String(dUpdates);
-      it.dataset.gUpdates = String(gUpdates);
-      setText($("updates"), `${dUpdates} / ${gUpdates}`);
+    if (c.value === null) return;
+    setText(it, String(c.value));
+    if (c.dUpdates !== undefined && c.dUpdates !== null) {
+      it.dataset.dUpdates = String(c.dUpdates);
+      it.dataset.gUpdates = String(c.gUpdates);
+      setText($("updates"), `${c.dUpdates} / ${c.gUpdates}`);
     }
   }
 
   setPlaying(playing) {
-    this.playing = playing;
     this.refreshPlayButton();
     this.graph.setPlaying(playing);
+    this.readoutsStale = true;
+    this.schedule();
   }
 
   refreshPlayButton() {
     const b = $("play-pause");
-    const on = this.walk && this.walk.enabled ? this.walk.auto : this.playing;
+    const on = this.walk && this.walk.enabled ? this.walk.auto : this.run.playing;
     b.setAttribute("aria-pressed", String(on));
     b.classList.toggle("play", !on);
     b.querySelector(".icon").textContent = on ? "❚❚" : "▶";
@@ -343,6 +314,34 @@ class App {
       const v = speed.ips === null ? "" : String(speed.ips);
       if (![...sel.options].some((o) => o.value === v)) sel.append(new Option(`${v} it/s`, v));
       sel.value = v;
+      this.health.setSpeedLimit(speed.ips);
+    }
+  }
+
+  /** The training-health notice over the picture: the server's word on a divergence first,
+   * then what the page sees in the frames and metrics. */
+  showHealth() {
+    const box = $("health");
+    let status = this.health.status();
+    if (this.serverDiverged) {
+      status = {
+        kind: "diverged",
+        text: `Training diverged at iteration ${this.serverDiverged.iteration}: ${this.serverDiverged.message}`,
+        suggestion: (status && status.kind === "diverged" && status.suggestion) || "Lower the learning rates and press Reset.",
+      };
+    }
+    const key = status ? `${status.kind}|${status.text}|${status.suggestion}` : "";
+    if (box.dataset.key === key) return;
+    box.dataset.key = key;
+    box.hidden = !status;
+    box.dataset.kind = status ? status.kind : "";
+    box.textContent = "";
+    if (status) {
+      const b = document.createElement("b");
+      b.textContent = status.text;
+      const s = document.createElement("span");
+      s.textContent = status.suggestion;
+      box.append(b, s);
     }
   }
 
@@ -351,10 +350,10 @@ class App {
   drawFrame(f) {
     const t0 = performance.now();
     if (this.pendingFrame === f) this.pendingFrame = null;
-    this.frame = f;
+    this.run.drawn(f);
     this.timed("view", () => this.view.setFrame(f, f.raw));
     this.noise.setFrame(f);
-    this.counter.drawn(f.ticket, f.iteration);
+    this.health.observeFrame(f, t0);
     this.readoutsStale = true;
     const ms = performance.now() - t0;
     this.stats.mainMsTotal += ms;
@@ -363,30 +362,33 @@ class App {
 
   /** The page's text and small pictures: counters, the graph's moving loops, charts and
    * thumbnails. While training plays they change together a few times a second (READOUT_MS),
-   * not with every frame: each change of the page costs a layout, a paint and a composite,
-   * which at 30 a second took more CPU than drawing the picture itself. */
+   * not with every frame: each change of the page costs a layout, a paint and a composite. */
   updateReadouts(now) {
-    const f = this.frame;
+    const f = this.run.frame;
     if (this.readoutsStale && f) {
       this.timed("text", () => {
-        if (this.playing) this.graph.advanceLoops();
-        this.setCounters({ iteration: this.counter.value, dUpdates: f.dUpdates, gUpdates: f.gUpdates });
+        if (this.run.playing) this.graph.advanceLoops();
+        this.refreshCounters();
         setText($("ips"), f.playing ? (f.ips >= 100 ? f.ips.toFixed(0) : f.ips.toFixed(1)) : "0");
         const prob = f.output === "probability" || f.output === "prob";
         setText($("d-output"), prob ? "D(x): probability of real" : "D(x): critic score, coloured over its range");
+        this.health.observeHistory(this.run.history);
+        this.showHealth();
       });
       this.readoutsStale = false;
     }
     this.timed("charts", () => this.charts.update());
     if (f && f !== this.thumbFrame) {
-      this.timed("thumbnails", () => this.graph.setFrame(f));
+      this.timed("thumbnails", () => {
+        this.graph.setFrame(f);
+        this.picker.frameDrawn(f);
+      });
       this.thumbFrame = f;
     }
     this.lastReadouts = now;
   }
 
-  /** Ask for an animation frame (once): the page draws only when there is something new, so
-   * an idle page costs nothing and a streaming one paints once per frame received. */
+  /** Ask for an animation frame (once): the page draws only when there is something new. */
   schedule() {
     if (this.scheduled) return;
     this.scheduled = true;
@@ -397,7 +399,7 @@ class App {
   }
 
   get readoutsPending() {
-    return this.readoutsStale || this.charts.pending || (Boolean(this.frame) && this.frame !== this.thumbFrame);
+    return this.readoutsStale || this.charts.pending || (Boolean(this.run.frame) && this.run.frame !== this.thumbFrame);
   }
 
   loop(now) {
@@ -406,7 +408,7 @@ class App {
       else if (this.view.dirty) this.view.render();
       if (this.noise.dirty) this.timed("noise", () => this.noise.render());
       // Paused or stepping: every change shows at once. Playing: on the readout tick.
-      if (this.readoutsPending && (!this.playing || now - this.lastReadouts >= READOUT_MS)) {
+      if (this.readoutsPending && (!this.run.playing || now - this.lastReadouts >= READOUT_MS)) {
         this.updateReadouts(now);
       }
     } catch (err) {
@@ -416,7 +418,7 @@ class App {
       this.schedule();
     } else if (this.readoutsPending) {
       clearTimeout(this.readoutTimer);
-      const wait = this.playing ? READOUT_MS - (now - this.lastReadouts) : 0;
+      const wait = this.run.playing ? READOUT_MS - (now - this.lastReadouts) : 0;
       if (wait <= 16) this.schedule();
       else this.readoutTimer = setTimeout(() => this.schedule(), wait);
     }
@@ -455,7 +457,7 @@ class App {
 
   changeConfig(path, value) {
     $("preset").value = "";
-    this.send({ type: "config", set: setPath(path, value) });
+    this.run.configure(setPath(path, value));
   }
 
   togglePlay() {
@@ -464,17 +466,48 @@ class App {
       this.refreshPlayButton();
       return;
     }
-    this.send({ type: this.playing ? "pause" : "play" });
+    if (this.run.playing) this.run.pause();
+    else this.run.play();
   }
 
   step(phase) {
     this.walk.interrupted();
-    this.send({ type: "step", phase });
+    this.run.step(phase);
   }
 
   reset() {
-    this.walk.interrupted();
-    this.send({ type: "reset" });
+    this.onRunReset();
+    this.run.reset();
+  }
+
+  /** Start an experiment over from iteration 0; training goes on if it was playing. */
+  startExperiment(experiment) {
+    const playing = this.run.playing;
+    this.onRunReset();
+    this.run.applyExperiment(experiment, { keepSeed: true });
+    if (playing) this.run.play();
+  }
+
+  /** Picking a distribution applies its tuned preset and starts a fresh run, as GAN Lab does;
+   * "keep my networks" changes only the data. */
+  chooseDistribution(name) {
+    const preset = this.presets.find((p) => p.name === name);
+    if (preset && !$("keep-networks").checked) {
+      $("preset").value = name;
+      this.startExperiment(preset.config);
+    } else {
+      this.startData({ name });
+    }
+  }
+
+  /** New data (a registered name, a drawing) with the networks kept, from iteration 0. */
+  startData(set) {
+    $("preset").value = "";
+    const playing = this.run.playing;
+    this.onRunReset();
+    this.run.setData(set);
+    this.run.reset();
+    if (playing) this.run.play();
   }
 
   bindControls() {
@@ -485,29 +518,30 @@ class App {
     $("reset").addEventListener("click", () => this.reset());
     $("slow-motion").addEventListener("change", (ev) => {
       const on = ev.target.checked;
-      if (on && this.playing) this.send({ type: "pause" });
+      if (on && this.run.playing) this.run.pause();
       this.walk.setEnabled(on);
+      if (!on) this.graph.setFocus(null, null);
       this.refreshPlayButton();
     });
     $("speed").addEventListener("change", (ev) => {
       const v = ev.target.value;
-      this.send({ type: "speed", ips: v === "" ? null : Number(v) });
+      this.run.setSpeed(v === "" ? null : Number(v));
     });
     $("preset").addEventListener("change", (ev) => this.applyPreset(ev.target.value));
     $("seed").addEventListener("change", (ev) => {
       const seed = Number(ev.target.value);
       if (!Number.isInteger(seed) || seed < 0 || seed > 2147483647) {
-        this.toasts.show("Seed: a whole number from 0 to 2147483647");
-        ev.target.value = String(this.config.seed);
+        this.toasts.show("The seed must be a whole number from 0 to 2,147,483,647.");
+        ev.target.value = String(this.run.config.seed);
         return;
       }
       // A new seed starts the run over, so that the run is the one the seed names.
-      this.walk.interrupted();
-      this.send({ type: "config", set: { seed } });
-      this.send({ type: "reset", seed });
+      this.onRunReset();
+      this.run.configure({ seed });
+      this.run.reset(seed);
     });
     $("pretrained").addEventListener("click", () => this.loadPretrained());
-    $("save-run").addEventListener("click", () => this.send({ type: "save" }));
+    $("save-run").addEventListener("click", () => this.run.save());
     $("open-run").addEventListener("change", (ev) => this.openRun(ev.target));
     $("palette").addEventListener("change", (ev) => this.setPalette(ev.target.value));
     $("zoom-reset").addEventListener("click", () => this.view.fit());
@@ -516,7 +550,31 @@ class App {
     $("import-file").addEventListener("change", (ev) => this.importFile(ev.target));
     $("help-button").addEventListener("click", () => $("help-dialog").showModal());
     $("connection").addEventListener("click", () => {
-      if (!this.connection.open) this.connection.connect();
+      if (!this.run.connected) this.run.connect();
+    });
+    $("export-png").addEventListener("click", () => this.exportPng());
+    $("export-samples").addEventListener("click", () => this.exportText("samples", () => samplesCsv(this.run.frame), "text/csv"));
+    $("export-metrics").addEventListener("click", () => this.exportText("metrics", () => metricsCsv(this.run.history), "text/csv"));
+    $("export-config").addEventListener("click", () => this.exportText("experiment", () => experimentJson(this.run.config), "application/json"));
+    // A menu item closes its menu.
+    for (const item of document.querySelectorAll("#file-menu .menu-body button")) {
+      item.addEventListener("click", () => $("file-menu").removeAttribute("open"));
+    }
+    document.addEventListener("pointerdown", (ev) => {
+      const menu = $("file-menu");
+      if (menu.open && !menu.contains(ev.target)) menu.removeAttribute("open");
+    });
+    this.bindTryPopover();
+    // On phones the picture sticks under the training controls: it needs their height.
+    const runbar = document.querySelector(".runbar");
+    new ResizeObserver(() => document.documentElement.style.setProperty("--runbar-h", `${runbar.offsetHeight}px`)).observe(runbar);
+    bindKeys(document, {
+      "play-pause": () => this.togglePlay(),
+      "step-d": () => this.step("d"),
+      "step-g": () => this.step("g"),
+      "step-both": () => this.step("both"),
+      reset: () => this.reset(),
+      help: () => $("help-dialog").showModal(),
     });
     const saved = JSON.parse(localStorage.getItem("ganlab.layers") || "{}");
     for (const box of document.querySelectorAll("[data-layer]")) {
@@ -526,33 +584,73 @@ class App {
     this.syncLayers();
   }
 
+  bindTryPopover() {
+    const button = $("try-button");
+    const popover = $("try-popover");
+    const toggle = (open) => {
+      popover.hidden = !open;
+      button.setAttribute("aria-expanded", String(open));
+      if (open) {
+        const place = popoverPlace(button.getBoundingClientRect(), popover.offsetWidth, window.innerWidth);
+        popover.style.left = `${place.left}px`;
+        popover.style.top = `${place.top}px`;
+        popover.style.maxHeight = `${Math.max(160, window.innerHeight - place.top - 8)}px`;
+        const first = popover.querySelector("button");
+        if (first) first.focus();
+      }
+    };
+    button.addEventListener("click", () => toggle(popover.hidden));
+    document.addEventListener("pointerdown", (ev) => {
+      if (!popover.hidden && !popover.contains(ev.target) && !button.contains(ev.target)) toggle(false);
+    });
+    popover.addEventListener("keydown", (ev) => {
+      if (ev.key === "Escape") {
+        toggle(false);
+        button.focus();
+      }
+    });
+    this.closeTry = () => toggle(false);
+  }
+
+  /** A one-click set-up: its experiment from iteration 0, playing, and what to watch. */
+  tryThing(entry) {
+    this.closeTry();
+    const experiment = tryExperiment(entry, this.presets);
+    if (!experiment) return;
+    $("preset").value = "";
+    this.onRunReset();
+    this.run.applyExperiment(experiment, { keepSeed: true });
+    this.run.play();
+    this.toasts.show(`${entry.title}. ${entry.watch}`, "info", 12000);
+  }
+
   syncLayers() {
     const layers = {};
     for (const box of document.querySelectorAll("[data-layer]")) layers[box.dataset.layer] = box.checked;
     localStorage.setItem("ganlab.layers", JSON.stringify(layers));
     this.view.setLayers(layers);
+    this.layers = layers;
   }
 
   applyPreset(name) {
     const preset = this.presets.find((p) => p.name === name);
     if (!preset) return;
-    this.walk.interrupted();
-    for (const command of presetCommands(preset)) this.send(command);
+    this.startExperiment(preset.config);
     $("preset").value = name;
   }
 
   async loadPretrained() {
-    const name = this.config && this.config.data.name;
+    const name = this.run.config && this.run.config.data.name;
     if (!PRETRAINED.has(name)) return;
     try {
       const res = await fetch(`pretrained/${name}.ganlab`);
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const bytes = new Uint8Array(await res.arrayBuffer());
       this.walk.interrupted();
-      if (!this.connection.sendRun(bytes)) this.toasts.show("Not connected to the server.");
+      if (!this.run.load(bytes)) this.toasts.show("Not connected to the server: try again once it is.");
       $("preset").value = name;
     } catch (err) {
-      this.toasts.show(`Could not load the trained model: ${err.message}`);
+      this.toasts.show(`The trained model could not be loaded (${err.message}).`);
     }
   }
 
@@ -560,28 +658,62 @@ class App {
     const file = input.files && input.files[0];
     input.value = "";
     if (!file) return;
-    if (this.limits && file.size > this.limits.max_run_bytes) {
-      this.toasts.show("The run file is too large.");
+    const limits = this.run.limits;
+    if (limits && file.size > limits.max_run_bytes) {
+      this.toasts.show(`The run file is too large: ${(file.size / 1e6).toFixed(1)} MB, and the server takes at most ${(limits.max_run_bytes / 1e6).toFixed(0)} MB.`);
       return;
     }
     this.walk.interrupted();
-    if (!this.connection.sendRun(new Uint8Array(await file.arrayBuffer()))) this.toasts.show("Not connected to the server.");
+    if (!this.run.load(new Uint8Array(await file.arrayBuffer()))) this.toasts.show("Not connected to the server: try again once it is.");
   }
 
   async importFile(input) {
     const file = input.files && input.files[0];
     input.value = "";
     if (!file) return;
-    if (this.limits && file.size > this.limits.max_message_bytes) {
-      this.toasts.show(`The file is too large (${(file.size / 1e6).toFixed(1)} MB; the limit is ${(this.limits.max_message_bytes / 1e6).toFixed(1)} MB).`);
+    const limits = this.run.limits;
+    if (limits && file.size > limits.max_message_bytes) {
+      this.toasts.show(`The file is too large: ${(file.size / 1e6).toFixed(1)} MB, and the limit is ${(limits.max_message_bytes / 1e6).toFixed(1)} MB.`);
       return;
     }
     const text = await file.text();
     const format = /\.json$/i.test(file.name) || /^\s*[[{]/.test(text) ? "json" : "csv";
-    this.send({ type: "data", import: { format, text } });
+    $("preset").value = "";
+    this.run.importPoints(format, text);
   }
 
-  // ---- the catalogue: distributions and presets ----
+  // ---- exports ----
+
+  exportName(kind) {
+    const c = this.run.config;
+    return exportFileName(c ? c.data.name : "run", this.run.iteration ?? 0, kind);
+  }
+
+  exportText(kind, make, mime) {
+    if (!this.run.config || !this.run.frame) return;
+    const ext = mime === "application/json" ? "experiment" : kind;
+    downloadText(document, make(), this.exportName(ext), mime);
+  }
+
+  async exportPng() {
+    if (!this.run.frame) return;
+    try {
+      const bitmap = await this.view.snapshot();
+      const rect = $("view-canvas").getBoundingClientRect();
+      const c = this.run.config;
+      const canvas = composePng({
+        source: bitmap, width: Math.round(rect.width), height: Math.round(rect.height),
+        pixelRatio: window.devicePixelRatio || 1,
+        legend: { palette: PALETTES[this.paletteName], layers: this.layers },
+        title: `ganlab · ${this.picker.els.name.textContent} · iteration ${this.run.iteration ?? 0} · ${c.loss.kind} loss`,
+      });
+      downloadBlob(document, await canvasToPngBlob(canvas), this.exportName("picture"));
+    } catch (err) {
+      this.toasts.show(`The picture could not be exported (${err.message}).`);
+    }
+  }
+
+  // ---- the catalogue: schema, distributions and presets ----
 
   async loadCatalogue() {
     const get = async (url) => {
@@ -590,15 +722,18 @@ class App {
       return res.json();
     };
     try {
-      const [dists, presets, samples] = await Promise.all([
-        get("api/distributions"), get("api/presets"), get("distributions.json").catch(() => ({})),
+      const [schema, dists, presets, samples] = await Promise.all([
+        get("api/schema"), get("api/distributions"), get("api/presets"), get("distributions.json").catch(() => ({})),
       ]);
+      this.schema = schema;
+      this.graph.setControls(buildNodes(schema));
       this.presets = presets;
       fillPresetMenu($("preset"), presets);
+      fillTryList($("try-list"), presets, (entry) => this.tryThing(entry));
       this.picker.setCatalogue(dists, samples);
-      if (this.config) this.setConfig(this.config, { writeUrl: false });
+      if (this.run.config) this.setConfig(this.run.config);
     } catch (err) {
-      this.toasts.show(`Could not load the list of distributions: ${err.message}`);
+      this.toasts.show(`The lists of distributions and settings could not be loaded (${err.message}); reload the page to try again.`);
     }
   }
 }

@@ -31,6 +31,13 @@ self.onmessage = (ev) => {
     } else if (m.type === "state") {
       renderer.setState(m.state);
       schedule();
+    } else if (m.type === "snapshot") {
+      // The picture as it is now, for the page's PNG export.
+      renderer.render();
+      createImageBitmap(renderer.canvas).then(
+        (bitmap) => self.postMessage({ type: "snapshot", id: m.id, bitmap }, [bitmap]),
+        (err) => self.postMessage({ type: "snapshot", id: m.id, error: String(err) }),
+      );
     } else if (m.type === "frame") {
       // Every frame is drawn as it arrives.
       const t0 = performance.now();

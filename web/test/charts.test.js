@@ -25,7 +25,7 @@ export async function resolve(specifier, context, next) {
   return next(specifier, context);
 }`;
 register(`data:text/javascript,${encodeURIComponent(HOOKS)}`);
-const { Charts, formatValue } = await import("../src/views/charts.js");
+const { Charts, formatValue, compactNumber, axisLabels, axisSize } = await import("../src/views/charts.js");
 
 const COLUMNS = ["iteration", "d_loss", "g_loss", "d_real", "d_fake", "kl_grid", "js_grid", "w1", "modes_covered", "modes_total"];
 
@@ -168,4 +168,46 @@ test("the plots follow the panel's width, never narrower than 200 px", () => {
   Object.defineProperty(container, "clientWidth", { value: 50, configurable: true });
   for (const cb of resized) cb();
   assert.deepEqual(charts.plots[0].plot.sizes.at(-1), { width: 200, height: 110 });
+});
+
+test("axis numbers read short: k for thousands, an exponent for millions and the very small", () => {
+  const cases = [
+    [0, "0"], [-0, "0"], [0.5, "0.5"], [0.693147, "0.693"], [-2, "-2"], [12.3456, "12.3"], [999, "999"],
+    [1000, "1k"], [12000, "12k"], [12500, "12.5k"], [-250000, "-250k"], [999999, "1e6"],
+    [1.2e6, "1.2e6"], [1234567, "1.23e6"], [-3e9, "-3e9"], [0.001, "0.001"], [0.00012, "1.2e-4"],
+  ];
+  for (const [v, label] of cases) assert.equal(compactNumber(v), label, String(v));
+  assert.equal(compactNumber(12345, 5), "12.345k");
+});
+
+test("axis labels are never the same for two ticks: more digits when the ticks are close", () => {
+  assert.deepEqual(axisLabels([0, 5000, 10000, 15000]), ["0", "5k", "10k", "15k"]);
+  assert.deepEqual(axisLabels([12000, 12010, 12020]), ["12k", "12.01k", "12.02k"]);
+  assert.deepEqual(axisLabels([1.2e6, 1.2001e6, 1.2002e6]), ["1.2e6", "1.2001e6", "1.2002e6"]);
+  assert.deepEqual(axisLabels([0.6931, 0.6932, 0.6933]), ["0.6931", "0.6932", "0.6933"]);
+  // uPlot hides some ticks of a log scale by passing null: those get no label.
+  assert.deepEqual(axisLabels([0.01, null, 1, null, 100]), ["0.01", "", "1", "", "100"]);
+});
+
+test("the y axis is as wide as its longest label needs, so no label is cut", () => {
+  assert.equal(axisSize(null), 44, "before uPlot has made labels");
+  assert.equal(axisSize(["0", "1"]), 28, "never narrower than this");
+  const narrow = axisSize(["0.5", "1", "1.5"]);
+  const wide = axisSize(["0", "-1.25e6", "-2.5e6"]);
+  assert.ok(wide > narrow);
+  // Each character gets at least the 5.6 px a digit of the 10 px axis font takes.
+  for (const labels of [["0.693", "12.5k"], ["-1.25e6"], ["1.2345e-4", "2"]]) {
+    const longest = Math.max(...labels.map((l) => l.length));
+    assert.ok(axisSize(labels) >= 3 + 2 + longest * 5.6, labels.join(" "));
+  }
+});
+
+test("the plots' y axes use the compact labels and fit their width to them", () => {
+  const { charts } = makeCharts([row(0, 1.4, 0.7)]);
+  for (const { plot: p } of charts.plots) {
+    const y = p.opts.axes[1];
+    assert.deepEqual(y.values(p, [0, 50000, 100000]), ["0", "50k", "100k"]);
+    assert.equal(y.size(p, ["0", "50k", "100k"]), axisSize(["100k"]));
+    assert.ok(y.size(p, ["-1.25e6"]) > y.size(p, ["1"]));
+  }
 });

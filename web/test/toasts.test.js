@@ -77,21 +77,33 @@ test("message text is shown as text, never parsed as HTML", () => {
   assert.deepEqual(shown(), ["<img src=x onerror=alert(1)>"]);
 });
 
-test("server errors read as sentences, with the field named once", () => {
-  assert.equal(
-    describeError({ code: "invalid_config", field: "generator.layers", message: "must be at most 8" }),
-    "That setting was refused: generator.layers: must be at most 8",
+test("server errors read as sentences, the field path in small print", () => {
+  const label = (path) => ({ "generator.neurons": "Neurons", "training.batch_size": "Batch size" })[path] || null;
+  // The server's range message becomes a sentence with the setting's label.
+  assert.deepEqual(
+    describeError({ code: "invalid_config", field: "generator.neurons", message: "must be <= 512, got 600" }, label),
+    { text: "Neurons can be at most 512.", detail: "generator.neurons" },
   );
-  // A message that already starts with its field does not repeat it.
-  assert.equal(
-    describeError({ code: "invalid_config", field: "seed", message: "seed: not a number" }),
-    "That setting was refused: seed: not a number",
+  assert.deepEqual(
+    describeError({ code: "invalid_config", field: "training.batch_size", message: "training.batch_size: must be <= 4096, got 5000" }, label),
+    { text: "Batch size can be at most 4,096.", detail: "training.batch_size" },
   );
-  assert.equal(describeError({ code: "rate_limited", message: "slow down" }), "Too many commands at once: slow down");
-  assert.equal(describeError({ code: "internal", message: "boom" }), "The server hit a problem (training paused): boom");
-  assert.equal(describeError({ code: "bad_run_file", message: "not a run" }), "The run file was refused: not a run");
-  // Unknown codes: the message alone, or the code when there is no message.
-  assert.equal(describeError({ code: "whatever", message: "plain words" }), "plain words");
-  assert.equal(describeError({ code: "no_message" }), "no_message");
-  assert.equal(describeError({}), "unknown error");
+  assert.equal(describeError({ code: "invalid_config", field: "loss.clip", message: "must be > 0.0, got 0" }).text, "Clip must be more than 0.0.");
+  assert.equal(
+    describeError({ code: "invalid_config", field: "loss.kind", message: "must be one of 'log', 'hinge', got 'x'" }, () => "Loss").text,
+    "Loss must be one of log, hinge.",
+  );
+  // Other messages: a prefix that says what was refused, made a sentence.
+  assert.equal(describeError({ code: "rate_limited", message: "slow down" }).text, "Too many commands at once: slow down.");
+  assert.equal(describeError({ code: "internal", message: "boom" }).text, "The server hit a problem and paused training: boom.");
+  assert.equal(describeError({ code: "bad_run_file", message: "not a run" }).text, "The run file was refused: not a run.");
+  assert.equal(describeError({ code: "whatever", message: "plain words" }).text, "Plain words.");
+  assert.equal(describeError({ code: "no_message" }).text, "No_message.");
+  assert.equal(describeError({}).text, "Unknown error.");
+});
+
+test("a message's detail is shown in small print after it", () => {
+  const toasts = new Toasts(container);
+  const t = toasts.show("Neurons can be at most 512.", "error", 0, "generator.neurons");
+  assert.equal(t.querySelector("small").textContent, "generator.neurons");
 });

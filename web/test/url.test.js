@@ -1,9 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import {
-  configToHash, hashToConfig, flatten, unflatten, encodeStrokes, decodeStrokes, splitExperiment,
+  configToHash, hashToConfig, hashToExperiment, flatten, unflatten, encodeStrokes, decodeStrokes, splitExperiment,
   sameExperiment,
 } from "../src/state/url.js";
+import { HINTS } from "../src/state/controls.js";
+
+// A copy of GET /api/schema; schema.test.js says how to regenerate it.
+const SCHEMA = JSON.parse(readFileSync(new URL("./fixtures/schema.json", import.meta.url), "utf8"));
 
 const CONFIG = {
   data: { name: "ring", strokes: null, brush_width: 0.04, points: null, jitter: 0 },
@@ -75,4 +80,50 @@ test("flatten and unflatten are inverse, and the experiment splits for the comma
   assert.equal(rest.device, undefined);
   assert.equal(rest.seed, undefined);
   assert.equal(rest.generator.layers, 3);
+});
+
+test("a full config's link is read back whole and with no errors", () => {
+  const { config, errors } = hashToExperiment("#" + configToHash(CONFIG), SCHEMA, HINTS);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(config, hashToConfig(configToHash(CONFIG)));
+  assert.equal(config.device, undefined);
+  const strokes = [[[0.1, 0.2], [0.5, 0.9]]];
+  const drawing = hashToExperiment(configToHash({ data: { name: "drawing", strokes } }), SCHEMA, HINTS);
+  assert.deepEqual(drawing, { config: { data: { name: "drawing", strokes } }, errors: [] });
+});
+
+test("one bad setting in a link costs only that setting, and every problem is reported", () => {
+  const hash = "#generator.neurons=99999&generator.layers=3&d_optimizer.lr=0.003&loss.kind=bogus&nosuch.field=1";
+  const { config, errors } = hashToExperiment(hash, SCHEMA, HINTS);
+  assert.deepEqual(config, { generator: { layers: 3 }, d_optimizer: { lr: 0.003 } });
+  assert.deepEqual(errors, [
+    { path: "generator.neurons", message: "Generator neurons can be at most 512." },
+    {
+      path: "loss.kind",
+      message: "Loss must be one of Log loss (original GAN), Least squares, Wasserstein (clipping), Wasserstein + gradient penalty, Hinge.",
+    },
+    { path: "nosuch.field", message: "nosuch.field is not a setting ganlab knows." },
+  ]);
+});
+
+test("an entry that cannot be read is an error of its own, not a thrown exception", () => {
+  const { config, errors } = hashToExperiment("#data.strokes=1,a&seed=7&metrics.grid=[1,&x y=2&device=cuda", SCHEMA, HINTS);
+  assert.deepEqual(config, { seed: 7 });
+  assert.deepEqual(errors, [
+    { path: "data.strokes", message: "Drawing could not be read from the link (bad stroke point 1,a)." },
+    { path: "metrics.grid", message: "metrics.grid could not be read from the link (it is not valid JSON)." },
+    { path: "x y", message: "x y is not a setting ganlab knows." },
+  ]);
+  assert.deepEqual(hashToExperiment("#data.points=1,2;3", SCHEMA, HINTS).errors.map((e) => e.path), ["data.points"]);
+});
+
+test("a link's text settings stay text; an empty link holds nothing", () => {
+  const { config, errors } = hashToExperiment("#data.name=123&generator.activation=true&seed=1e3", SCHEMA, HINTS);
+  assert.deepEqual(config, { data: { name: "123" }, seed: 1000 });
+  assert.deepEqual(errors.map((e) => e.path), ["generator.activation"]);
+  assert.deepEqual(hashToExperiment("", SCHEMA, HINTS), { config: null, errors: [] });
+  assert.deepEqual(hashToExperiment("#", SCHEMA), { config: null, errors: [] });
+  assert.deepEqual(hashToExperiment("#&&device=cpu", SCHEMA), { config: null, errors: [] });
+  const bad = hashToExperiment("#seed=-4", SCHEMA, HINTS);
+  assert.deepEqual(bad, { config: null, errors: [{ path: "seed", message: "Seed must be at least 0." }] });
 });

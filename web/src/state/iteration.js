@@ -10,6 +10,8 @@ export class IterationCounter {
     this.arrivals = 0;
     this.toldAt = 0;
     this.value = null;
+    this.dUpdates = null;
+    this.gUpdates = null;
   }
 
   /** A frame arrived: its ticket, to hand back when it is drawn. */
@@ -17,16 +19,25 @@ export class IterationCounter {
     return ++this.arrivals;
   }
 
-  /** A text message gave the iteration. */
-  told(iteration) {
+  /** A text message gave the iteration (and the update counters of the same moment, so the
+   * counters shown always come from one message and agree). */
+  told(iteration, dUpdates = null, gUpdates = null) {
     this.toldAt = ++this.arrivals;
     this.value = iteration;
+    if (dUpdates !== null && dUpdates !== undefined) {
+      this.dUpdates = dUpdates;
+      this.gUpdates = gUpdates;
+    }
   }
 
   /** A frame with this ticket is drawn: true when its iteration is the latest word. */
-  drawn(ticket, iteration) {
+  drawn(ticket, iteration, dUpdates = null, gUpdates = null) {
     if (ticket <= this.toldAt) return false;
     this.value = iteration;
+    if (dUpdates !== null && dUpdates !== undefined) {
+      this.dUpdates = dUpdates;
+      this.gUpdates = gUpdates;
+    }
     return true;
   }
 }

@@ -1,12 +1,25 @@
 // The distribution picker: the button that shows the current data (thumbnail and name) and
 // its popover, a grid with a thumbnail of every distribution plus "Draw one" and "Import".
-import { scatter } from "../views/model-graph.js";
+import { scatter } from "../views/thumbnails.js";
 
 /** Side of a thumbnail in the grid (canvas pixels). */
 export const THUMB_SIZE = 72;
 // The popover keeps this far from the window's edges, and this far below the button (px).
 const EDGE = 8;
 const GAP = 6;
+const ARROWS = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: "up", ArrowDown: "down", Home: "home", End: "end" };
+
+/** The index focus moves to from `index` among `count` items in rows of `columns`. */
+export function nextIndex(index, key, count, columns) {
+  const step = ARROWS[key];
+  let to = index;
+  if (step === "up") to = index - columns;
+  else if (step === "down") to = index + columns;
+  else if (step === "home") to = 0;
+  else if (step === "end") to = count - 1;
+  else to = index + step;
+  return to < 0 || to >= count ? index : to;
+}
 
 /** What the button calls data `name`: its title, or words for data the user brought. */
 export function dataLabel(name, distributions) {
@@ -57,6 +70,9 @@ export class DistributionPicker {
       if (ev.key === "Escape") {
         this.toggle(false);
         button.focus();
+      } else if (ARROWS[ev.key] !== undefined) {
+        ev.preventDefault();
+        this.moveFocus(ev.key);
       }
     });
   }
@@ -68,6 +84,16 @@ export class DistributionPicker {
     this.build();
   }
 
+  /** Arrow keys move the focus through the grid, row by row. */
+  moveFocus(key) {
+    const items = [...this.els.grid.querySelectorAll("button")];
+    const at = items.indexOf(this.els.grid.ownerDocument.activeElement);
+    const first = items[0];
+    const columns = first ? Math.max(1, items.filter((b) => b.offsetTop === first.offsetTop).length) : 1;
+    const to = nextIndex(Math.max(0, at), key, items.length, columns);
+    if (items[to]) items[to].focus();
+  }
+
   toggle(open) {
     const { button, popover } = this.els;
     popover.hidden = !open;
@@ -77,8 +103,10 @@ export class DistributionPicker {
       const place = popoverPlace(button.getBoundingClientRect(), popover.offsetWidth, view.innerWidth);
       popover.style.left = `${place.left}px`;
       popover.style.top = `${place.top}px`;
-      const first = popover.querySelector("button");
-      if (first) first.focus();
+      // Keep it inside the window: it scrolls when it is taller than the space below the button.
+      popover.style.maxHeight = `${Math.max(160, view.innerHeight - place.top - EDGE)}px`;
+      const current = popover.querySelector("[aria-selected='true']") || popover.querySelector(".dist-grid button");
+      if (current) current.focus();
     }
   }
 
@@ -94,6 +122,7 @@ export class DistributionPicker {
       b.className = "dist-item";
       b.dataset.dist = d.name;
       b.setAttribute("data-testid", `dist-${d.name}`);
+      b.setAttribute("role", "option");
       b.title = d.description;
       const c = doc.createElement("canvas");
       c.width = THUMB_SIZE;
@@ -111,6 +140,8 @@ export class DistributionPicker {
     const draw = doc.createElement("button");
     draw.className = "dist-item dist-draw";
     draw.innerHTML = "<span class='big'>✎</span><span>Draw one</span>";
+    draw.setAttribute("data-testid", "dist-draw");
+    draw.title = "Draw your own distribution with the mouse, a pen or a finger";
     draw.addEventListener("click", () => {
       this.toggle(false);
       this.onDraw();
@@ -118,6 +149,8 @@ export class DistributionPicker {
     const imp = doc.createElement("button");
     imp.className = "dist-item dist-import";
     imp.innerHTML = "<span class='big'>⇪</span><span>Import CSV / JSON</span>";
+    imp.setAttribute("data-testid", "dist-import");
+    imp.title = "Import points from a CSV file (x,y rows) or a JSON list of [x, y] pairs";
     imp.addEventListener("click", () => {
       this.toggle(false);
       this.onImport();
@@ -126,12 +159,23 @@ export class DistributionPicker {
     this.drawCurrentThumb();
   }
 
-  /** The button shows the current data: its name and its thumbnail. */
+  /** The button shows the current data: its name and its thumbnail; the grid marks it. */
   showCurrent() {
     const current = this.current();
     if (!current) return;
     this.els.name.textContent = dataLabel(current.name, this.distributions);
+    for (const b of this.els.grid.querySelectorAll("[data-dist]")) b.setAttribute("aria-selected", String(b.dataset.dist === current.name));
     this.drawCurrentThumb();
+  }
+
+  /** A frame was drawn: data of the user's own is drawn from the latest frame's real samples
+   * (so the thumbnail follows each new drawing or import, never one behind). */
+  frameDrawn(frame) {
+    const current = this.current();
+    if (!current || this.distributions.some((x) => x.name === current.name)) return;
+    if (this.thumbFrom === frame) return;
+    this.thumbFrom = frame;
+    scatter(this.els.thumb, frame.real, frame.box, this.palette().real);
   }
 
   drawThumb(canvas, d, p) {
@@ -144,8 +188,12 @@ export class DistributionPicker {
     if (!current) return;
     const d = this.distributions.find((x) => x.name === current.name);
     const p = this.palette();
-    // Data of the user's own (a drawing, imported points) has no entry: show the frame's.
+    // Data of the user's own (a drawing, imported points) has no entry: its first frame draws
+    // it (frameDrawn); until then the thumbnail is left blank rather than show the old data.
     if (d) this.drawThumb(this.els.thumb, d, p);
-    else if (current.frame) scatter(this.els.thumb, current.frame.real, current.frame.box, p.real);
+    else {
+      this.thumbFrom = null;
+      scatter(this.els.thumb, new Float32Array(0), [0, 1, 0, 1], p.real);
+    }
   }
 }

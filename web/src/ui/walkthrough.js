@@ -17,12 +17,34 @@ const TEXT = {
     classify: "D (held fixed now) scores each fake sample.",
     loss: "G's loss is low when D mistakes its samples for real ones.",
     gradients: "The gradient of G's loss at each fake sample: the arrows show where each sample should move (against the gradient) to fool D.",
-    update: "G's optimizer changes G's weights so that its samples move along the arrows. The arrows here go from each sample's old place to its new one.",
+    update: "G's optimizer changes G's weights so that its samples move along the arrows. The arrows go from each sample's old place towards its new one, magnified so the step can be seen.",
   },
 };
 
+/**
+ * Arrows from each sample's place before an update to its place after, scaled so that the
+ * longest is `visible` long (a real step is often a thousandth of the view): `{segments,
+ * factor}`, factor 1 when the step is already visible. Segments are x0,y0,x1,y1 per sample.
+ */
+export function updateSegments(before, after, visible) {
+  const n = Math.min(before.length, after.length) / 2;
+  let longest = 0;
+  for (let i = 0; i < n; i++) {
+    longest = Math.max(longest, Math.hypot(after[2 * i] - before[2 * i], after[2 * i + 1] - before[2 * i + 1]));
+  }
+  const factor = longest > 0 && longest < visible ? visible / longest : 1;
+  const segments = new Float32Array(4 * n);
+  for (let i = 0; i < n; i++) {
+    const x = before[2 * i];
+    const y = before[2 * i + 1];
+    segments.set([x, y, x + (after[2 * i] - x) * factor, y + (after[2 * i + 1] - y) * factor], 4 * i);
+  }
+  return { segments, factor };
+}
+
 export class Walkthrough {
-  constructor(els, { send, view, palette }) {
+  constructor(els, { send, view, palette, onPhase = () => {} }) {
+    this.onPhaseShown = onPhase;
     this.els = els;
     this.send = send;
     this.view = view;
@@ -92,6 +114,7 @@ export class Walkthrough {
     this.last = null;
     this.view.setWalk(null);
     this.renderSteps(null, null);
+    this.onPhaseShown(null, null);
   }
 
   onError() {
@@ -121,21 +144,21 @@ export class Walkthrough {
       const extent = this.view.box ? Math.max(this.view.box[1] - this.view.box[0], this.view.box[3] - this.view.box[2]) : 1;
       walk.arrows = arrowSegments(this.batch.fake, get("fake_grad"), 0.08 * extent);
     }
+    let magnified = null;
     if (phase === "update" && network === "g" && get("fake") && this.batch.fake) {
-      const before = this.batch.fake;
-      const after = get("fake");
-      const seg = new Float32Array(2 * before.length);
-      for (let i = 0; i < before.length / 2; i++) {
-        seg.set([before[2 * i], before[2 * i + 1], after[2 * i], after[2 * i + 1]], 4 * i);
-      }
-      walk.arrows = seg;
-      walk.fake = after;
+      const extent = this.view.box ? Math.max(this.view.box[1] - this.view.box[0], this.view.box[3] - this.view.box[2]) : 1;
+      const { segments, factor } = updateSegments(this.batch.fake, get("fake"), 0.08 * extent);
+      walk.arrows = segments;
+      walk.fake = get("fake");
       walk.arrowColor = this.palette().fake;
+      magnified = factor;
     }
     if (network === "g") walk.real = null;
     this.view.setWalk(walk);
     this.renderSteps(network, phase);
+    if (magnified && magnified > 1.05) this.els.text.textContent += ` (Arrows magnified ×${formatNumber(magnified)}.)`;
     this.renderValues(header.values || {});
+    this.onPhaseShown(network, phase);
     if (this.auto) {
       clearTimeout(this.timer);
       this.timer = setTimeout(() => this.next(), this.phaseSeconds * 1000);

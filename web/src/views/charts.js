@@ -14,6 +14,52 @@ export function formatValue(v) {
   return a >= 1e4 || (a < 1e-3 && v !== 0) ? v.toExponential(2) : v.toPrecision(3);
 }
 
+/** A short number for an axis: `digits` significant digits, "k" for thousands, an exponent
+ * from a million up and below 0.001 (12000 -> "12k", 1234567 -> "1.23e6", 0.00012 -> "1.2e-4"). */
+export function compactNumber(v, digits = 3) {
+  if (v === 0) return "0"; // and -0
+  const a = Math.abs(v);
+  const exp = () => {
+    const [m, e] = v.toExponential(digits - 1).split("e");
+    return `${Number(m)}e${Number(e)}`;
+  };
+  if (a >= 1e6 || a < 1e-3) return exp();
+  if (a >= 1e3) {
+    const k = Number((v / 1e3).toPrecision(digits));
+    return Math.abs(k) >= 1e3 ? exp() : `${k}k`; // 999999 rounds up to a million
+  }
+  return String(Number(v.toPrecision(digits)));
+}
+
+/** Labels for an axis' ticks (uPlot's `splits`, null = hidden): compact, with just enough
+ * significant digits (3 or more) that no two ticks read the same. */
+export function axisLabels(splits) {
+  let labels = [];
+  for (let digits = 3; digits <= 12; digits++) {
+    labels = splits.map((v) => (v == null || !Number.isFinite(v) ? "" : compactNumber(v, digits)));
+    const shown = labels.filter((l) => l !== "");
+    if (new Set(shown).size === shown.length) break;
+  }
+  return labels;
+}
+
+// The y axis' width: its tick, the gap, the longest label (a 10 px system font's digits are
+// about 5.6 px wide; 6 is a little generous, so a label is never cut) and a margin.
+const AXIS_FONT = "10px system-ui, sans-serif";
+const AXIS_TICK = 3;
+const AXIS_GAP = 2;
+const CHAR_PX = 6;
+const AXIS_MIN = 28;
+
+/** Width in px of a y axis showing `labels` (null before uPlot has made them: a common width).
+ * Estimated from the longest label's character count: measuring text would cost a layout. */
+export function axisSize(labels) {
+  if (!labels) return 44;
+  let chars = 0;
+  for (const l of labels) if (l && l.length > chars) chars = l.length;
+  return Math.max(AXIS_MIN, Math.ceil(AXIS_TICK + AXIS_GAP + chars * CHAR_PX + 4));
+}
+
 const CHARTS = [
   { id: "losses", title: "Loss", series: [["d_loss", "D loss", "discriminator"], ["g_loss", "G loss", "fake"]] },
   { id: "outputs", title: "Mean D output", series: [["d_real", "D(real)", "real"], ["d_fake", "D(fake)", "fake"]] },
@@ -80,14 +126,18 @@ export class Charts {
     const logAllowed = this.log && def.id !== "modes";
     const plot = new uPlot(
       {
-        width: this.width(),
+        width: this.width(box),
         height: 110,
         cursor: { drag: { x: false, y: false }, points: { size: 6 } },
         legend: { live: true },
         scales: { x: { time: false }, y: logAllowed ? { distr: 4, asinh: 0.001 } : { auto: true } },
         axes: [
-          { size: 24, font: "10px system-ui, sans-serif", ticks: { size: 3 }, gap: 2 },
-          { size: 44, font: "10px system-ui, sans-serif", ticks: { size: 3 }, gap: 2 },
+          { size: 24, font: AXIS_FONT, ticks: { size: AXIS_TICK }, gap: AXIS_GAP },
+          {
+            font: AXIS_FONT, ticks: { size: AXIS_TICK }, gap: AXIS_GAP,
+            values: (u, splits) => axisLabels(splits),
+            size: (u, values) => axisSize(values),
+          },
         ],
         series: [
           { label: "iteration", value: (u, v, si, idx) => { const x = idx == null ? lastValue(u.data[0]) : v; return x == null ? "–" : x.toFixed(0); } },
@@ -112,13 +162,17 @@ export class Charts {
     return [this.history.column("iteration"), ...def.series.map(([col]) => this.history.column(col))];
   }
 
-  width() {
-    return Math.max(200, Math.floor(this.container.clientWidth) - 4);
+  /** A chart's width: its box's, which the page's grid sets (one or two charts a row). */
+  width(box) {
+    const w = box && box.clientWidth ? box.clientWidth : this.container.clientWidth;
+    return Math.max(200, Math.floor(w) - 4);
   }
 
   resize() {
-    const w = this.width();
-    for (const p of this.plots) p.plot.setSize({ width: w, height: 110 });
+    for (const p of this.plots) {
+      const w = this.width(p.box);
+      if (p.plot.width !== w) p.plot.setSize({ width: w, height: 110 });
+    }
   }
 
   /** Whether a chart still shows older data than the history holds. */

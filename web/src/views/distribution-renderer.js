@@ -6,7 +6,7 @@ import { contours } from "d3-contour";
 import { scaleLinear } from "d3-scale";
 import { heatmapLut, overWhite } from "./colors.js";
 import {
-  Viewport, arrowSegments, clampToView, easeInOut, isCurve, latentLines, manifoldOpacity,
+  Viewport, arrowSegments, axisTicks, clampToView, easeInOut, isCurve, latentLines, manifoldOpacity,
 } from "./math.js";
 
 export const MARGIN = { left: 38, right: 8, top: 8, bottom: 24 };
@@ -490,24 +490,22 @@ export class DistributionRenderer {
     ctx.strokeRect(MARGIN.left + 0.5, MARGIN.top + 0.5, v.width - 1, v.height - 1);
     const xs = scaleLinear().domain([x0, x1]);
     const ys = scaleLinear().domain([y0, y1]);
-    const fmt = xs.tickFormat(6);
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
     ctx.beginPath();
-    for (const t of xs.ticks(Math.max(2, Math.floor(v.width / 70)))) {
-      const X = MARGIN.left + v.x(t);
+    for (const { value, label } of axisTicks(xs, Math.max(2, Math.floor(v.width / 70)))) {
+      const X = MARGIN.left + v.x(value);
       ctx.moveTo(X, MARGIN.top + v.height);
       ctx.lineTo(X, MARGIN.top + v.height + 4);
-      ctx.fillText(fmt(t), X, MARGIN.top + v.height + 6);
+      ctx.fillText(label, X, MARGIN.top + v.height + 6);
     }
     ctx.textAlign = "right";
     ctx.textBaseline = "middle";
-    const fy = ys.tickFormat(6);
-    for (const t of ys.ticks(Math.max(2, Math.floor(v.height / 60)))) {
-      const Y = MARGIN.top + v.y(t);
+    for (const { value, label } of axisTicks(ys, Math.max(2, Math.floor(v.height / 60)))) {
+      const Y = MARGIN.top + v.y(value);
       ctx.moveTo(MARGIN.left - 4, Y);
       ctx.lineTo(MARGIN.left, Y);
-      ctx.fillText(fy(t), MARGIN.left - 6, Y);
+      ctx.fillText(label, MARGIN.left - 6, Y);
     }
     ctx.stroke();
     ctx.restore();

@@ -42,6 +42,8 @@ export class DistributionView {
 
   startBackend(useWorker) {
     this.worker = null;
+    this.snapshots = new Map();
+    this.snapshotId = 0;
     if (useWorker && typeof Worker !== "undefined" && this.canvas.transferControlToOffscreen) {
       try {
         const offscreen = this.canvas.transferControlToOffscreen();
@@ -52,6 +54,10 @@ export class DistributionView {
             this.inFlight--;
             this.onRendered(ev.data.frameNumber, ev.data.ms);
             if (this.queue.length) this.postNext();
+          } else if (ev.data.type === "snapshot") {
+            const wait = this.snapshots.get(ev.data.id);
+            this.snapshots.delete(ev.data.id);
+            if (wait) (ev.data.error ? wait.reject(new Error(ev.data.error)) : wait.resolve(ev.data.bitmap));
           } else if (ev.data.type === "error") {
             console.error(`picture worker: ${ev.data.message}`);
           }
@@ -141,6 +147,19 @@ export class DistributionView {
       this.dirty = this.renderer.animating;
       this.onRendered(frame.frameNumber, performance.now() - t0);
     }
+  }
+
+  /** The picture as drawn now, as an ImageBitmap (for the PNG export). */
+  snapshot() {
+    if (!this.worker) {
+      this.renderer.render();
+      return createImageBitmap(this.canvas);
+    }
+    const id = ++this.snapshotId;
+    return new Promise((resolve, reject) => {
+      this.snapshots.set(id, { resolve, reject });
+      this.worker.postMessage({ type: "snapshot", id });
+    });
   }
 
   setWalk(walk) {

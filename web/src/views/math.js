@@ -286,3 +286,13 @@ export function formatNumber(v) {
 export function isCurve(manifoldShape) {
   return manifoldShape.length === 1;
 }
+
+/**
+ * Axis ticks of a d3 linear `scale` as [{ value, label }]. The labels' precision comes from
+ * the same `count` as the ticks: formatting with a smaller count than the ticks were made with
+ * rounds neighbouring ticks to one label when zoomed in (0.61, 0.61, 0.62, ...).
+ */
+export function axisTicks(scale, count) {
+  const format = scale.tickFormat(count);
+  return scale.ticks(count).map((value) => ({ value, label: format(value) }));
+}

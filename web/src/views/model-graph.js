@@ -1,10 +1,36 @@
-// The model overview: noise -> generator -> samples -> discriminator -> predictions -> loss,
-// with both gradient loops, live thumbnails in the nodes and each hyperparameter's control
-// next to the node it affects (declared in state/controls.js).
-import { NODES, getPath, parseControl } from "../state/controls.js";
-import { formatNumber, isCurve } from "./math.js";
+// The model overview: a graph drawn left to right, noise -> generator -> samples ->
+// discriminator -> predictions -> loss, with both gradient loops. Each node is compact: its
+// title, a live thumbnail and a one-line summary; its hyperparameters open next to it in a
+// popover (built from the server's schema, state/controls.js). Slow motion lights up the nodes
+// and edges a phase works on and dims the rest.
+import { getPath, parseControl } from "../state/controls.js";
+import { formatNumber } from "./math.js";
+import { drawManifoldThumb, heatThumb, noisePoints, scatter } from "./thumbnails.js";
 
 const SVG = "http://www.w3.org/2000/svg";
+
+/** The graph's nodes in data-flow order, with what a learner reads on each. */
+export const GRAPH_NODES = [
+  { id: "noise", title: "Noise z", help: "Random input to the generator." },
+  { id: "generator", title: "Generator G", help: "A neural network that turns noise into points." },
+  { id: "samples", title: "Samples", help: "Each update draws a batch of fake and of real points." },
+  { id: "discriminator", title: "Discriminator D", help: "A neural network that scores how real a point looks." },
+  { id: "predictions", title: "Predictions", help: "D's mean verdict on real and on fake samples." },
+  { id: "loss", title: "Loss", help: "How D's predictions become each network's objective." },
+];
+
+/** What each slow-motion phase works on: the nodes it lights up, for each network's turn. */
+export const PHASE_FOCUS = {
+  generate: { d: ["noise", "generator", "samples"], g: ["noise", "generator", "samples"] },
+  classify: { d: ["samples", "discriminator", "predictions"], g: ["samples", "discriminator", "predictions"] },
+  loss: { d: ["predictions", "loss"], g: ["predictions", "loss"] },
+  gradients: { d: ["loss", "predictions", "discriminator"], g: ["loss", "predictions", "discriminator", "samples", "generator"] },
+  update: { d: ["discriminator"], g: ["generator"] },
+};
+
+const LOSS_NAMES = { log: "Log loss", lsgan: "Least squares", wgan: "Wasserstein", wgan_gp: "WGAN-GP", hinge: "Hinge" };
+const ACT = { relu: "ReLU", leaky_relu: "Leaky ReLU", tanh: "tanh", elu: "ELU" };
+const OPT = { adam: "Adam", sgd: "SGD", rmsprop: "RMSProp" };
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -17,8 +43,31 @@ function el(tag, attrs = {}, ...children) {
   return e;
 }
 
-/** Row `index` of a bar list: made once, then only what changed is written (rebuilding the
- * rows' HTML a few times a second cost a style and layout pass over the graph each time). */
+/** One line that says what a node is set to, e.g. "2 × 16 ReLU · Adam 0.001". */
+export function nodeSummary(id, config) {
+  if (!config) return "";
+  const net = (n) => (n.layers === 0 ? "linear" : `${n.layers} × ${n.neurons} ${ACT[n.activation] || n.activation}`);
+  const opt = (o) => `${OPT[o.kind] || o.kind} ${formatNumber(o.lr)}`;
+  const t = config.training;
+  switch (id) {
+    case "noise":
+      return `${config.noise.kind === "uniform" ? "Uniform" : "Gaussian"}, ${config.noise.dim}D`;
+    case "generator":
+      return `${net(config.generator)} · ${opt(config.g_optimizer)}${t.g_steps !== 1 ? ` · ${t.g_steps}×` : ""}`;
+    case "samples":
+      return `batch ${t.batch_size}`;
+    case "discriminator": {
+      const pack = config.discriminator.packing > 1 ? ` · pack ${config.discriminator.packing}` : "";
+      return `${net(config.discriminator)} · ${opt(config.d_optimizer)}${t.d_steps !== 1 ? ` · ${t.d_steps}×` : ""}${pack}`;
+    }
+    case "loss":
+      return LOSS_NAMES[config.loss.kind] || config.loss.kind;
+    default:
+      return "";
+  }
+}
+
+/** Row `index` of a bar list: made once, then only what changed is written. */
 function setBar(list, index, label, value, color, scaleMax) {
   let row = list.children[index];
   if (!row) {
@@ -42,18 +91,38 @@ function setBar(list, index, label, value, color, scaleMax) {
 }
 
 export class ModelGraph {
-  constructor(container, { onChange, onError, onGeneratorHover }) {
+  /**
+   * container: the element the graph fills; popover: the element node settings open in.
+   * onChange(path, value), onError(text), onGeneratorHover(on), onOpen(id|null).
+   */
+  constructor(container, popover, { onChange, onError, onGeneratorHover = () => {}, onOpen = () => {} }) {
     this.container = container;
+    this.popover = popover;
     this.onChange = onChange;
     this.onError = onError;
     this.onGeneratorHover = onGeneratorHover;
+    this.onOpen = onOpen;
     this.inputs = new Map(); // path -> {control, input, row}
+    this.panels = {};
     this.thumbs = {};
     this.config = null;
     this.palette = null;
+    this.openId = null;
+    this.focus = null;
     this.reducedMotion = matchMedia("(prefers-reduced-motion: reduce)").matches;
     this.build();
     new ResizeObserver(() => this.layoutEdges()).observe(container);
+    const doc = container.ownerDocument;
+    doc.addEventListener("pointerdown", (ev) => {
+      if (this.openId && !popover.contains(ev.target) && !this.nodes[this.openId].contains(ev.target)) this.open(null);
+    });
+    popover.addEventListener("keydown", (ev) => {
+      if (ev.key === "Escape") {
+        const id = this.openId;
+        this.open(null);
+        if (id) this.nodes[id].focus();
+      }
+    });
   }
 
   build() {
@@ -62,46 +131,37 @@ export class ModelGraph {
     this.svg = document.createElementNS(SVG, "svg");
     this.svg.classList.add("edges");
     this.svg.setAttribute("aria-hidden", "true");
-    c.append(this.svg);
+    const row = el("div", { class: "graph-row" });
+    c.append(this.svg, row);
     this.nodes = {};
-    for (const node of NODES) {
-      const box = el("div", { class: `node node-${node.id}`, "data-node": node.id });
-      const head = el("div", { class: "node-head" });
-      const title = el("div", { class: "node-title" }, el("h3", { text: node.title }), el("p", { class: "hint", text: node.help }));
-      head.append(title);
+    this.summaries = {};
+    for (const node of GRAPH_NODES) {
+      const box = el("div", {
+        class: `node node-${node.id}`, "data-node": node.id, "data-testid": `node-${node.id}`,
+        title: node.help,
+      });
+      box.append(el("h3", { text: node.title }));
+      const body = el("div", { class: "node-body" });
       if (node.id === "samples") {
         this.thumbs.fake = this.thumb("Fake samples");
         this.thumbs.real = this.thumb("Real samples");
-        head.append(this.thumbs.fake.wrap, this.thumbs.real.wrap);
+        body.append(this.thumbs.fake.wrap, this.thumbs.real.wrap);
+      } else if (node.id === "predictions") {
+        this.predBars = el("div", { class: "pred-bars" });
+        body.append(this.predBars);
       } else if (node.id === "loss") {
         this.lossBars = el("div", { class: "loss-bars" });
-        head.append(this.lossBars);
+        body.append(this.lossBars);
       } else {
         this.thumbs[node.id] = this.thumb(node.title);
-        head.append(this.thumbs[node.id].wrap);
-      }
-      box.append(head);
-      const body = el("div", { class: "controls" });
-      const advanced = el("details", { class: "advanced" }, el("summary", { text: "more" }));
-      const advancedBody = el("div", { class: "controls" });
-      advanced.append(advancedBody);
-      for (const control of node.controls) {
-        const row = this.control(control);
-        (control.advanced ? advancedBody : body).append(row);
+        body.append(this.thumbs[node.id].wrap);
       }
       box.append(body);
-      if (advancedBody.children.length) box.append(advanced);
-      if (node.id === "discriminator") {
-        this.predictions = el("div", { class: "node node-predictions", "data-node": "predictions" },
-          el("div", { class: "node-head" }, el("div", { class: "node-title" }, el("h3", { text: "Predictions" }),
-            el("p", { class: "hint", text: "D's mean verdict on real and on fake samples." }))),
-          el("div", { class: "pred-bars" }));
-      }
-      c.append(box);
+      this.summaries[node.id] = el("p", { class: "node-summary" });
+      box.append(this.summaries[node.id]);
+      row.append(box);
       this.nodes[node.id] = box;
-      if (node.id === "discriminator") c.append(this.predictions);
     }
-    this.nodes.predictions = this.predictions;
     this.nodes.generator.addEventListener("pointerenter", () => this.onGeneratorHover(true));
     this.nodes.generator.addEventListener("pointerleave", () => this.onGeneratorHover(false));
     requestAnimationFrame(() => this.layoutEdges());
@@ -109,8 +169,79 @@ export class ModelGraph {
 
   thumb(label) {
     const canvas = el("canvas", { width: "64", height: "64", role: "img", "aria-label": label });
-    const wrap = el("figure", { class: "thumb" }, canvas, el("figcaption", { text: label.replace(/ [GDz]$/, "") }));
-    return { canvas, wrap };
+    return { canvas, wrap: canvas };
+  }
+
+  /** The controls of each node, from the schema (state/controls.js buildNodes). A node with
+   * controls becomes a button that opens them. */
+  setControls(nodes) {
+    this.inputs.clear();
+    this.popover.textContent = "";
+    this.panels = {};
+    for (const node of nodes) {
+      if (!node.controls.length || !this.nodes[node.id]) continue;
+      const panel = el("div", { class: "node-panel", "data-panel": node.id, hidden: "" });
+      panel.append(el("h3", { text: `${node.title}: settings` }), el("p", { class: "hint", text: node.help }));
+      const body = el("div", { class: "controls" });
+      const advanced = el("details", { class: "advanced" }, el("summary", { text: "more settings" }));
+      const advancedBody = el("div", { class: "controls" });
+      advanced.append(advancedBody);
+      for (const control of node.controls) (control.advanced ? advancedBody : body).append(this.control(control));
+      panel.append(body);
+      if (advancedBody.children.length) panel.append(advanced);
+      this.popover.append(panel);
+      this.panels[node.id] = panel;
+      const box = this.nodes[node.id];
+      box.classList.add("has-settings");
+      box.tabIndex = 0;
+      box.setAttribute("role", "button");
+      box.setAttribute("aria-haspopup", "dialog");
+      box.setAttribute("aria-expanded", "false");
+      box.setAttribute("aria-label", `${node.title}: ${node.help} Open its settings.`);
+      if (!box.dataset.bound) {
+        box.dataset.bound = "1";
+        box.addEventListener("click", (ev) => {
+          if (ev.target.closest("canvas") && ev.detail > 1) return;
+          this.open(this.openId === node.id ? null : node.id);
+        });
+        box.addEventListener("keydown", (ev) => {
+          if (ev.key === "Enter" || ev.key === " ") {
+            ev.preventDefault();
+            this.open(this.openId === node.id ? null : node.id);
+          }
+        });
+      }
+    }
+    if (this.config) this.setConfig(this.config);
+  }
+
+  /** Open the settings of node `id` next to it (null closes them). */
+  open(id) {
+    if (id && !this.panels[id]) return;
+    this.openId = id;
+    for (const [pid, panel] of Object.entries(this.panels)) {
+      panel.hidden = pid !== id;
+      this.nodes[pid].setAttribute("aria-expanded", String(pid === id));
+      this.nodes[pid].classList.toggle("open", pid === id);
+    }
+    this.popover.hidden = !id;
+    if (id) {
+      this.place(id);
+      const first = this.panels[id].querySelector("select, input");
+      if (first) first.focus({ preventScroll: true });
+    }
+    this.onOpen(id);
+  }
+
+  /** Under the node, kept inside the window. */
+  place(id) {
+    const b = this.nodes[id].getBoundingClientRect();
+    const view = this.container.ownerDocument.defaultView;
+    const p = this.popover;
+    const w = p.offsetWidth;
+    const left = Math.max(8, Math.min(b.left, view.innerWidth - w - 8));
+    p.style.left = `${left + view.scrollX}px`;
+    p.style.top = `${b.bottom + 6 + view.scrollY}px`;
   }
 
   control(control) {
@@ -128,10 +259,12 @@ export class ModelGraph {
       input.step = control.step ?? (control.kind === "int" ? 1 : "any");
     }
     input.dataset.path = control.path;
-    input.dataset.testid = `ctl-${control.path}`;
     input.setAttribute("data-testid", `ctl-${control.path}`);
-    if (control.title) input.title = control.title;
-    const row = el("div", { class: "control" }, el("label", { for: id, text: control.label }), input);
+    const help = control.help || control.title || "";
+    if (help) input.title = help;
+    const label = el("label", { for: id, text: control.label });
+    if (help) label.title = help;
+    const row = el("div", { class: "control" }, label, input);
     input.addEventListener("change", () => {
       const parsed = parseControl(control, input.value);
       if (parsed.error) {
@@ -163,6 +296,10 @@ export class ModelGraph {
       if (document.activeElement !== input) this.setValue(path, getPath(config, path));
       row.hidden = control.when ? !control.when(config) : false;
     }
+    for (const node of GRAPH_NODES) {
+      const text = nodeSummary(node.id, config);
+      if (this.summaries[node.id].textContent !== text) this.summaries[node.id].textContent = text;
+    }
     this.layoutEdges();
   }
 
@@ -178,15 +315,24 @@ export class ModelGraph {
     this.container.classList.toggle("playing", playing);
   }
 
-  /** March the gradient loops' dashes one step: called on the page's readout tick while
-   * training (a few times a second), so the motion shares that paint instead of adding one. */
+  /** Slow motion: light up what phase `phase` of `network`'s update works on (null: all). */
+  setFocus(network, phase) {
+    const focus = network && phase ? PHASE_FOCUS[phase][network] : null;
+    this.focus = focus ? { network, phase, nodes: new Set(focus) } : null;
+    this.container.classList.toggle("walking", Boolean(focus));
+    for (const [id, box] of Object.entries(this.nodes)) box.classList.toggle("active", Boolean(focus && focus.includes(id)));
+    this.layoutEdges();
+  }
+
+  /** March the gradient loops' dashes one step (on the page's readout tick while training). */
   advanceLoops() {
     if (this.reducedMotion) return;
     this.dash = ((this.dash || 0) + 4.5) % 18;
     for (const p of this.loops || []) p.style.strokeDashoffset = String(-this.dash);
   }
 
-  /** The edges: data flow (solid) and the two gradient loops (dashed, animated while playing). */
+  /** The edges: data flow (arrows between neighbours) and the two gradient loops, dashed,
+   * from the loss back to the network each one updates. */
   layoutEdges() {
     const svg = this.svg;
     const base = this.container.getBoundingClientRect();
@@ -194,34 +340,46 @@ export class ModelGraph {
     svg.setAttribute("width", base.width);
     svg.setAttribute("height", this.container.scrollHeight);
     svg.textContent = "";
+    const defs = document.createElementNS(SVG, "defs");
+    defs.innerHTML = '<marker id="graph-arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L8,4 L0,8 z" fill="#9aa0a6"/></marker>';
+    svg.append(defs);
     const r = (id) => {
       const b = this.nodes[id].getBoundingClientRect();
       return { x: b.left - base.left, y: b.top - base.top, w: b.width, h: b.height };
     };
     this.loops = [];
-    const path = (d, cls) => {
+    const focus = this.focus;
+    const path = (d, cls, lit) => {
       const p = document.createElementNS(SVG, "path");
       p.setAttribute("d", d);
-      p.setAttribute("class", cls);
+      p.setAttribute("class", `${cls}${lit ? " lit" : ""}`);
+      if (cls.includes("flow")) p.setAttribute("marker-end", "url(#graph-arrow)");
       svg.append(p);
       if (cls.includes("loop")) this.loops.push(p);
     };
-    const order = ["noise", "generator", "samples", "discriminator", "predictions", "loss"];
+    const order = GRAPH_NODES.map((n) => n.id);
     for (let i = 0; i < order.length - 1; i++) {
       const a = r(order[i]);
       const b = r(order[i + 1]);
-      const x = a.x + a.w / 2;
-      path(`M${x},${a.y + a.h} L${x},${b.y}`, "edge flow");
+      const lit = Boolean(focus && focus.nodes.has(order[i]) && focus.nodes.has(order[i + 1]) && focus.phase !== "gradients");
+      if (b.y >= a.y + a.h) {
+        // The next node starts a new row (narrow screens): down, across, down.
+        const midY = a.y + a.h + (b.y - a.y - a.h) / 2;
+        path(`M${a.x + a.w / 2},${a.y + a.h} V${midY} H${b.x + b.w / 2} V${b.y - 1}`, "edge flow", lit);
+      } else {
+        const y = a.y + Math.min(a.h, b.h) / 2;
+        path(`M${a.x + a.w},${y} H${b.x - 1}`, "edge flow", lit);
+      }
     }
     const loss = r("loss");
-    const disc = r("discriminator");
-    const gen = r("generator");
-    // D's update: from the loss up the left side into D.
-    const lx = Math.max(3, loss.x - 7);
-    path(`M${loss.x},${loss.y + loss.h / 2} H${lx} V${disc.y + disc.h / 2} H${disc.x}`, "edge loop loop-d");
-    // G's update: from the loss up the right side, through D (gradients flow through it), into G.
-    const rx = Math.min(base.width - 3, loss.x + loss.w + 7);
-    path(`M${loss.x + loss.w},${loss.y + loss.h / 2} H${rx} V${gen.y + gen.h / 2} H${gen.x + gen.w}`, "edge loop loop-g");
+    const loop = (target, depth, cls, network) => {
+      const t = r(target);
+      const y = Math.max(loss.y + loss.h, t.y + t.h) + depth;
+      const lit = Boolean(focus && focus.network === network && (focus.phase === "gradients" || focus.phase === "update"));
+      path(`M${loss.x + loss.w / 2},${loss.y + loss.h} V${y} H${t.x + t.w / 2} V${t.y + t.h}`, cls, lit);
+    };
+    loop("discriminator", 7, "edge loop loop-d", "d");
+    loop("generator", 15, "edge loop loop-g", "g");
   }
 
   /** Live thumbnails and numbers from a frame (cheap; called a few times a second). */
@@ -236,9 +394,8 @@ export class ModelGraph {
     const l = f.losses || {};
     const prob = f.output === "probability" || f.output === "prob";
     const predMax = prob ? 1 : Math.max(Math.abs(l.d_real ?? 0), Math.abs(l.d_fake ?? 0), 1e-9);
-    const predBars = this.predictions.querySelector(".pred-bars");
-    setBar(predBars, 0, "D(real)", l.d_real, p.real, predMax);
-    setBar(predBars, 1, "D(fake)", l.d_fake, p.fake, predMax);
+    setBar(this.predBars, 0, "D(real)", l.d_real, p.real, predMax);
+    setBar(this.predBars, 1, "D(fake)", l.d_fake, p.fake, predMax);
     const lossMax = Math.max(Math.abs(l.d_loss ?? 0), Math.abs(l.g_loss ?? 0), 1e-9);
     setBar(this.lossBars, 0, "D loss", l.d_loss, p.discriminator, lossMax);
     setBar(this.lossBars, 1, "G loss", l.g_loss, p.fake, lossMax);
@@ -248,85 +405,3 @@ export class ModelGraph {
     this.lut = lut;
   }
 }
-
-function noisePoints(f) {
-  const n = f.fakeNoise.length / f.noiseDim;
-  const out = new Float32Array(2 * n);
-  for (let i = 0; i < n; i++) {
-    out[2 * i] = f.fakeNoise[i * f.noiseDim];
-    out[2 * i + 1] = f.noiseDim > 1 ? f.fakeNoise[i * f.noiseDim + 1] : 0;
-  }
-  return out;
-}
-
-function prepare(canvas) {
-  const ctx = canvas.getContext("2d");
-  ctx.setTransform(1, 0, 0, 1, 0, 0);
-  ctx.clearRect(0, 0, canvas.width, canvas.height);
-  ctx.fillStyle = "#fff";
-  ctx.fillRect(0, 0, canvas.width, canvas.height);
-  return ctx;
-}
-
-function mapper(canvas, box) {
-  const [x0, x1, y0, y1] = box;
-  const s = Math.min(canvas.width / (x1 - x0), canvas.height / (y1 - y0)) * 0.9;
-  const cx = (x0 + x1) / 2;
-  const cy = (y0 + y1) / 2;
-  return [(x) => canvas.width / 2 + (x - cx) * s, (y) => canvas.height / 2 - (y - cy) * s];
-}
-
-export function scatter(canvas, flat, box, color) {
-  const ctx = prepare(canvas);
-  const [X, Y] = mapper(canvas, box);
-  ctx.fillStyle = color;
-  ctx.globalAlpha = 0.8;
-  const n = flat.length >> 1;
-  const step = Math.max(1, Math.floor(n / 300));
-  for (let i = 0; i < n; i += step) ctx.fillRect(X(flat[2 * i]) - 1, Y(flat[2 * i + 1]) - 1, 2, 2);
-  ctx.globalAlpha = 1;
-}
-
-function drawManifoldThumb(canvas, f, p) {
-  const ctx = prepare(canvas);
-  const [X, Y] = mapper(canvas, f.box);
-  ctx.strokeStyle = p.manifold;
-  ctx.lineWidth = 0.7;
-  const pts = f.manifold;
-  ctx.beginPath();
-  if (isCurve(f.manifoldShape)) {
-    const k = f.manifoldShape[0];
-    for (let i = 0; i < k; i++) (i ? ctx.lineTo : ctx.moveTo).call(ctx, X(pts[2 * i]), Y(pts[2 * i + 1]));
-  } else {
-    const m = f.manifoldShape[0];
-    for (let i = 0; i < m; i += 2) {
-      for (let j = 0; j < m; j++) (j ? ctx.lineTo : ctx.moveTo).call(ctx, X(pts[2 * (i * m + j)]), Y(pts[2 * (i * m + j) + 1]));
-    }
-    for (let j = 0; j < m; j += 2) {
-      for (let i = 0; i < m; i++) (i ? ctx.lineTo : ctx.moveTo).call(ctx, X(pts[2 * (i * m + j)]), Y(pts[2 * (i * m + j) + 1]));
-    }
-  }
-  ctx.stroke();
-}
-
-function heatThumb(canvas, f, lut) {
-  if (!lut) return;
-  const ctx = canvas.getContext("2d");
-  const r = f.gridSize;
-  const w = canvas.width;
-  const img = ctx.createImageData(w, w);
-  for (let py = 0; py < w; py++) {
-    const iy = Math.min(r - 1, Math.floor(((w - 1 - py) / w) * r));
-    for (let px = 0; px < w; px++) {
-      const ix = Math.min(r - 1, Math.floor((px / w) * r));
-      const q = f.dGridQ[iy * r + ix] * 4;
-      const o = (py * w + px) * 4;
-      img.data[o] = lut[q];
-      img.data[o + 1] = lut[q + 1];
-      img.data[o + 2] = lut[q + 2];
-      img.data[o + 3] = 200;
-    }
-  }
-  ctx.putImageData(img, 0, 0);
-}
-

@@ -1,0 +1,278 @@
+// One training run as the page knows it: its connection, the config mirrored from the
+// server, the metric history, the latest frame and the play state. Views subscribe to its
+// events; two runs on a page are two of these. It knows nothing of drawing.
+import { Connection } from "../protocol/connection.js";
+import { prepareFrame } from "../protocol/frame.js";
+import { History } from "./history.js";
+import { IterationCounter } from "./iteration.js";
+import { splitExperiment } from "./url.js";
+import { merge } from "./merge.js";
+
+// Commands whose effect a frame shows (its header's `applied` echoes their id).
+const CHANGES = new Set(["step", "reset", "config", "data"]);
+// Commands that change what the run is: kept while offline and replayed on reconnection.
+const EDITS = new Set(["config", "data"]);
+
+/** A tiny event emitter: `on(type, fn)` returns the function that unsubscribes. */
+export class Emitter {
+  constructor() {
+    this.listeners = new Map();
+  }
+
+  on(type, fn) {
+    if (!this.listeners.has(type)) this.listeners.set(type, new Set());
+    this.listeners.get(type).add(fn);
+    return () => this.listeners.get(type).delete(fn);
+  }
+
+  emit(type, detail) {
+    for (const fn of this.listeners.get(type) || []) fn(detail);
+  }
+}
+
+/**
+ * Events: `hello` (message), `config` (config), `frame` (prepared frame), `history` (),
+ * `playing` (bool), `iteration` (number), `status` ({state, detail}), `error` (message),
+ * `phase` ({header, arrays}), `run-file` ({bytes, name}), `loaded` (message), `speed` (speed),
+ * `diverged` (message), `fresh` ({reason}) when the run starts over from iteration 0 in a new
+ * session (the server lost the old one), `offline-edit` (command) for an edit kept to send
+ * later.
+ */
+export class Run extends Emitter {
+  /** `connection` may be given (tests); by default one to the page's own server. */
+  constructor({ connection = null, experiment = null } = {}) {
+    super();
+    this.config = null;
+    this.frame = null;
+    this.history = new History();
+    this.counter = new IterationCounter();
+    this.playing = false;
+    this.hello = null;
+    this.limits = null;
+    this.speed = null;
+    this.lastChangeId = 0;
+    this.wasConnected = false;
+    // The experiment to apply once connected (a link's settings, or the run to restart).
+    this.pendingExperiment = experiment;
+    // Edits made while offline: applied, in order, once a session answers.
+    this.offlineEdits = [];
+    this.connection = connection || new Connection(this.handlers());
+    if (connection) connection.handlers = this.handlers();
+  }
+
+  handlers() {
+    return {
+      onEvent: (m) => this.onEvent(m),
+      onBinary: (m) => this.onBinary(m),
+      onStatus: (state, detail) => this.onStatus(state, detail),
+      onSessionLost: () => this.onSessionLost(),
+    };
+  }
+
+  connect() {
+    this.connection.connect();
+  }
+
+  get connected() {
+    return this.connection.open;
+  }
+
+  /** The server's latest word on the iteration: a drawn frame, a state or a hello. */
+  get iteration() {
+    return this.counter.value;
+  }
+
+  // ---- commands ----
+
+  /** Send a command; returns its id, or null when offline (an edit is then kept for later). */
+  send(command) {
+    const id = this.connection.send(command);
+    if (id === null) {
+      if (EDITS.has(command.type)) {
+        this.offlineEdits.push(command);
+        this.applyLocally(command);
+        this.emit("offline-edit", command);
+      }
+      return null;
+    }
+    if (CHANGES.has(command.type) && !command.sub) this.lastChangeId = id;
+    return id;
+  }
+
+  /** Mirror an offline edit in the config the page shows, so the control keeps its value. */
+  applyLocally(command) {
+    if (!this.config) return;
+    if (command.type === "config") this.config = merge(this.config, command.set);
+    else if (command.type === "data" && command.set) this.config = { ...this.config, data: { ...this.config.data, ...command.set } };
+    else return;
+    this.emit("config", this.config);
+  }
+
+  play() {
+    return this.send({ type: "play" });
+  }
+
+  pause() {
+    return this.send({ type: "pause" });
+  }
+
+  step(phase, sub = false) {
+    return this.send(sub ? { type: "step", phase, sub: true } : { type: "step", phase });
+  }
+
+  reset(seed = null) {
+    return this.send(seed === null ? { type: "reset" } : { type: "reset", seed });
+  }
+
+  configure(set) {
+    return this.send({ type: "config", set });
+  }
+
+  setData(set) {
+    return this.send({ type: "data", set });
+  }
+
+  importPoints(format, text) {
+    return this.send({ type: "data", import: { format, text } });
+  }
+
+  setSpeed(ips) {
+    return this.send({ type: "speed", ips });
+  }
+
+  save() {
+    return this.send({ type: "save" });
+  }
+
+  /** Load a run file's bytes; false when offline. */
+  load(bytes) {
+    return this.connection.sendRun(bytes);
+  }
+
+  /** Start an experiment (a full or partial config) over: its settings, its data, a reset. */
+  applyExperiment(experiment, { keepSeed = false } = {}) {
+    const { rest, data, seed } = splitExperiment(experiment);
+    if (Object.keys(rest).length) this.configure(rest);
+    if (data && data.name) {
+      const set = Object.fromEntries(Object.entries(data).filter(([, v]) => v !== null && v !== undefined));
+      this.setData(set);
+    }
+    return this.reset(seed === null || keepSeed ? null : seed);
+  }
+
+  /** Whether the latest frame shows the effect of every change sent so far. */
+  get changesShown() {
+    return Boolean(this.frame) && (this.lastChangeId === 0 || this.frame.applied >= this.lastChangeId);
+  }
+
+  // ---- what the server says ----
+
+  onEvent(m) {
+    switch (m.type) {
+      case "hello":
+        this.onHello(m);
+        break;
+      case "config":
+        this.config = m.config;
+        if (m.rebuilt && m.rebuilt.includes("reset")) this.emit("reset", m);
+        this.emit("config", m.config);
+        break;
+      case "state":
+        this.setPlaying(m.playing);
+        if (m.iteration !== undefined) {
+          this.counter.told(m.iteration, m.d_updates, m.g_updates);
+          this.emit("iteration", m.iteration);
+        }
+        break;
+      case "speed":
+        this.speed = m;
+        this.emit("speed", m);
+        break;
+      case "diverged":
+        this.setPlaying(false);
+        this.emit("diverged", m);
+        break;
+      case "loaded":
+        this.emit("loaded", m);
+        break;
+      case "saved":
+        this.saveName = m.filename;
+        break;
+      case "error":
+        this.emit("error", m);
+        break;
+      default:
+        break;
+    }
+  }
+
+  onHello(m) {
+    this.hello = m;
+    this.limits = m.limits;
+    this.config = m.config;
+    this.counter.told(m.iteration, m.d_updates, m.g_updates);
+    this.setPlaying(m.playing);
+    if (m.speed) {
+      this.speed = m.speed;
+      this.emit("speed", m.speed);
+    }
+    const edits = this.offlineEdits.splice(0);
+    const experiment = this.pendingExperiment;
+    this.pendingExperiment = null;
+    this.emit("hello", m);
+    this.emit("config", m.config);
+    this.emit("iteration", m.iteration);
+    if (!m.resumed) {
+      // A new session: forget the old run's history and pictures before anything is drawn.
+      if (this.wasConnected) {
+        this.history.replace([], null);
+        this.frame = null;
+        this.emit("history");
+      }
+      if (experiment) this.applyExperiment(experiment);
+    }
+    for (const edit of edits) this.send(edit);
+    this.wasConnected = true;
+  }
+
+  onBinary(msg) {
+    const kind = msg.header.kind;
+    if (kind === "frame") {
+      const frame = prepareFrame(msg, this.config);
+      frame.ticket = this.counter.frameArrived();
+      this.history.append(frame.historyRows);
+      this.emit("frame", frame);
+    } else if (kind === "history") {
+      this.history.replace(msg.header.history_columns || [], msg.arrays.history ? msg.arrays.history.data : null);
+      this.emit("history");
+    } else if (kind === "phase") {
+      this.emit("phase", { header: msg.header, arrays: msg.arrays });
+    } else if (kind === "run") {
+      this.emit("run-file", { bytes: msg.payload, header: msg.header, name: this.saveName });
+    }
+  }
+
+  /** A frame was drawn: it is now the latest picture and, unless newer news came, the
+   * iteration shown. */
+  drawn(frame) {
+    this.frame = frame;
+    this.counter.drawn(frame.ticket, frame.iteration, frame.dUpdates, frame.gUpdates);
+  }
+
+  onStatus(state, detail) {
+    if (state !== "open") this.setPlaying(false);
+    this.emit("status", { state, detail });
+  }
+
+  onSessionLost() {
+    // The server no longer has the run (it restarted): start the same experiment afresh.
+    if (this.config && !this.pendingExperiment) this.pendingExperiment = this.config;
+    this.emit("fresh", { reason: "lost" });
+  }
+
+  setPlaying(playing) {
+    if (this.playing === playing) return;
+    this.playing = playing;
+    this.emit("playing", playing);
+  }
+}

@@ -1,0 +1,113 @@
+// The page's test hook: the narrow, documented surface the browser tests and benchmarks read
+// (window.ganlabTest), so that they do not depend on the page's internals. Everything here is
+// read-only but `drop()`, which simulates a network failure.
+//
+//   ready            connected, a config mirrored and a frame drawn
+//   settled          the drawn picture shows every change sent (step, reset, config, data)
+//   config           the config in effect (a copy)
+//   counters()       {iteration, d, g} of the latest drawn frame
+//   shownIteration   the iteration the counter shows (a number)
+//   frame(names)     arrays and fields of the latest drawn frame, e.g. frame(["fake", "box"])
+//   playing          whether the run trains
+//   session, connectionState, hello
+//   historyLength    metric rows held
+//   stats            frames received / drawn / skipped and drawing times (the benchmark's)
+//   viewMode         "worker" or "main": where the picture is drawn
+//   inFlight         frames handed to the picture's worker and not yet drawn
+//   walk             {enabled, pending, network, phase} of slow motion
+//   graphFocus       the model graph nodes lit by slow motion (ids), [] when none
+//   health           the training-health notice shown: {kind, text} or null
+//   distributions    names the picker offers
+//   highlight        {view, noise}: the fake sample highlighted in each view (-1: none)
+//   viewPoint(i)     where fake sample i is drawn, in CSS pixels from the view canvas' corner
+//   noisePoint(i)    where noise point i is drawn, in CSS pixels from the noise canvas' corner
+//   drop()           drop the connection as a network failure would (the run resumes)
+
+import { MARGIN } from "./views/distribution-renderer.js";
+
+export function installTestHook(app) {
+  const frameFields = (f, names) => {
+    const out = {};
+    for (const name of names) {
+      const v = f ? f[name] : undefined;
+      out[name] = ArrayBuffer.isView(v) ? Array.from(v) : v;
+    }
+    return out;
+  };
+  const hook = {
+    get ready() {
+      return Boolean(app.run.connected && app.stats.framesRendered > 0 && app.run.config && app.run.frame);
+    },
+    get settled() {
+      return app.settled;
+    },
+    get config() {
+      return app.run.config && JSON.parse(JSON.stringify(app.run.config));
+    },
+    counters() {
+      const f = app.run.frame;
+      return f ? { iteration: f.iteration, d: f.dUpdates, g: f.gUpdates } : null;
+    },
+    get shownIteration() {
+      return Number(document.getElementById("iteration").textContent);
+    },
+    frame(names) {
+      return frameFields(app.run.frame, names);
+    },
+    get playing() {
+      return app.run.playing;
+    },
+    get session() {
+      return app.run.connection.session;
+    },
+    get connectionState() {
+      return app.run.connection.state;
+    },
+    get hello() {
+      return app.run.hello;
+    },
+    get historyLength() {
+      return app.run.history.length;
+    },
+    get stats() {
+      return { ...app.stats, pending: (app.pendingFrame ? 1 : 0) + app.view.inFlight };
+    },
+    get viewMode() {
+      return app.view.mode;
+    },
+    get inFlight() {
+      return app.view.inFlight;
+    },
+    get walk() {
+      const w = app.walk;
+      return { enabled: w.enabled, pending: w.pending, network: w.last && w.last.network, phase: w.last && w.last.phase };
+    },
+    get graphFocus() {
+      return app.graph.focus ? [...app.graph.focus.nodes] : [];
+    },
+    get health() {
+      const box = document.getElementById("health");
+      return box.hidden ? null : { kind: box.dataset.kind, text: box.textContent };
+    },
+    get distributions() {
+      return app.picker.distributions.map((d) => d.name);
+    },
+    get highlight() {
+      return { view: app.view.highlight, noise: app.noise.highlight };
+    },
+    viewPoint(i) {
+      const v = app.view.viewport;
+      const f = app.run.frame;
+      return [v.x(f.fake[2 * i]) + MARGIN.left, v.y(f.fake[2 * i + 1]) + MARGIN.top];
+    },
+    noisePoint(i) {
+      const n = app.noise;
+      return [n.viewport.x(n.points[2 * i]), n.viewport.y(n.points[2 * i + 1])];
+    },
+    drop() {
+      app.run.connection.drop();
+    },
+  };
+  window.ganlabTest = hook;
+  return hook;
+}

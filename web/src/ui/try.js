@@ -1,0 +1,87 @@
+// "Things to try": one-click set-ups, each a preset with a few changes and a sentence on what
+// to watch. Adding one is one entry. `tryExperiment` turns an entry into the full experiment
+// to start (pure, so tests check every entry against the presets the server offers).
+import { merge } from "../state/merge.js";
+
+export const THINGS_TO_TRY = [
+  {
+    id: "default",
+    title: "Two Gaussians, GAN Lab's classic",
+    preset: "gaussians",
+    watch: "Watch the purple fakes slide into the green regions as D's heatmap fades to grey.",
+  },
+  {
+    id: "frozen-d",
+    title: "Freeze the discriminator",
+    preset: "gaussians",
+    set: { training: { d_steps: 0 } },
+    watch: "D never changes, so the fakes chase a fixed target: they pile up where D says 'real' and overshoot.",
+  },
+  {
+    id: "mode-collapse",
+    title: "Mode collapse",
+    preset: "ring8-collapse",
+    watch: "A vanilla GAN with a slow D on eight modes: the fakes gather in a few places instead of covering all eight (watch 'Modes covered').",
+  },
+  {
+    id: "packing",
+    title: "Packing against collapse",
+    preset: "ring8",
+    watch: "The same eight modes with PacGAN packing (D judges two samples at once): the fakes spread over all of them.",
+  },
+  {
+    id: "ring-1d",
+    title: "A line cannot close a loop",
+    preset: "ring",
+    set: { noise: { dim: 1 } },
+    watch: "With 1D noise the manifold is a curve: it wraps around the ring but leaves a seam where its ends meet.",
+  },
+  {
+    id: "wgan-gp",
+    title: "Wasserstein loss with gradient penalty",
+    preset: "gaussians",
+    set: { loss: { kind: "wgan_gp" }, training: { d_steps: 5 }, d_optimizer: { kind: "adam", lr: 0.001, beta1: 0.5, beta2: 0.9 }, g_optimizer: { kind: "adam", lr: 0.001, beta1: 0.5, beta2: 0.9 } },
+    watch: "The heatmap is now a critic's score, not a probability: its slope, not its colour, moves the fakes.",
+  },
+  {
+    id: "minimax",
+    title: "The original (saturating) generator loss",
+    preset: "gaussians",
+    set: { loss: { generator: "minimax" } },
+    watch: "With log(1 − D(G(z))) the generator's gradient vanishes while D is winning: the arrows start short and the fakes move slowly.",
+  },
+  {
+    id: "too-fast",
+    title: "A learning rate far too large",
+    preset: "gaussians",
+    set: { g_optimizer: { kind: "sgd", lr: 10 }, d_optimizer: { kind: "sgd", lr: 10 } },
+    watch: "Steps of size 10 throw the fakes far off: the health notice over the picture says so and suggests a fix.",
+  },
+];
+
+/** The experiment an entry starts: its preset's config with the entry's changes, or null
+ * when the server offers no such preset. */
+export function tryExperiment(entry, presets) {
+  const preset = presets.find((p) => p.name === entry.preset);
+  if (!preset) return null;
+  return merge(preset.config, entry.set || {});
+}
+
+/** The popover's buttons, `try-<id>` each, with what to watch. */
+export function fillTryList(list, presets, onTry) {
+  const doc = list.ownerDocument;
+  list.textContent = "";
+  for (const entry of THINGS_TO_TRY) {
+    if (!tryExperiment(entry, presets)) continue;
+    const b = doc.createElement("button");
+    b.className = "try-item";
+    b.setAttribute("data-testid", `try-${entry.id}`);
+    const title = doc.createElement("b");
+    title.textContent = entry.title;
+    const watch = doc.createElement("span");
+    watch.textContent = entry.watch;
+    b.append(title, watch);
+    b.addEventListener("click", () => onTry(entry));
+    list.append(b);
+  }
+}
