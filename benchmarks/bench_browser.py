@@ -73,16 +73,16 @@ def main() -> None:
                 page.select_option("[data-testid=speed]", str(args.ips))
             page.wait_for_timeout(1000)  # let the charts and thumbnails settle
             start = page.evaluate(
-                "({stats: {...window.ganlab.stats}, now: performance.now(),"
-                " it: window.ganlab.iteration})"
+                "({stats: {...window.ganlabTest.stats}, now: performance.now(),"
+                " it: window.ganlabTest.iteration})"
             )
             page.click("[data-testid=play-pause]")
             time.sleep(args.seconds)
             end = page.evaluate(
-                "({stats: {...window.ganlab.stats}, now: performance.now(),"
-                " it: window.ganlab.iteration,"
-                " longtasks: window.__longtasks, mode: window.ganlab.view.mode,"
-                " pending: (window.ganlab.pendingFrame ? 1 : 0) + window.ganlab.view.inFlight})"
+                "({stats: {...window.ganlabTest.stats}, now: performance.now(),"
+                " it: window.ganlabTest.iteration,"
+                " longtasks: window.__longtasks, mode: window.ganlabTest.viewMode,"
+                " pending: window.ganlabTest.stats.pending})"
             )
             page.click("[data-testid=play-pause]")
             page.screenshot(path=str(ARTIFACTS / "bench-browser.png"))

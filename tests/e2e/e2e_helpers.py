@@ -68,29 +68,44 @@ def open_app(pg, hash_: str = "") -> None:  # type: ignore[no-untyped-def]
 
 
 def wait_ready(pg) -> None:  # type: ignore[no-untyped-def]
-    pg.wait_for_function(
-        "window.ganlab && window.ganlab.connection.open && window.ganlab.stats.framesRendered > 0"
-        " && window.ganlab.config !== null",
-        timeout=30_000,
-    )
+    """The page's test hook (web/src/test-hook.js) says it is connected and has drawn."""
+    pg.wait_for_function("window.ganlabTest && window.ganlabTest.ready", timeout=30_000)
 
 
 def settle(pg, timeout: int = 15_000) -> None:  # type: ignore[no-untyped-def]
     """Wait until a drawn frame reflects every change (step, reset, config, data) sent."""
-    pg.wait_for_function("window.ganlab.settled", timeout=timeout)
+    pg.wait_for_function("window.ganlabTest.settled", timeout=timeout)
 
 
 def counters(pg) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    return pg.evaluate(
-        "(() => { const f = window.ganlab.frame; return {iteration: f.iteration,"
-        " d: f.dUpdates, g: f.gUpdates}; })()"
-    )
+    return pg.evaluate("window.ganlabTest.counters()")
+
+
+def set_control(pg, path: str, value: str) -> None:  # type: ignore[no-untyped-def]
+    """Change a hyperparameter as a user does: open its node's settings, choose or type the
+    value, and close them again."""
+    control = pg.locator(f"[data-testid='ctl-{path}']")
+    node = control.evaluate("e => e.closest('.node-panel').dataset.panel")
+    pg.click(f"[data-testid=node-{node}]")
+    control.wait_for(state="visible")
+    if control.evaluate("e => e.tagName") == "SELECT":
+        control.select_option(value)
+    else:
+        control.fill(value)
+        control.dispatch_event("change")
+    pg.keyboard.press("Escape")
+
+
+def file_menu(pg, testid: str) -> None:  # type: ignore[no-untyped-def]
+    """Click an item of the File menu."""
+    pg.click("#file-menu summary")
+    pg.click(f"[data-testid={testid}]")
 
 
 def canvas_png(pg) -> bytes:  # type: ignore[no-untyped-def]
     """What the data-space view shows now: heatmap layer and picture canvas together (the
     picture is drawn in a worker, so it is read from the screen)."""
-    pg.wait_for_function("window.ganlab.view.inFlight === 0")
+    pg.wait_for_function("window.ganlabTest.inFlight === 0")
     pg.wait_for_timeout(50)
     return pg.locator(".view-wrap").screenshot()
 

@@ -5,14 +5,23 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 import pytest
-from e2e_helpers import canvas_png, counters, open_app, settle, shot, wait_ready
+from e2e_helpers import (
+    canvas_png,
+    counters,
+    file_menu,
+    open_app,
+    set_control,
+    settle,
+    shot,
+    wait_ready,
+)
 
 LAYERS = ["heatmap", "real", "fake", "gradients", "manifold", "contour"]
 
 
 def test_page_loads_without_console_errors(page):
     open_app(page)
-    page.wait_for_function("window.ganlab.distributions.length > 0")
+    page.wait_for_function("window.ganlabTest.distributions.length > 0")
     assert page.inner_text("#connection") == "connected"
     assert page.inner_text("[data-testid=iteration]") == "0"
     for testid in ["play-pause", "step-d", "step-g", "step-both", "reset", "iteration", "draw",
@@ -20,7 +29,7 @@ def test_page_loads_without_console_errors(page):
         assert page.locator(f"[data-testid={testid}]").count() == 1, testid
     # Every registered distribution has a thumbnail in the picker.
     page.click("#dist-button")
-    names = page.evaluate("window.ganlab.distributions.map(d => d.name)")
+    names = page.evaluate("window.ganlabTest.distributions")
     assert len(names) >= 10
     for name in names:
         assert page.locator(f"[data-testid=dist-{name}] canvas").count() == 1
@@ -54,18 +63,19 @@ def test_play_advances_the_counter_and_changes_the_picture(page):
     before = canvas_png(page)
     page.click("[data-testid=play-pause]")
     page.wait_for_function(
-        "window.ganlab.frame.iteration > 300 && window.ganlab.stats.framesRendered > 10",
+        "window.ganlabTest.counters().iteration > 300"
+        " && window.ganlabTest.stats.framesRendered > 10",
         timeout=30_000,
     )
     assert page.get_attribute("[data-testid=play-pause]", "aria-pressed") == "true"
     # Past the start (the picture's worker warming up), frames keep being drawn.
-    warm = page.evaluate("window.ganlab.stats")
+    warm = page.evaluate("window.ganlabTest.stats")
     page.wait_for_function(
-        f"window.ganlab.stats.framesReceived >= {warm['framesReceived'] + 40}", timeout=30_000
+        f"window.ganlabTest.stats.framesReceived >= {warm['framesReceived'] + 40}", timeout=30_000
     )
     shot(page, "playing")
     page.click("[data-testid=play-pause]")
-    page.wait_for_function("!window.ganlab.playing")
+    page.wait_for_function("!window.ganlabTest.playing")
     shown = int(page.inner_text("[data-testid=iteration]"))
     assert shown > 300
     assert canvas_png(page) != before
@@ -75,11 +85,10 @@ def test_play_advances_the_counter_and_changes_the_picture(page):
     # benchmarks/bench_browser.py measures how many. The frame that shows the pause may still
     # be on its way.
     page.wait_for_function(
-        "(() => { const s = window.ganlab.stats; return !window.ganlab.pendingFrame &&"
-        " window.ganlab.view.inFlight === 0 &&"
+        "(() => { const s = window.ganlabTest.stats; return s.pending === 0 &&"
         " s.framesRendered + s.framesSkipped === s.framesReceived; })()"
     )
-    stats = page.evaluate("window.ganlab.stats")
+    stats = page.evaluate("window.ganlabTest.stats")
     # How many are drawn depends on how busy the machine is (a rate for the benchmark, not a
     # test); that drawing goes on while frames stream does not.
     assert stats["framesRendered"] - warm["framesRendered"] >= 10, (warm, stats)
@@ -89,9 +98,8 @@ def test_play_advances_the_counter_and_changes_the_picture(page):
 def test_each_step_button_advances_exactly_what_it_says(page):
     open_app(page)
     # Two D updates per iteration, so that "Both" is told apart from a single D update.
-    page.fill("[data-testid='ctl-training.d_steps']", "2")
-    page.dispatch_event("[data-testid='ctl-training.d_steps']", "change")
-    page.wait_for_function("window.ganlab.config.training.d_steps === 2")
+    set_control(page, "training.d_steps", "2")
+    page.wait_for_function("window.ganlabTest.config.training.d_steps === 2")
     settle(page)
     start = counters(page)
 
@@ -128,23 +136,22 @@ def test_each_step_button_advances_exactly_what_it_says(page):
     settle(page)
     assert counters(page) == {"iteration": 0, "d": 0, "g": 0}
     page.keyboard.press(" ")
-    page.wait_for_function("window.ganlab.frame.iteration > 20")
+    page.wait_for_function("window.ganlabTest.counters().iteration > 20")
     page.keyboard.press(" ")
-    page.wait_for_function("!window.ganlab.playing")
+    page.wait_for_function("!window.ganlabTest.playing")
     assert page.errors == []
 
 
 def test_learning_rate_change_reaches_the_server(page):
     open_app(page)
-    assert page.evaluate("window.ganlab.config.g_optimizer.lr") != 0.01
-    page.select_option("[data-testid='ctl-g_optimizer.lr']", "0.01")
+    assert page.evaluate("window.ganlabTest.config.g_optimizer.lr") != 0.01
+    set_control(page, "g_optimizer.lr", "0.01")
     # `config` events carry the config in effect on the server.
-    page.wait_for_function("window.ganlab.config.g_optimizer.lr === 0.01")
-    assert page.evaluate("window.ganlab.config.d_optimizer.lr") != 0.01
+    page.wait_for_function("window.ganlabTest.config.g_optimizer.lr === 0.01")
+    assert page.evaluate("window.ganlabTest.config.d_optimizer.lr") != 0.01
     assert "g_optimizer.lr=0.01" in page.url
     # A value the server refuses is shown as a readable message and the control goes back.
-    page.fill("[data-testid='ctl-generator.neurons']", "600")
-    page.dispatch_event("[data-testid='ctl-generator.neurons']", "change")
+    set_control(page, "generator.neurons", "600")
     toast = page.locator(".toast").last
     toast.wait_for()
     assert "Neurons" in toast.inner_text() and "512" in toast.inner_text()
@@ -156,7 +163,7 @@ def test_learning_rate_change_reaches_the_server(page):
 def test_layer_toggles_hide_and_show(page, query, mode):
     # The picture is drawn in a worker, or on the page where there is no OffscreenCanvas.
     open_app(page, query)
-    assert page.evaluate("window.ganlab.view.mode") == mode
+    assert page.evaluate("window.ganlabTest.viewMode") == mode
     settle(page)
     page.wait_for_timeout(300)
     for name in LAYERS:
@@ -198,7 +205,8 @@ def _draw_stroke(page, points):  # type: ignore[no-untyped-def]
 def _fake_to_real_distance(page) -> float:  # type: ignore[no-untyped-def]
     """Mean distance from each fake sample to its nearest real sample, in the current frame."""
     return page.evaluate(
-        """(() => { const f = window.ganlab.frame; let total = 0; const n = f.fake.length / 2;
+        """(() => { const f = window.ganlabTest.frame(['fake', 'real']); let total = 0;
+             const n = f.fake.length / 2;
              for (let i = 0; i < n; i++) { let best = Infinity;
                for (let j = 0; j < f.real.length / 2; j++) {
                  const d = Math.hypot(f.fake[2*i] - f.real[2*j], f.fake[2*i+1] - f.real[2*j+1]);
@@ -223,7 +231,7 @@ def test_drawing_a_distribution_and_training_moves_the_fakes_to_it(page):
     assert apply.is_disabled()
     _draw_stroke(page, [(0.5, 0.5), (0.6, 0.6)])
     page.click("[data-testid=draw-cancel]")
-    assert page.evaluate("window.ganlab.config.data.name") == "gaussians"
+    assert page.evaluate("window.ganlabTest.config.data.name") == "gaussians"
 
     page.click("[data-testid=draw]")
     # Earlier strokes were kept; start from a clean pad.
@@ -232,8 +240,8 @@ def test_drawing_a_distribution_and_training_moves_the_fakes_to_it(page):
     _draw_stroke(page, [(0.85, 0.1), (0.85, 0.5)])
     shot(page, "drawing-pad")
     apply.click()
-    page.wait_for_function("window.ganlab.config.data.name === 'drawing'")
-    strokes = page.evaluate("window.ganlab.config.data.strokes")
+    page.wait_for_function("window.ganlabTest.config.data.name === 'drawing'")
+    strokes = page.evaluate("window.ganlabTest.config.data.strokes")
     assert len(strokes) == 2
     xs = [p[0] for p in strokes[0]]
     ys = [p[1] for p in strokes[0]]
@@ -241,9 +249,9 @@ def test_drawing_a_distribution_and_training_moves_the_fakes_to_it(page):
     settle(page)
     before = _fake_to_real_distance(page)
     page.click("[data-testid=play-pause]")
-    page.wait_for_function("window.ganlab.frame.iteration > 2500", timeout=60_000)
+    page.wait_for_function("window.ganlabTest.counters().iteration > 2500", timeout=60_000)
     page.click("[data-testid=play-pause]")
-    page.wait_for_function("!window.ganlab.playing")
+    page.wait_for_function("!window.ganlabTest.playing")
     after = _fake_to_real_distance(page)
     shot(page, "drawing-trained")
     assert after < 0.5 * before, (before, after)
@@ -252,16 +260,17 @@ def test_drawing_a_distribution_and_training_moves_the_fakes_to_it(page):
 
 def test_url_round_trips_the_experiment(page, browser):
     open_app(page)
-    page.select_option("[data-testid='ctl-loss.kind']", "hinge")
-    page.fill("[data-testid='ctl-generator.layers']", "3")
-    page.dispatch_event("[data-testid='ctl-generator.layers']", "change")
-    page.select_option("[data-testid='ctl-d_optimizer.lr']", "0.003")
+    # Picking data applies its preset (a fresh run), so it comes first.
     page.click("#dist-button")
     page.click("[data-testid=dist-ring]")
+    page.wait_for_function("window.ganlabTest.config.data.name === 'ring'")
+    set_control(page, "loss.kind", "hinge")
+    set_control(page, "generator.layers", "3")
+    set_control(page, "d_optimizer.lr", "0.003")
     page.fill("[data-testid=seed]", "77")
     page.dispatch_event("[data-testid=seed]", "change")
     page.wait_for_function(
-        "(() => { const c = window.ganlab.config; return c.loss.kind === 'hinge'"
+        "(() => { const c = window.ganlabTest.config; return c.loss.kind === 'hinge'"
         " && c.generator.layers === 3 && c.d_optimizer.lr === 0.003 && c.data.name === 'ring'"
         " && c.seed === 77; })()"
     )
@@ -271,28 +280,28 @@ def test_url_round_trips_the_experiment(page, browser):
         assert part in unquote(url), part
     page.click("[data-testid=reset]")
     settle(page)
-    config = page.evaluate("window.ganlab.config")
-    first = page.evaluate("Array.from(window.ganlab.frame.fake)")
+    config = page.evaluate("window.ganlabTest.config")
+    first = page.evaluate("window.ganlabTest.frame(['fake']).fake")
 
     other = browser.new_page(viewport={"width": 1280, "height": 900})
     try:
         other.goto(url)
         wait_ready(other)
-        other.wait_for_function("window.ganlab.config.seed === 77")
+        other.wait_for_function("window.ganlabTest.config.seed === 77")
         settle(other)
-        assert other.evaluate("window.ganlab.connection.session") != page.evaluate(
-            "window.ganlab.connection.session"
+        assert other.evaluate("window.ganlabTest.session") != page.evaluate(
+            "window.ganlabTest.session"
         )
-        assert other.evaluate("window.ganlab.config") == config
-        assert other.evaluate("window.ganlab.frame.iteration") == 0
+        assert other.evaluate("window.ganlabTest.config") == config
+        assert other.evaluate("window.ganlabTest.counters().iteration") == 0
         # Same experiment, same seed: the same starting picture.
-        assert other.evaluate("Array.from(window.ganlab.frame.fake)") == first
+        assert other.evaluate("window.ganlabTest.frame(['fake']).fake") == first
         assert other.url == url
         # Editing the address of an open tab applies the edited experiment.
         other.evaluate(
             "location.hash = location.hash.replace('generator.layers=3', 'generator.layers=4')"
         )
-        other.wait_for_function("window.ganlab.config.generator.layers === 4")
+        other.wait_for_function("window.ganlabTest.config.generator.layers === 4")
         assert "generator.layers=4" in other.url
     finally:
         other.close()
@@ -301,20 +310,20 @@ def test_url_round_trips_the_experiment(page, browser):
 
 def test_reconnect_resumes_the_run(page):
     open_app(page)
-    session = page.evaluate("window.ganlab.connection.session")
+    session = page.evaluate("window.ganlabTest.session")
     page.click("[data-testid=play-pause]")
-    page.wait_for_function("window.ganlab.frame.iteration > 200", timeout=30_000)
+    page.wait_for_function("window.ganlabTest.counters().iteration > 200", timeout=30_000)
     page.click("[data-testid=play-pause]")
-    page.wait_for_function("!window.ganlab.playing")
+    page.wait_for_function("!window.ganlabTest.playing")
     # The `state` reply to pause carries the iteration training stopped at.
-    iteration = page.evaluate("window.ganlab.iteration")
+    iteration = page.evaluate("window.ganlabTest.iteration")
     assert iteration > 200
-    page.evaluate("window.ganlab.connection.drop()")
-    page.wait_for_function("window.ganlab.connection.state !== 'open'")
-    page.wait_for_function("window.ganlab.connection.state === 'open'", timeout=15_000)
-    assert page.evaluate("window.ganlab.connection.session") == session
+    page.evaluate("window.ganlabTest.drop()")
+    page.wait_for_function("window.ganlabTest.connectionState !== 'open'")
+    page.wait_for_function("window.ganlabTest.connectionState === 'open'", timeout=15_000)
+    assert page.evaluate("window.ganlabTest.session") == session
     page.wait_for_selector(".toast:has-text('Reconnected')")
-    hello = page.evaluate("window.ganlab.hello")
+    hello = page.evaluate("window.ganlabTest.hello")
     assert hello["resumed"] is True and hello["iteration"] == iteration
     assert page.inner_text("[data-testid=iteration]") == str(iteration)
     # The resumed session still trains.
@@ -333,12 +342,12 @@ def test_import_shows_the_servers_error_and_accepts_good_points(page, tmp_path):
     toast = page.locator(".toast").last
     toast.wait_for()
     assert "line 3" in toast.inner_text().lower(), toast.inner_text()
-    assert page.evaluate("window.ganlab.config.data.name") == "gaussians"
+    assert page.evaluate("window.ganlabTest.config.data.name") == "gaussians"
     good = tmp_path / "good.json"
     good.write_text("[[1, 2], [3, 4], [5, 1], [2, 2]]")
     page.set_input_files("[data-testid=import]", str(good))
-    page.wait_for_function("window.ganlab.config.data.name === 'points'")
-    assert page.evaluate("window.ganlab.config.data.points.length") == 4
+    page.wait_for_function("window.ganlabTest.config.data.name === 'points'")
+    assert page.evaluate("window.ganlabTest.config.data.points.length") == 4
     settle(page)
     shot(page, "imported")
 
@@ -353,7 +362,7 @@ def test_slow_motion_walks_through_the_phases(page):
         page.click("[data-testid=walk-next]")
         page.wait_for_function(
             "(n) => document.getElementById('walkthrough').dataset.phase !== '' &&"
-            " window.ganlab.walk.pending === false && window.ganlab.walk.last &&"
+            " window.ganlabTest.walk.pending === false && window.ganlabTest.walk.phase &&"
             " document.getElementById('walkthrough').dataset.phase === n",
             arg=["generate", "classify", "loss", "gradients", "update"][len(seen)],
         )
@@ -368,7 +377,7 @@ def test_slow_motion_walks_through_the_phases(page):
     # The generator's turn comes next; its gradients phase draws arrows.
     for _ in range(4):
         page.click("[data-testid=walk-next]")
-        page.wait_for_function("window.ganlab.walk.pending === false")
+        page.wait_for_function("window.ganlabTest.walk.pending === false")
     assert page.get_attribute("#walkthrough", "data-network") == "g"
     assert page.get_attribute("#walkthrough", "data-phase") == "gradients"
     shot(page, "slow-motion-g-gradients")
@@ -379,11 +388,14 @@ def test_start_from_a_trained_model(page):
     open_app(page)
     page.click("#dist-button")
     page.click("[data-testid=dist-ring]")
-    page.wait_for_function("window.ganlab.config.data.name === 'ring'")
-    page.click("[data-testid=pretrained]")
-    page.wait_for_function("window.ganlab.frame.iteration >= 1000", timeout=20_000)
-    assert page.evaluate("window.ganlab.config.training.d_steps") == 3  # the ring preset
-    assert page.evaluate("window.ganlab.history.length") > 5
+    page.wait_for_function("window.ganlabTest.config.data.name === 'ring'")
+    file_menu(page, "pretrained")
+    page.wait_for_function("window.ganlabTest.counters().iteration >= 1000", timeout=20_000)
+    preset = page.evaluate(
+        "fetch('api/presets').then(r => r.json()).then(ps => ps.find(p => p.name === 'ring'))"
+    )
+    assert page.evaluate("window.ganlabTest.config.training") == preset["config"]["training"]
+    assert page.evaluate("window.ganlabTest.historyLength") > 5
     settle(page)
     shot(page, "trained-ring")
     assert page.errors == []
@@ -395,33 +407,31 @@ def test_hovering_links_a_fake_sample_and_its_noise_point(page):
     index = 17
     view = page.locator("#view-canvas").bounding_box()
     x, y = page.evaluate(
-        """(i) => { const v = window.ganlab.view.viewport, f = window.ganlab.frame;
-                    return [v.x(f.fake[2 * i]) + 38, v.y(f.fake[2 * i + 1]) + 8]; }""",
+        "(i) => window.ganlabTest.viewPoint(i)",
         index,
     )
     page.mouse.move(view["x"] + x, view["y"] + y)
-    page.wait_for_function("window.ganlab.noise.highlight >= 0")
-    hovered = page.evaluate("window.ganlab.view.highlight")
+    page.wait_for_function("window.ganlabTest.highlight.noise >= 0")
+    hovered = page.evaluate("window.ganlabTest.highlight.view")
     # The nearest fake under the cursor (another may sit on top of it): same index both sides.
-    assert page.evaluate("window.ganlab.noise.highlight") == hovered
+    assert page.evaluate("window.ganlabTest.highlight.noise") == hovered
     tip = page.inner_text("#view-tooltip")
     assert f"fake #{hovered}" in tip and "D =" in tip
     shot(page, "hover-fake")
     # Leaving clears both; then a noise point lights up its fake sample.
     page.mouse.move(5, 895)
     page.wait_for_function(
-        "window.ganlab.view.highlight === -1 && window.ganlab.noise.highlight === -1"
+        "window.ganlabTest.highlight.view === -1 && window.ganlabTest.highlight.noise === -1"
     )
     noise = page.locator("#noise-canvas").bounding_box()
     nx, ny = page.evaluate(
-        """(i) => { const n = window.ganlab.noise, v = n.viewport;
-                    return [v.x(n.points[2 * i]), v.y(n.points[2 * i + 1])]; }""",
+        "(i) => window.ganlabTest.noisePoint(i)",
         index,
     )
     page.mouse.move(noise["x"] + nx, noise["y"] + ny)
-    page.wait_for_function("window.ganlab.view.highlight >= 0")
-    assert page.evaluate("window.ganlab.view.highlight") == page.evaluate(
-        "window.ganlab.noise.highlight"
+    page.wait_for_function("window.ganlabTest.highlight.view >= 0")
+    assert page.evaluate("window.ganlabTest.highlight.view") == page.evaluate(
+        "window.ganlabTest.highlight.noise"
     )
     assert "noise #" in page.inner_text("#noise-tooltip")
     assert page.errors == []
@@ -429,19 +439,20 @@ def test_hovering_links_a_fake_sample_and_its_noise_point(page):
 
 def test_one_dimensional_noise_and_a_critic_loss_render(page):
     open_app(page, "#data.name=ring&noise.dim=1&noise.kind=uniform&loss.kind=wgan_gp&seed=2")
-    page.wait_for_function("window.ganlab.config.noise.dim === 1")
+    page.wait_for_function("window.ganlabTest.config.noise.dim === 1")
     settle(page)
-    assert page.evaluate("window.ganlab.frame.manifoldShape.length") == 1  # a curve
-    assert page.evaluate("window.ganlab.frame.output") != "probability"
+    assert (
+        page.evaluate("window.ganlabTest.frame(['manifoldShape']).manifoldShape.length") == 1
+    )  # a curve
+    assert page.evaluate("window.ganlabTest.frame(['output']).output") != "probability"
     assert "critic score" in page.inner_text("#d-output")
     before = canvas_png(page)
     page.click("[data-testid=step-both]")
     settle(page)
     assert canvas_png(page) != before
     # Back to 2D noise: the manifold is a grid again.
-    page.fill("[data-testid='ctl-noise.dim']", "2")
-    page.dispatch_event("[data-testid='ctl-noise.dim']", "change")
-    page.wait_for_function("window.ganlab.frame && window.ganlab.frame.manifoldShape.length === 2")
+    set_control(page, "noise.dim", "2")
+    page.wait_for_function("window.ganlabTest.frame(['manifoldShape']).manifoldShape.length === 2")
     shot(page, "wgan-gp-ring")
     assert page.errors == []
 
@@ -453,7 +464,7 @@ def test_save_and_open_a_run_file(page, tmp_path):
     settle(page)
     saved_at = counters(page)
     with page.expect_download() as info:
-        page.click("[data-testid=save-run]")
+        file_menu(page, "save-run")
     download = info.value
     assert download.suggested_filename.endswith(".ganlab")
     path = tmp_path / download.suggested_filename
@@ -464,7 +475,7 @@ def test_save_and_open_a_run_file(page, tmp_path):
     settle(page)
     assert counters(page)["iteration"] == 0
     page.set_input_files("[data-testid=open-run]", str(path))
-    page.wait_for_function(f"window.ganlab.frame.iteration === {saved_at['iteration']}")
+    page.wait_for_function(f"window.ganlabTest.counters().iteration === {saved_at['iteration']}")
     settle(page)
     assert counters(page) == saved_at
     assert page.errors == []

@@ -6,6 +6,7 @@
 //   settled          the drawn picture shows every change sent (step, reset, config, data)
 //   config           the config in effect (a copy)
 //   counters()       {iteration, d, g} of the latest drawn frame
+//   iteration        the server's latest word on the iteration (a frame drawn, a state, a hello)
 //   shownIteration   the iteration the counter shows (a number)
 //   frame(names)     arrays and fields of the latest drawn frame, e.g. frame(["fake", "box"])
 //   playing          whether the run trains
@@ -21,9 +22,11 @@
 //   highlight        {view, noise}: the fake sample highlighted in each view (-1: none)
 //   viewPoint(i)     where fake sample i is drawn, in CSS pixels from the view canvas' corner
 //   noisePoint(i)    where noise point i is drawn, in CSS pixels from the noise canvas' corner
+//   axisLabels()     the picture's axis labels now ({x, y}), as drawn
+//   chartAxis(id)    a chart's y axis: {labels, size (px), font}, e.g. chartAxis("losses")
 //   drop()           drop the connection as a network failure would (the run resumes)
 
-import { MARGIN } from "./views/distribution-renderer.js";
+import { MARGIN, viewTicks } from "./views/distribution-renderer.js";
 
 export function installTestHook(app) {
   const frameFields = (f, names) => {
@@ -47,6 +50,9 @@ export function installTestHook(app) {
     counters() {
       const f = app.run.frame;
       return f ? { iteration: f.iteration, d: f.dUpdates, g: f.gUpdates } : null;
+    },
+    get iteration() {
+      return app.run.iteration;
     },
     get shownIteration() {
       return Number(document.getElementById("iteration").textContent);
@@ -103,6 +109,15 @@ export function installTestHook(app) {
     noisePoint(i) {
       const n = app.noise;
       return [n.viewport.x(n.points[2 * i]), n.viewport.y(n.points[2 * i + 1])];
+    },
+    axisLabels() {
+      const t = viewTicks(app.view.viewport);
+      return { x: t.x.map((k) => k.label), y: t.y.map((k) => k.label) };
+    },
+    chartAxis(id) {
+      const p = app.charts.plots.find((c) => c.def.id === id);
+      const axis = p && p.plot.axes[1];
+      return axis ? { labels: axis._values || [], size: axis._size, font: axis.font[0] } : null;
     },
     drop() {
       app.run.connection.drop();

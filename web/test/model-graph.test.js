@@ -1,10 +1,15 @@
 import { test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { JSDOM } from "jsdom";
-import { NODES } from "../src/state/controls.js";
-import { ModelGraph, scatter } from "../src/views/model-graph.js";
+import { readFileSync } from "node:fs";
+import { buildNodes } from "../src/state/controls.js";
+import { ModelGraph, PHASE_FOCUS, nodeSummary } from "../src/views/model-graph.js";
+import { scatter } from "../src/views/thumbnails.js";
 import { PALETTES } from "../src/views/colors.js";
 import { recordingContext } from "../test-support/canvas.js";
+
+const SCHEMA = JSON.parse(readFileSync(new URL("./fixtures/schema.json", import.meta.url)));
+const NODES = buildNodes(SCHEMA);
 
 const CONFIG = {
   noise: { kind: "gaussian", dim: 2 },
@@ -27,12 +32,17 @@ let resizeCallbacks;
 let frameCallbacks;
 let reducedMotion;
 
-function makeGraph() {
-  return new ModelGraph(container, {
+let opened;
+
+function makeGraph({ controls = true } = {}) {
+  const g = new ModelGraph(container, doc.getElementById("node-popover"), {
     onChange: (path, value) => changes.push([path, value]),
     onError: (msg) => errors.push(msg),
     onGeneratorHover: (on) => hovers.push(on),
+    onOpen: (id) => opened.push(id),
   });
+  if (controls) g.setControls(NODES);
+  return g;
 }
 
 const input = (path) => doc.querySelector(`[data-testid="ctl-${path}"]`);
@@ -70,7 +80,8 @@ function bars(selector) {
 }
 
 beforeEach(() => {
-  window = new JSDOM(`<!doctype html><div id="model-graph"></div>`).window;
+  window = new JSDOM(`<!doctype html><div id="model-graph"></div><div id="node-popover" hidden></div>`).window;
+  opened = [];
   doc = window.document;
   container = doc.getElementById("model-graph");
   changes = [];
@@ -100,15 +111,16 @@ afterEach(() => {
   for (const k of ["document", "matchMedia", "ResizeObserver", "requestAnimationFrame"]) delete globalThis[k];
 });
 
-test("the nodes run from noise to loss, and every control sits in the node it affects", () => {
+test("the nodes run from noise to loss, and every control sits in the settings of the node it affects", () => {
   makeGraph();
-  const order = [...container.querySelectorAll(":scope > .node")].map((n) => n.dataset.node);
+  const order = [...container.querySelectorAll(".graph-row > .node")].map((n) => n.dataset.node);
   assert.deepEqual(order, ["noise", "generator", "samples", "discriminator", "predictions", "loss"]);
+  assert.deepEqual([...container.querySelectorAll(".node")].map((n) => n.dataset.testid), order.map((id) => `node-${id}`));
   for (const node of NODES) {
     for (const control of node.controls) {
       const el = input(control.path);
       assert.ok(el, `no input for ${control.path}`);
-      assert.equal(el.closest(".node").dataset.node, node.id, control.path);
+      assert.equal(el.closest(".node-panel").dataset.panel, node.id, control.path);
       assert.equal(Boolean(el.closest("details.advanced")), Boolean(control.advanced), `${control.path} advanced`);
       assert.equal(doc.querySelector(`label[for="${el.id}"]`).textContent, control.label);
     }
@@ -123,7 +135,7 @@ test("each control is the right kind of input with the declared limits and choic
   assert.equal(layers.tagName, "INPUT");
   assert.equal(layers.type, "number");
   assert.deepEqual([layers.min, layers.max, layers.step], ["0", "8", "1"]);
-  assert.equal(layers.title, "Generator: number of hidden layers (0 = a linear map)");
+  assert.match(layers.title, /hidden layers/); // its help, on hover and focus
   assert.equal(input("loss.r1").step, "0.1");
   const act = input("generator.activation");
   assert.equal(act.tagName, "SELECT");
@@ -153,7 +165,7 @@ test("a value out of range is refused with a message and the setting in effect c
   change("generator.layers", "12");
   assert.deepEqual(changes, []);
   assert.equal(errors.length, 1);
-  assert.match(errors[0], /Hidden layers: at most 8/);
+  assert.equal(errors[0], "Hidden layers can be at most 8.");
   assert.equal(input("generator.layers").value, "2");
   change("noise.dim", "1.5");
   assert.match(errors[1], /whole number/);
@@ -259,30 +271,98 @@ test("palette colours become CSS variables; playing is a class on the graph", ()
   assert.ok(!container.classList.contains("playing"));
 });
 
-// Lay the nodes out in a column, 100 px apart, as the stylesheet would.
+// Lay the nodes out in a row, 120 px apart, as the stylesheet would at laptop width.
 function layOut() {
-  container.getBoundingClientRect = () => ({ left: 0, top: 0, width: 300, height: 600 });
-  [...container.querySelectorAll(":scope > .node")].forEach((n, i) => {
-    n.getBoundingClientRect = () => ({ left: 50, top: 10 + 100 * i, width: 200, height: 80 });
+  container.getBoundingClientRect = () => ({ left: 0, top: 0, width: 720, height: 120 });
+  [...container.querySelectorAll(".graph-row > .node")].forEach((n, i) => {
+    n.getBoundingClientRect = () => ({ left: 10 + 120 * i, top: 0, width: 100, height: 80 });
   });
 }
 
-test("the edges join the nodes in order, with the two gradient loops, once laid out", () => {
+test("the edges join the nodes left to right, with the two gradient loops under them, once laid out", () => {
   makeGraph();
   const svg = container.querySelector("svg.edges");
   for (const cb of frameCallbacks) cb();
-  assert.equal(svg.children.length, 0, "not laid out yet: nothing to join");
+  assert.equal(svg.querySelectorAll("path.edge").length, 0, "not laid out yet: nothing to join");
   layOut();
   for (const cb of resizeCallbacks) cb();
   const flows = [...svg.querySelectorAll("path.flow")].map((p) => p.getAttribute("d"));
   assert.equal(flows.length, 5);
-  assert.equal(flows[0], "M150,90 L150,110"); // noise's bottom to the generator's top
+  assert.equal(flows[0], "M110,40 H129"); // noise's right side to the generator's left
   const loops = [...svg.querySelectorAll("path.loop")];
   assert.deepEqual(loops.map((p) => p.getAttribute("class")), ["edge loop loop-d", "edge loop loop-g"]);
-  // D's loop leaves the loss on the left and enters D; G's on the right and enters G.
-  assert.equal(loops[0].getAttribute("d"), "M50,550 H43 V350 H50");
-  assert.equal(loops[1].getAttribute("d"), "M250,550 H257 V150 H250");
-  assert.equal(svg.getAttribute("width"), "300");
+  // Both loops leave the loss from below; D's enters D from below, G's runs deeper to G.
+  assert.equal(loops[0].getAttribute("d"), "M660,80 V87 H420 V80");
+  assert.equal(loops[1].getAttribute("d"), "M660,80 V95 H180 V80");
+  assert.equal(svg.getAttribute("width"), "720");
+});
+
+test("a node whose next one starts a new row (a phone) is joined down and across", () => {
+  const g = makeGraph();
+  container.getBoundingClientRect = () => ({ left: 0, top: 0, width: 360, height: 240 });
+  [...container.querySelectorAll(".graph-row > .node")].forEach((n, i) => {
+    n.getBoundingClientRect = () => ({ left: 10 + 120 * (i % 3), top: 110 * Math.floor(i / 3), width: 100, height: 80 });
+  });
+  g.layoutEdges();
+  const flows = [...container.querySelectorAll("path.flow")].map((p) => p.getAttribute("d"));
+  assert.equal(flows[2], "M300,80 V95 H60 V109"); // samples (end of row 1) to D (start of row 2)
+});
+
+test("a node with settings opens them next to it, by click or keyboard, and Escape closes them", () => {
+  const g = makeGraph();
+  const popover = doc.getElementById("node-popover");
+  const gen = container.querySelector(".node-generator");
+  assert.equal(gen.getAttribute("role"), "button");
+  assert.equal(gen.tabIndex, 0);
+  gen.dispatchEvent(new window.MouseEvent("click", { bubbles: true }));
+  assert.equal(popover.hidden, false);
+  assert.equal(gen.getAttribute("aria-expanded"), "true");
+  const panels = [...popover.querySelectorAll(".node-panel")].filter((p) => !p.hidden).map((p) => p.dataset.panel);
+  assert.deepEqual(panels, ["generator"]);
+  assert.equal(doc.activeElement, input("generator.layers"), "the keyboard lands in the settings");
+  // Another node's settings replace them; the predictions node has none to open.
+  container.querySelector(".node-loss").dispatchEvent(new window.KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+  assert.equal(g.openId, "loss");
+  assert.equal(container.querySelector(".node-predictions").getAttribute("role"), null);
+  popover.dispatchEvent(new window.KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+  assert.equal(popover.hidden, true);
+  assert.equal(doc.activeElement, container.querySelector(".node-loss"), "the focus goes back to the node");
+  assert.deepEqual(opened, ["generator", "loss", null]);
+});
+
+test("each node says in one line what it is set to", () => {
+  const g = makeGraph();
+  g.setConfig(CONFIG);
+  const summary = (id) => container.querySelector(`.node-${id} .node-summary`).textContent;
+  assert.equal(summary("noise"), "Gaussian, 2D");
+  assert.equal(summary("generator"), "2 × 16 ReLU · Adam 0.001");
+  assert.equal(summary("discriminator"), "2 × 16 ReLU · SGD 0.01");
+  assert.equal(summary("samples"), "batch 128");
+  assert.equal(summary("loss"), "Log loss");
+  assert.equal(nodeSummary("discriminator", { ...CONFIG, discriminator: { ...CONFIG.discriminator, layers: 0, packing: 2 }, training: { ...CONFIG.training, d_steps: 3 } }),
+    "linear · SGD 0.01 · 3× · pack 2");
+});
+
+test("slow motion lights up the nodes and edges of its phase and dims the rest", () => {
+  const g = makeGraph();
+  layOut();
+  g.setFocus("d", "classify");
+  assert.ok(container.classList.contains("walking"));
+  const lit = [...container.querySelectorAll(".node.active")].map((n) => n.dataset.node);
+  assert.deepEqual(lit, ["samples", "discriminator", "predictions"]);
+  const litFlows = [...container.querySelectorAll("path.flow.lit")].length;
+  assert.equal(litFlows, 2, "samples -> D -> predictions");
+  g.setFocus("g", "gradients");
+  assert.deepEqual([...container.querySelectorAll("path.loop.lit")].map((p) => p.getAttribute("class")), ["edge loop loop-g lit"]);
+  g.setFocus("d", "update");
+  assert.deepEqual([...container.querySelectorAll(".node.active")].map((n) => n.dataset.node), ["discriminator"]);
+  g.setFocus(null, null);
+  assert.ok(!container.classList.contains("walking"));
+  assert.equal(container.querySelectorAll(".node.active").length, 0);
+  // Every phase names nodes that exist, for both networks.
+  for (const [phase, nets] of Object.entries(PHASE_FOCUS)) {
+    for (const ids of Object.values(nets)) for (const id of ids) assert.ok(container.querySelector(`.node-${id}`), `${phase}: ${id}`);
+  }
 });
 
 test("the gradient loops march while training, unless the user prefers reduced motion", () => {

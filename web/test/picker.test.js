@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DistributionPicker, THUMB_SIZE, dataLabel, popoverPlace, thumbPoints } from "../src/ui/picker.js";
+import { DistributionPicker, THUMB_SIZE, dataLabel, nextIndex, popoverPlace, thumbPoints } from "../src/ui/picker.js";
 
 const DISTRIBUTIONS = [
   { name: "ring", title: "Ring", box: [-2, 2, -2, 2], modes: [{ mean: [1, 0] }, { mean: [0, 1] }] },
@@ -27,6 +27,17 @@ test("a thumbnail shows the shipped samples, else the modes' means, else nothing
   const none = thumbPoints(DISTRIBUTIONS[1], {});
   assert.equal(none.points.length, 0);
   assert.deepEqual(none.box, [-1, 1, -1, 1]);
+});
+
+test("arrow keys move through the grid row by row and stop at its ends", () => {
+  // 10 items in rows of 4.
+  assert.equal(nextIndex(0, "ArrowRight", 10, 4), 1);
+  assert.equal(nextIndex(0, "ArrowLeft", 10, 4), 0);
+  assert.equal(nextIndex(1, "ArrowDown", 10, 4), 5);
+  assert.equal(nextIndex(8, "ArrowDown", 10, 4), 8); // no row below
+  assert.equal(nextIndex(5, "ArrowUp", 10, 4), 1);
+  assert.equal(nextIndex(5, "Home", 10, 4), 0);
+  assert.equal(nextIndex(5, "End", 10, 4), 9);
 });
 
 test("the popover opens under the button and stays inside the window", () => {
@@ -62,7 +73,7 @@ function fakeElement(extra = {}) {
 }
 
 function fakePicker({ current = null } = {}) {
-  const doc = fakeElement({ defaultView: { innerWidth: 1000 } });
+  const doc = fakeElement({ defaultView: { innerWidth: 1000, innerHeight: 700 } });
   const first = fakeElement();
   const button = fakeElement({ getBoundingClientRect: () => ({ left: 900, bottom: 50 }) });
   const popover = fakeElement({ hidden: true, offsetWidth: 200, ownerDocument: doc, querySelector: () => first });
@@ -82,7 +93,8 @@ test("the button opens and closes the popover; a press outside or Escape closes 
   button.listeners.click();
   assert.equal(popover.hidden, false);
   assert.equal(button.attrs["aria-expanded"], "true");
-  assert.deepEqual(popover.style, { left: "792px", top: "56px" });
+  // Taller than the room below the button, it scrolls inside the window.
+  assert.deepEqual(popover.style, { left: "792px", top: "56px", maxHeight: "636px" });
   assert.equal(first.focused, true); // the keyboard lands in the grid
   doc.listeners.pointerdown({ target: popover }); // inside: stays open
   assert.equal(popover.hidden, false);
@@ -109,17 +121,29 @@ test("the button shows the current data's name and thumbnail", () => {
   picker.showCurrent();
   assert.equal(els.name.textContent, "Ring");
   assert.equal(els.thumb.dots.green.length, 2); // the ring's two modes
-  // The user's own data has no catalogue entry: its thumbnail is the frame's real points.
+  // The user's own data has no catalogue entry: the config's change blanks the thumbnail
+  // (the frame then on screen still shows the old data) and the next frame drawn fills it.
   els.thumb.dots = {};
-  state.current = { name: "drawing", frame: { real: new Float32Array([0, 0, 1, 1, 2, 2]), box: [-3, 3, -3, 3] } };
+  state.current = { name: "drawing" };
   picker.showCurrent();
   assert.equal(els.name.textContent, "your drawing");
+  assert.equal(els.thumb.dots.green, undefined);
+  picker.frameDrawn({ real: new Float32Array([0, 0, 1, 1, 2, 2]), box: [-3, 3, -3, 3] });
   assert.equal(els.thumb.dots.green.length, 3);
+  // A second import: its own first frame redraws it, never one import behind.
   els.thumb.dots = {};
-  state.current = { name: "points", frame: null };
+  state.current = { name: "points" };
   picker.showCurrent();
   assert.equal(els.name.textContent, "imported points");
-  assert.deepEqual(els.thumb.dots, {});
+  assert.equal(els.thumb.dots.green, undefined);
+  picker.frameDrawn({ real: new Float32Array([5, 5]), box: [-3, 3, -3, 3] });
+  assert.equal(els.thumb.dots.green.length, 1);
+  // A registered distribution's thumbnail is its own, whatever the frame.
+  state.current = { name: "ring" };
+  picker.showCurrent();
+  els.thumb.dots = {};
+  picker.frameDrawn({ real: new Float32Array([5, 5]), box: [-3, 3, -3, 3] });
+  assert.equal(els.thumb.dots.green, undefined);
 });
 
 /** A page that makes elements (canvases record their dots) and a grid to build into. */
@@ -152,7 +176,7 @@ test("the grid offers every distribution in the server's order, then drawing and
       onImport: () => chosen.push(["import", popover.hidden]),
     },
   );
-  picker.setCatalogue(DISTRIBUTIONS, {});
+  picker.setCatalogue(DISTRIBUTIONS, {}); // no grid on this page: only the catalogue is kept
   const items = grid.children;
   assert.deepEqual(items.map((b) => b.className), ["dist-item", "dist-item", "dist-item dist-draw", "dist-item dist-import"]);
   assert.deepEqual(items.slice(0, 2).map((b) => b.attrs["data-testid"]), ["dist-ring", "dist-line"]);

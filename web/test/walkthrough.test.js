@@ -2,7 +2,7 @@ import { test, beforeEach, afterEach, mock } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { JSDOM } from "jsdom";
-import { PHASES, Walkthrough } from "../src/ui/walkthrough.js";
+import { PHASES, Walkthrough, updateSegments } from "../src/ui/walkthrough.js";
 
 // The page's own markup, so the panel is tested with the elements it really gets.
 const PAGE = readFileSync(new URL("../src/index.html", import.meta.url), "utf8");
@@ -13,7 +13,7 @@ let sent; // the commands the walkthrough sent
 let walks; // what it asked the picture to overlay
 let answer; // what send() returns: a command id, or null when offline
 
-function make() {
+function make(options = {}) {
   const $ = (id) => doc.getElementById(id);
   const view = { box: [0, 2, 0, 1], setWalk: (w) => walks.push(w) };
   const w = new Walkthrough(
@@ -21,7 +21,7 @@ function make() {
       panel: $("walkthrough"), steps: $("walk-steps"), text: $("walk-text"), values: $("walk-values"),
       next: $("walk-next"), play: $("walk-play"), speed: $("walk-speed"), speedValue: $("walk-speed-value"),
     },
-    { send: (c) => (sent.push(c), answer), view, palette: () => PALETTE },
+    { send: (c) => (sent.push(c), answer), view, palette: () => PALETTE, ...options },
   );
   return { w, $ };
 }
@@ -252,4 +252,86 @@ test("switching slow motion off hides the panel, clears the overlay and ignores 
   w.setEnabled(true);
   $("walk-next").click();
   assert.equal(sent.at(-1).phase, "d");
+});
+
+// ---------------------------------------------------------------- updateSegments
+
+const rounded = (a, d = 6) => Array.from(a).map((v) => +v.toFixed(d));
+
+test("updateSegments magnifies a tiny step so that the longest arrow is `visible` long", () => {
+  // Sample 0 moves 0.002 to the right, sample 1 moves 0.001 up: the longest becomes 0.1 (x50).
+  const before = new Float32Array([0, 0, 1, 1]);
+  const after = new Float32Array([0.002, 0, 1, 1.001]);
+  const { segments, factor } = updateSegments(before, after, 0.1);
+  assert.ok(Math.abs(factor - 50) < 1e-3, String(factor));
+  assert.ok(segments instanceof Float32Array);
+  assert.equal(segments.length, 8);
+  // x0, y0 at the old place; x1, y1 along the move, scaled by the same factor for every sample.
+  assert.deepEqual(rounded(segments, 4), [0, 0, 0.1, 0, 1, 1, 1, 1.05]);
+  const longest = Math.hypot(segments[2] - segments[0], segments[3] - segments[1]);
+  assert.ok(Math.abs(longest - 0.1) < 1e-6);
+});
+
+test("updateSegments leaves a step that is already visible, or exactly visible, at its true size", () => {
+  const before = [0, 0, 2, 2];
+  const after = [0.3, 0.4, 2, 1.9]; // 0.5 and 0.1 long
+  const big = updateSegments(before, after, 0.1);
+  assert.equal(big.factor, 1);
+  assert.deepEqual(rounded(big.segments), [0, 0, 0.3, 0.4, 2, 2, 2, 1.9]);
+  const exact = updateSegments([0, 0], [0.5, 0], 0.5);
+  assert.equal(exact.factor, 1);
+  assert.deepEqual(Array.from(exact.segments), [0, 0, 0.5, 0]);
+});
+
+test("updateSegments with nothing moved draws zero-length arrows, factor 1 (no division by zero)", () => {
+  const { segments, factor } = updateSegments([1, 2, 3, 4], [1, 2, 3, 4], 0.1);
+  assert.equal(factor, 1);
+  assert.deepEqual(Array.from(segments), [1, 2, 1, 2, 3, 4, 3, 4]);
+  const empty = updateSegments([], [], 0.1);
+  assert.equal(empty.factor, 1);
+  assert.equal(empty.segments.length, 0);
+});
+
+test("updateSegments pairs samples up to the shorter batch", () => {
+  const { segments, factor } = updateSegments([0, 0, 1, 1, 9, 9], [0, 1, 1, 1], 0.5);
+  assert.equal(factor, 1);
+  assert.deepEqual(Array.from(segments), [0, 0, 0, 1, 1, 1, 1, 1]);
+});
+
+test("a magnified G update says so in the text; a visible one does not", () => {
+  const { w, $ } = make();
+  w.setEnabled(true);
+  // The box is 2 wide: arrows are made 0.16 long. A 0.016 step is magnified x10.
+  w.onPhase({ network: "g", phase: "generate" }, { fake: f32(0, 0) });
+  w.onPhase({ network: "g", phase: "update" }, { fake: f32(0.016, 0) });
+  assert.deepEqual(rounded(walks.at(-1).arrows, 4), [0, 0, 0.16, 0]);
+  assert.match($("walk-text").textContent, /magnified ×10/);
+  w.onPhase({ network: "g", phase: "generate" }, { fake: f32(0, 0) });
+  w.onPhase({ network: "g", phase: "update" }, { fake: f32(1, 0) });
+  assert.doesNotMatch($("walk-text").textContent, /magnified ×/);
+});
+
+// ---------------------------------------------------------------- onPhase
+
+test("onPhase is told the network and phase of every phase shown, and (null, null) when interrupted", () => {
+  const shown = [];
+  const { w } = make({ onPhase: (network, phase) => shown.push([network, phase]) });
+  assert.deepEqual(shown, [], "nothing at construction");
+  w.setEnabled(true);
+  for (const phase of PHASES) w.onPhase({ network: "d", phase }, {});
+  w.onPhase({ network: "g", phase: "generate" }, {});
+  assert.deepEqual(shown, [...PHASES.map((p) => ["d", p]), ["g", "generate"]]);
+  w.interrupted();
+  assert.deepEqual(shown.at(-1), [null, null]);
+  assert.equal(shown.length, 7);
+});
+
+test("onPhase is not called for a late answer after slow motion was switched off", () => {
+  const shown = [];
+  const { w } = make({ onPhase: (network, phase) => shown.push([network, phase]) });
+  w.setEnabled(true);
+  w.onPhase({ network: "d", phase: "loss" }, {});
+  w.setEnabled(false);
+  w.onPhase({ network: "d", phase: "gradients" }, {});
+  assert.deepEqual(shown, [["d", "loss"]]);
 });

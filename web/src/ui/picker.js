@@ -164,7 +164,8 @@ export class DistributionPicker {
     const current = this.current();
     if (!current) return;
     this.els.name.textContent = dataLabel(current.name, this.distributions);
-    for (const b of this.els.grid.querySelectorAll("[data-dist]")) b.setAttribute("aria-selected", String(b.dataset.dist === current.name));
+    const items = this.els.grid ? this.els.grid.querySelectorAll("[data-dist]") : [];
+    for (const b of items) b.setAttribute("aria-selected", String(b.dataset.dist === current.name));
     this.drawCurrentThumb();
   }
 

@@ -44,6 +44,10 @@ function readable(text) {
   return Number.isFinite(n) && Math.abs(n) >= 1000 && Number.isInteger(n) ? n.toLocaleString("en-US") : text;
 }
 
+function capital(text) {
+  return text ? text[0].toUpperCase() + text.slice(1) : text;
+}
+
 function sentence(text) {
   const t = text.trim();
   if (!t) return t;
@@ -63,12 +67,12 @@ export function describeError(e, label = () => null) {
   const name = (field && label(field)) || (field ? field.split(".").pop().replace(/_/g, " ") : "");
   for (const [pattern, words] of BOUNDS) {
     const m = message.match(pattern);
-    if (m && name) return { text: `${sentence(name)} ${words} ${readable(m[1])}.`, detail: field };
+    if (m && name) return { text: `${capital(name)} ${words} ${readable(m[1])}.`, detail: field };
   }
   const oneOf = message.match(/must be one of (.+?), got/);
-  if (oneOf && name) return { text: `${sentence(name)} must be one of ${oneOf[1].replace(/[[\]']/g, "")}.`, detail: field };
+  if (oneOf && name) return { text: `${capital(name)} must be one of ${oneOf[1].replace(/[[\]']/g, "")}.`, detail: field };
   const prefix = {
-    invalid_config: name ? `${sentence(name)}: ` : "That setting was refused: ",
+    invalid_config: name ? `${capital(name)}: ` : "That setting was refused: ",
     invalid_points: "The file was refused: ",
     bad_run_file: "The run file was refused: ",
     rate_limited: "Too many commands at once: ",

@@ -9,6 +9,16 @@ import {
   Viewport, arrowSegments, axisTicks, clampToView, easeInOut, isCurve, latentLines, manifoldOpacity,
 } from "./math.js";
 
+/** The picture's axis ticks for viewport `v`: {x: [{value, label}], y: [...]}, about one
+ * every 70 px across and 60 px up. */
+export function viewTicks(v) {
+  const [x0, x1, y0, y1] = v.domain();
+  return {
+    x: axisTicks(scaleLinear().domain([x0, x1]), Math.max(2, Math.floor(v.width / 70))),
+    y: axisTicks(scaleLinear().domain([y0, y1]), Math.max(2, Math.floor(v.height / 60))),
+  };
+}
+
 export const MARGIN = { left: 38, right: 8, top: 8, bottom: 24 };
 const ALPHA_BUCKETS = 12;
 // D's colours are shown at this opacity over white, so that samples stand out on them.
@@ -488,12 +498,11 @@ export class DistributionRenderer {
     ctx.strokeStyle = "#999";
     ctx.lineWidth = 1;
     ctx.strokeRect(MARGIN.left + 0.5, MARGIN.top + 0.5, v.width - 1, v.height - 1);
-    const xs = scaleLinear().domain([x0, x1]);
-    const ys = scaleLinear().domain([y0, y1]);
+    const ticks = viewTicks(v);
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
     ctx.beginPath();
-    for (const { value, label } of axisTicks(xs, Math.max(2, Math.floor(v.width / 70)))) {
+    for (const { value, label } of ticks.x) {
       const X = MARGIN.left + v.x(value);
       ctx.moveTo(X, MARGIN.top + v.height);
       ctx.lineTo(X, MARGIN.top + v.height + 4);
@@ -501,7 +510,7 @@ export class DistributionRenderer {
     }
     ctx.textAlign = "right";
     ctx.textBaseline = "middle";
-    for (const { value, label } of axisTicks(ys, Math.max(2, Math.floor(v.height / 60)))) {
+    for (const { value, label } of ticks.y) {
       const Y = MARGIN.top + v.y(value);
       ctx.moveTo(MARGIN.left - 4, Y);
       ctx.lineTo(MARGIN.left, Y);
