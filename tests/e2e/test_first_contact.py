@@ -111,14 +111,14 @@ def test_phone_keeps_the_picture_in_view_while_the_charts_scroll_under_it(page):
     assert _box_inside(page, "#view-canvas")
     _no_horizontal_scroll(page)
     page.screenshot(path=str(ARTIFACTS / "first-phone-390x844.png"))
-    page.locator("[data-chart=losses]").scroll_into_view_if_needed()
-    page.wait_for_timeout(100)
-    assert page.evaluate("scrollY") > 0
+    # Scrolled down to a chart further down (the loss chart may fit under the picture at once).
+    page.evaluate("document.querySelector('[data-chart=w1]').scrollIntoView({block: 'end'})")
+    page.wait_for_function("scrollY > 0")
     assert _box_inside(page, "[data-testid=play-pause]")
     assert _box_inside(page, "#view-canvas")
-    # The loss chart shows below the picture, not hidden under it.
+    # That chart shows below the picture, not hidden under it.
     below = page.evaluate(
-        "document.querySelector('[data-chart=losses]').getBoundingClientRect().bottom >"
+        "document.querySelector('[data-chart=w1]').getBoundingClientRect().bottom >"
         " document.querySelector('.view-panel').getBoundingClientRect().bottom"
     )
     assert below
@@ -146,8 +146,8 @@ def test_every_setting_opens_next_to_its_node_and_explains_itself(page):
     popover.wait_for(state="hidden")
     # Every setting and every control says what it does on hover and focus.
     missing = page.evaluate(
-        """[...document.querySelectorAll('[data-testid^=ctl-], .runbar button, .runbar select,
-             .runbar input, .topbar button, .topbar select, .topbar input')]
+        """[...document.querySelectorAll('[data-testid^=ctl-], .runbar button, .runbar select,'
+             + ' .runbar input, .topbar button, .topbar select, .topbar input')]
            .filter(e => !(e.title || (e.closest('label') && e.closest('label').title)))
            .filter(e => e.type !== 'file').map(e => e.dataset.testid || e.id)"""
     )
@@ -277,7 +277,8 @@ def test_the_thumbnail_follows_each_import_at_once(page, tmp_path):
         path.write_text(files[name])
         page.set_input_files("[data-testid=import]", str(path))
         page.wait_for_function(
-            f"window.ganlabTest.config.data.points[1][0] === {json.loads(files[name])[1][0]}"
+            "(window.ganlabTest.config.data.points || [])[1]?.[0] === "
+            + str(json.loads(files[name])[1][0])
         )
         settle(page)
         page.wait_for_timeout(300)  # the readout tick that draws thumbnails (paused: at once)
@@ -413,10 +414,11 @@ def test_slow_motion_lights_up_each_phase_in_the_graph(page):
             f"window.ganlabTest.walk.phase === '{phase}' && !window.ganlabTest.walk.pending"
         )
         assert set(page.evaluate("window.ganlabTest.graphFocus")) == nodes, phase
-        dimmed = page.evaluate(
-            "getComputedStyle(document.querySelector('[data-testid=node-noise]')).opacity"
+        # The nodes a phase does not work on fade (a short transition); the others stay.
+        opacity = (
+            "Number(getComputedStyle(document.querySelector('[data-testid=node-noise]')).opacity)"
         )
-        assert (float(dimmed) < 0.5) == ("noise" not in nodes), phase
+        page.wait_for_function(f"{opacity} < 0.5" if "noise" not in nodes else f"{opacity} > 0.9")
     shot(page, "first-slow-motion-loss")
     for _ in range(2):
         page.click("[data-testid=walk-next]")

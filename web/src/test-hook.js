@@ -10,7 +10,9 @@
 //   shownIteration   the iteration the counter shows (a number)
 //   frame(names)     arrays and fields of the latest drawn frame, e.g. frame(["fake", "box"])
 //   playing          whether the run trains
-//   session, connectionState, hello
+//   session          the session's id
+//   connectionState  "connecting", "open", "reconnecting", "offline", "replaced" or "closed"
+//   hello            the server's latest hello message
 //   historyLength    metric rows held
 //   stats            frames received / drawn / skipped and drawing times (the benchmark's)
 //   viewMode         "worker" or "main": where the picture is drawn

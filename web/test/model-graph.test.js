@@ -4,7 +4,6 @@ import { JSDOM } from "jsdom";
 import { readFileSync } from "node:fs";
 import { buildNodes } from "../src/state/controls.js";
 import { ModelGraph, PHASE_FOCUS, nodeSummary } from "../src/views/model-graph.js";
-import { scatter } from "../src/views/thumbnails.js";
 import { PALETTES } from "../src/views/colors.js";
 import { recordingContext } from "../test-support/canvas.js";
 
@@ -380,19 +379,4 @@ test("the gradient loops march while training, unless the user prefers reduced m
   still.layoutEdges();
   still.advanceLoops();
   assert.equal(container.querySelector("path.loop-d").style.strokeDashoffset, "");
-});
-
-test("scatter fits the box into the thumbnail and thins out large sets", () => {
-  const canvas = doc.createElement("canvas");
-  canvas.width = 64;
-  canvas.height = 64;
-  scatter(canvas, new Float32Array([0.5, 0.5, 0, 0]), [0, 1, 0, 1], "red");
-  const rects = canvas.recorder.calls.filter((c) => c[0] === "fillRect");
-  assert.deepEqual(rects[0], ["fillRect", 0, 0, 64, 64]);
-  assert.deepEqual(rects[1], ["fillRect", 31, 31, 2, 2], "the box's centre at the thumbnail's centre");
-  // 10% margin, y up: (0, 0) is the bottom-left corner of the inner 90%.
-  assert.deepEqual(rects[2].map((v) => (typeof v === "number" ? +v.toFixed(1) : v)), ["fillRect", 2.2, 59.8, 2, 2]);
-  const many = new Float32Array(2 * 3000);
-  scatter(canvas, many, [0, 1, 0, 1], "red");
-  assert.equal(canvas.recorder.calls.filter((c) => c[0] === "fillRect").length - rects.length, 1 + 300);
 });

@@ -54,8 +54,8 @@ export const THINGS_TO_TRY = [
     id: "too-fast",
     title: "A learning rate far too large",
     preset: "gaussians",
-    set: { g_optimizer: { kind: "sgd", lr: 10 }, d_optimizer: { kind: "sgd", lr: 10 } },
-    watch: "Steps of size 10 throw the fakes far off: the health notice over the picture says so and suggests a fix.",
+    set: { loss: { kind: "lsgan" }, g_optimizer: { kind: "sgd", lr: 10 }, d_optimizer: { kind: "sgd", lr: 10 } },
+    watch: "Plain SGD with steps of size 10 on the least-squares loss: within a few dozen iterations the numbers overflow, training stops, and the notice over the picture says what to change.",
   },
 ];
 
