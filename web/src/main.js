@@ -378,6 +378,13 @@ class App {
       this.readoutsStale = false;
     }
     this.timed("charts", () => this.charts.update());
+    const empty = $("charts-empty");
+    const none = this.run.history.length === 0;
+    if (empty.hidden === none) {
+      empty.hidden = !none;
+      const every = this.run.config ? this.run.config.metrics.every : 100;
+      empty.textContent = `The charts fill in as training runs, one point every ${every} iterations: press Play.`;
+    }
     if (f && f !== this.thumbFrame) {
       this.timed("thumbnails", () => {
         this.graph.setFrame(f);

@@ -11,10 +11,10 @@ const SVG = "http://www.w3.org/2000/svg";
 
 /** The graph's nodes in data-flow order, with what a learner reads on each. */
 export const GRAPH_NODES = [
-  { id: "noise", title: "Noise z", help: "Random input to the generator." },
-  { id: "generator", title: "Generator G", help: "A neural network that turns noise into points." },
+  { id: "noise", title: "Noise z", name: "Noise", letter: "z", help: "Random input to the generator." },
+  { id: "generator", title: "Generator G", name: "Generator", letter: "G", help: "A neural network that turns noise into points." },
   { id: "samples", title: "Samples", help: "Each update draws a batch of fake and of real points." },
-  { id: "discriminator", title: "Discriminator D", help: "A neural network that scores how real a point looks." },
+  { id: "discriminator", title: "Discriminator D", name: "Discriminator", letter: "D", help: "A neural network that scores how real a point looks." },
   { id: "predictions", title: "Predictions", help: "D's mean verdict on real and on fake samples." },
   { id: "loss", title: "Loss", help: "How D's predictions become each network's objective." },
 ];
@@ -140,7 +140,10 @@ export class ModelGraph {
         class: `node node-${node.id}`, "data-node": node.id, "data-testid": `node-${node.id}`,
         title: node.help,
       });
-      box.append(el("h3", { text: node.title }));
+      // The letter (G, D, z) gives way first where the graph is narrow.
+      box.append(node.letter
+        ? el("h3", {}, node.name, el("span", { class: "node-letter", text: ` ${node.letter}` }))
+        : el("h3", { text: node.title }));
       const body = el("div", { class: "node-body" });
       if (node.id === "samples") {
         this.thumbs.fake = this.thumb("Fake samples");
