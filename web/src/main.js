@@ -5,7 +5,7 @@ import "./style.css";
 import { Run } from "./state/run.js";
 import { configToHash, hashToConfig, hashToExperiment } from "./state/url.js";
 import { HINTS, buildNodes, labelFor, setPath } from "./state/controls.js";
-import { HealthMonitor } from "./state/health.js";
+import { HealthMonitor, suggestedRate } from "./state/health.js";
 import { PALETTES, heatmapLut } from "./views/colors.js";
 import { DistributionView } from "./views/distribution-view.js";
 import { NoiseView } from "./views/noise-view.js";
@@ -324,10 +324,13 @@ class App {
     const box = $("health");
     let status = this.health.status();
     if (this.serverDiverged) {
+      // The server's message names the iteration and the cause; keep only the cause.
+      const d = this.serverDiverged;
+      const cause = (d.message || "").replace(/^training diverged at iteration \d+:\s*/i, "").split(".")[0];
       status = {
         kind: "diverged",
-        text: `Training diverged at iteration ${this.serverDiverged.iteration}: ${this.serverDiverged.message}`,
-        suggestion: (status && status.kind === "diverged" && status.suggestion) || "Lower the learning rates and press Reset.",
+        text: `Training diverged at iteration ${d.iteration}${cause ? `: ${cause}` : ""}.`,
+        suggestion: `Lower the learning rates (try ${suggestedRate(this.run.config)}) and press Reset.`,
       };
     }
     const key = status ? `${status.kind}|${status.text}|${status.suggestion}` : "";
