@@ -329,6 +329,16 @@ test("a node with settings opens them next to it, by click or keyboard, and Esca
   assert.deepEqual(opened, ["generator", "loss", null]);
 });
 
+test("the focused setting's help shows in words under the settings", () => {
+  makeGraph();
+  const neurons = input("generator.neurons");
+  neurons.dispatchEvent(new window.FocusEvent("focusin", { bubbles: true }));
+  const help = neurons.closest(".node-panel").querySelector(".control-help").textContent;
+  assert.match(help, /^Neurons: .*neurons/i);
+  input("generator.activation").dispatchEvent(new window.Event("pointerover", { bubbles: true }));
+  assert.match(neurons.closest(".node-panel").querySelector(".control-help").textContent, /^Activation: /);
+});
+
 test("each node says in one line what it is set to", () => {
   const g = makeGraph();
   g.setConfig(CONFIG);

@@ -192,6 +192,16 @@ export class ModelGraph {
       for (const control of node.controls) (control.advanced ? advancedBody : body).append(this.control(control));
       panel.append(body);
       if (advancedBody.children.length) panel.append(advanced);
+      // The focused or hovered setting's help, in words (a title alone shows only on hover).
+      const help = el("p", { class: "control-help hint", "aria-live": "polite", text: "Hover or focus a setting to see what it does." });
+      panel.append(help);
+      const show = (ev) => {
+        const input = ev.target.closest("[data-path]") || ev.target.closest(".control")?.querySelector("[data-path]");
+        const entry = input && this.inputs.get(input.dataset.path);
+        if (entry) help.textContent = `${entry.control.label}: ${entry.control.help || entry.control.title || ""}`;
+      };
+      panel.addEventListener("focusin", show);
+      panel.addEventListener("pointerover", show);
       this.popover.append(panel);
       this.panels[node.id] = panel;
       const box = this.nodes[node.id];
