@@ -61,6 +61,29 @@ def run(coro_fn, workers_override=0, **settings):
     asyncio.run(main())
 
 
+def test_start_returns_once_every_engine_process_is_ready():
+    # The server answers only when a session can be served at once (a page reconnecting
+    # after a restart is then live again without waiting for the engines to start).
+    async def body(hub):
+        assert len(hub.workers) == 2
+        assert all(w.ready.is_set() for w in hub.workers)
+
+    run(body, workers_override=2)
+
+
+def test_start_gives_up_waiting_for_an_engine_that_never_says_ready(monkeypatch, caplog):
+    async def main():
+        hub = Hub(Settings(workers=0, device="cpu"))
+        # A worker that never answers: its ready message is dropped.
+        monkeypatch.setattr(hub, "on_messages", lambda worker, msgs: None)
+        await hub.start(ready_timeout=0.3)
+        assert not hub.workers[0].ready.is_set()
+        await hub.stop()
+
+    asyncio.run(main())
+    assert "not ready" in caplog.text
+
+
 def test_create_resume_and_limits():
     async def body(hub):
         a = hub.create()

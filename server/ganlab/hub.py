@@ -128,6 +128,8 @@ class WorkerHandle:
     def __init__(self, hub: Hub, index: int, in_process: bool) -> None:
         self.hub, self.index = hub, index
         self.sessions: set[str] = set()
+        # Set (in the event loop) when the worker says it is ready to take sessions.
+        self.ready = asyncio.Event()
         # The latest load report: (sid, iterations/s, group key) per playing session.
         self.load: list[tuple[str, float, Any]] | None = None
         self.load_at = 0.0
@@ -204,12 +206,22 @@ class Hub:
         n = self.settings.workers
         return max(1, os.cpu_count() or 1) if n is None else max(1, n)
 
-    async def start(self) -> None:
+    async def start(self, ready_timeout: float = 120.0) -> None:
+        """Start the engine workers and wait until they are ready: the server answers only
+        once it can serve a session at once (a page reconnecting after a restart is then live
+        again within a second of the first answer, not after the engines' start-up)."""
         self.loop = asyncio.get_running_loop()
         in_process = self.settings.workers == 0
         self.workers = [WorkerHandle(self, i, in_process) for i in range(self.worker_count)]
         self._expiry = asyncio.create_task(self._expire_loop())
         self._balancer = asyncio.create_task(self._balance_loop())
+        waiting = [asyncio.create_task(w.ready.wait()) for w in self.workers]
+        _, late = await asyncio.wait(waiting, timeout=ready_timeout)
+        for task in late:
+            task.cancel()
+        if late:
+            log.warning("%d engine workers not ready after %.0f s; serving anyway", len(late),
+                        ready_timeout)  # fmt: skip
 
     async def stop(self) -> None:
         self.stopping = True
@@ -362,6 +374,7 @@ class Hub:
         kind = msg[0]
         if kind == "ready":
             log.info("engine worker %d ready (pid %s)", worker.index, msg[1])
+            worker.ready.set()
             return
         if kind == "load":
             worker.load, worker.load_at = msg[1], time.monotonic()

@@ -98,8 +98,8 @@ test("reconnect delays grow and are capped", () => {
   const d = [0, 1, 2, 3, 4, 5, 10, 50].map(backoff);
   for (let i = 1; i < d.length; i++) assert.ok(d[i] >= d[i - 1]);
   assert.equal(d[0], 250);
-  // A restarted server is reached again within a second of answering.
-  assert.equal(d[d.length - 1], 1000);
+  // A restarted server is reached again within half a second of answering.
+  assert.equal(d[d.length - 1], 500);
 });
 
 test("without a base URL it connects to the page's own origin, wss on an https page", () => {
@@ -194,16 +194,18 @@ test("failed attempts wait longer each time; an attempt that opens resets the de
   assert.equal(FakeSocket.made.length, before + 1);
 });
 
-test("a session the server no longer knows is given up: the next attempt starts a new one", () => {
+test("a session the server no longer knows is given up: a new one is asked for at once", () => {
   for (const code of [4403, 4404, 1011]) {
     const { log, handlers } = recorder();
     const conn = new Connection(handlers, "ws://h");
     openSession(conn);
+    const made = FakeSocket.made.length;
     latest().hangUp(code, "unknown session");
     assert.deepEqual(log.lost, [code]);
-    assert.deepEqual(log.status.at(-1), ["offline", "unknown session"]);
+    assert.deepEqual(log.status.at(-1), ["reconnecting", "unknown session"]);
     assert.equal(conn.session, null);
-    tick(backoff(0));
+    assert.equal(FakeSocket.made.length, made, "not within the close handler itself");
+    tick(0); // the server answered: no backoff
     assert.equal(latest().url, "ws://h/ws", `after ${code}`);
     assert.deepEqual(log.status.at(-1), ["connecting", ""]);
   }

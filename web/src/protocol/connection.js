@@ -8,7 +8,7 @@ const REPLACED = 4409;
 /** The longest wait between reconnection attempts (ms). An attempt on a server that is down
  * fails at once and costs nothing, and a page must be live again within seconds of its
  * server answering (after a restart), so the wait stays short. */
-export const RECONNECT_MAX_MS = 1000;
+export const RECONNECT_MAX_MS = 500;
 
 /** Delay before reconnect attempt `n` (0-based): exponential, capped, no randomness needed. */
 export function backoff(n) {
@@ -104,6 +104,10 @@ export class Connection {
         this.session = null;
         this.token = null;
         this.handlers.onSessionLost?.(ev.code);
+        // The server answered: ask it for a new session at once.
+        this.setStatus("reconnecting", ev.reason || "starting a new session");
+        this.timer = setTimeout(() => this.connect(), 0);
+        return;
       }
       this.setStatus("offline", ev.reason || `connection closed (${ev.code})`);
       this.schedule();
