@@ -248,6 +248,7 @@ def test_drawing_a_distribution_and_training_moves_the_fakes_to_it(page):
     assert min(xs) < 0.15 and max(xs) > 0.85 and min(ys) > 0.8, "y is up, unit square"
     settle(page)
     before = _fake_to_real_distance(page)
+    page.select_option("[data-testid=speed]", "")  # as fast as it goes
     page.click("[data-testid=play-pause]")
     page.wait_for_function("window.ganlabTest.counters().iteration > 2500", timeout=60_000)
     page.click("[data-testid=play-pause]")

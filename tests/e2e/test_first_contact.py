@@ -272,6 +272,8 @@ def test_the_thumbnail_follows_each_import_at_once(page, tmp_path):
         "b": "[[0, 5], [5, 0], [0, 0], [5, 5], [2.5, 2.5], [1, 4]]",
     }
     thumbs = {}
+    for _ in range(3):
+        page.click("[data-testid=step-both]")
     for name in ["a", "b", "a"]:
         path = tmp_path / f"{name}.json"
         path.write_text(files[name])
@@ -281,6 +283,8 @@ def test_the_thumbnail_follows_each_import_at_once(page, tmp_path):
             + str(json.loads(files[name])[1][0])
         )
         settle(page)
+        # New data starts a fresh run (once the server has taken the points).
+        page.wait_for_function("window.ganlabTest.counters().iteration === 0")
         page.wait_for_timeout(300)  # the readout tick that draws thumbnails (paused: at once)
         thumb = page.evaluate("document.getElementById('dist-current-thumb').toDataURL()")
         if name in thumbs:
@@ -592,4 +596,23 @@ def test_shared_link_applies_at_every_size(page):
     page.wait_for_function("window.ganlabTest.config.generator.layers === 3")
     assert page.evaluate("window.ganlabTest.config.data.name") == "ring"
     _no_horizontal_scroll(page)
+    assert page.errors == []
+
+
+def test_the_default_experiment_is_vivid_within_two_seconds_of_play(page):
+    # A new page plays at a watchable speed, and within two seconds D's heatmap clearly
+    # tells real regions from fake ones.
+    open_app(page)
+    assert page.input_value("[data-testid=speed]") == "100"
+    page.click("[data-testid=play-pause]")
+    page.wait_for_timeout(2000)
+    page.click("[data-testid=play-pause]")
+    page.wait_for_function("!window.ganlabTest.playing")
+    settle(page)
+    f = page.evaluate("window.ganlabTest.frame(['realD', 'fakeD', 'iteration', 'output'])")
+    assert f["output"] == "prob" and f["iteration"] <= 260
+    real = sum(f["realD"]) / len(f["realD"])
+    fake = sum(f["fakeD"]) / len(f["fakeD"])
+    assert real - fake >= 0.2, (f["iteration"], real, fake)
+    page.screenshot(path=str(ARTIFACTS / "first-default-after-2s.png"))
     assert page.errors == []

@@ -18,7 +18,7 @@ import { DistributionPicker, popoverPlace } from "./ui/picker.js";
 import { bindKeys } from "./ui/keys.js";
 import { downloadBytes, runFileName } from "./ui/download.js";
 import { applyPaletteToPage, savePaletteName, savedPaletteName } from "./ui/palette.js";
-import { fillPresetMenu } from "./ui/presets.js";
+import { fillPresetMenu, matchingPreset } from "./ui/presets.js";
 import { fillTryList, tryExperiment } from "./ui/try.js";
 import { canvasToPngBlob, composePng, downloadBlob, downloadText, experimentJson, exportFileName, metricsCsv, samplesCsv } from "./ui/exports.js";
 import { installTestHook } from "./test-hook.js";
@@ -27,6 +27,9 @@ const PRETRAINED = new Set(["line", "gaussians", "ring", "disjoint"]);
 const $ = (id) => document.getElementById(id);
 // While training plays, counters, charts and thumbnails change at most this often (ms).
 const READOUT_MS = 250;
+// A new run plays at this many iterations a second until the learner picks another speed:
+// slow enough to watch D's heatmap and the fakes move (at full speed a run is over in seconds).
+const PAGE_IPS = 100;
 
 // Write text only when it changes: an unchanged write still costs a style pass.
 const setText = (el, text) => {
@@ -122,10 +125,19 @@ class App {
     const run = this.run;
     run.on("hello", (m) => {
       this.stats.messages++;
+      if (!m.resumed && !this.speedChosen && m.speed && m.speed.ips === null) this.run.setSpeed(PAGE_IPS);
       if (m.resumed && this.wasConnected) this.toasts.show(`Reconnected: the run goes on at iteration ${m.iteration}.`, "info", 4000);
       this.wasConnected = true;
     });
     run.on("config", (config) => this.setConfig(config));
+    run.on("applied", (id) => {
+      const pending = this.resetAfterImport;
+      if (!pending || pending.id !== id) return;
+      this.resetAfterImport = null;
+      this.onRunReset();
+      this.run.reset();
+      if (pending.playing) this.run.play();
+    });
     run.on("reset", () => this.onRunReset());
     run.on("iteration", () => this.refreshCounters());
     run.on("playing", (playing) => this.setPlaying(playing));
@@ -212,7 +224,8 @@ class App {
     }
     this.walk.onError();
     const { text, detail } = describeError(m, (path) => labelFor(path));
-    this.toasts.show(text, "error", 8000, detail);
+    // The setting's path helps with a link or a config file; an upload's inner field does not.
+    this.toasts.show(text, "error", 8000, m.code === "invalid_config" ? detail : "");
     // A refused change: show the config that is really in effect again.
     if (this.run.config) this.graph.setConfig(this.run.config);
   }
@@ -253,6 +266,8 @@ class App {
     if (location.hash !== hash) history.replaceState(null, "", hash);
     const name = config.data.name;
     this.picker.showCurrent();
+    const preset = matchingPreset(config, this.presets);
+    if (preset) $("preset").value = preset;
     $("pretrained").disabled = !PRETRAINED.has(name);
     $("pretrained").title = PRETRAINED.has(name)
       ? `Load a model already trained on ${name} with its preset settings`
@@ -385,6 +400,7 @@ class App {
     const none = this.run.history.length === 0;
     if (empty.hidden === none) {
       empty.hidden = !none;
+      $("charts").hidden = none; // empty charts would show the last run's axes
       const every = this.run.config ? this.run.config.metrics.every : 100;
       empty.textContent = `The charts fill in as training runs, one point every ${every} iterations: press Play.`;
     }
@@ -535,6 +551,7 @@ class App {
     });
     $("speed").addEventListener("change", (ev) => {
       const v = ev.target.value;
+      this.speedChosen = true;
       this.run.setSpeed(v === "" ? null : Number(v));
     });
     $("preset").addEventListener("change", (ev) => this.applyPreset(ev.target.value));
@@ -573,6 +590,11 @@ class App {
     document.addEventListener("pointerdown", (ev) => {
       const menu = $("file-menu");
       if (menu.open && !menu.contains(ev.target)) menu.removeAttribute("open");
+    });
+    $("file-menu").addEventListener("keydown", (ev) => {
+      if (ev.key !== "Escape") return;
+      $("file-menu").removeAttribute("open");
+      $("file-menu").querySelector("summary").focus();
     });
     this.bindTryPopover();
     // On phones the picture sticks under the training controls: it needs their height.
@@ -630,6 +652,7 @@ class App {
     $("preset").value = "";
     this.onRunReset();
     this.run.applyExperiment(experiment, { keepSeed: true });
+    this.run.setSpeed(entry.speed ?? null);
     this.run.play();
     this.toasts.show(`${entry.title}. ${entry.watch}`, "info", 12000);
   }
@@ -689,7 +712,9 @@ class App {
     const text = await file.text();
     const format = /\.json$/i.test(file.name) || /^\s*[[{]/.test(text) ? "json" : "csv";
     $("preset").value = "";
-    this.run.importPoints(format, text);
+    // New data starts a fresh run, as a pick does, but only once the server has taken the
+    // points: a refused file leaves the run as it was.
+    this.resetAfterImport = { id: this.run.importPoints(format, text), playing: this.run.playing };
   }
 
   // ---- exports ----

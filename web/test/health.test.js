@@ -234,3 +234,16 @@ test("the median distance and spread are those of the points", () => {
   const s = pointStats(new Float32Array([-1, 0, 1, 0, 0, -1, 0, 1]));
   assert.deepEqual([s.cx, s.cy, s.spread], [0, 0, 1]);
 });
+
+test("fakes that run off while D is frozen are blamed on the frozen D, not the learning rates", async () => {
+  const { HealthMonitor } = await import("../src/state/health.js");
+  const m = new HealthMonitor();
+  m.setConfig({ training: { d_steps: 0 }, g_optimizer: { lr: 0.001 }, d_optimizer: { lr: 0.001 } });
+  const real = new Float32Array([0, 0, 1, 1, 0, 1, 1, 0]);
+  const fake = new Float32Array([50, 50, 51, 51, 52, 50, 50, 52]);
+  m.observeFrame({ iteration: 10, fake, real, box: [0, 1, 0, 1], playing: true, ips: 100, losses: {} }, 0);
+  const s = m.status();
+  assert.equal(s.kind, "diverged");
+  assert.match(s.suggestion, /frozen/);
+  assert.doesNotMatch(s.suggestion, /learning rate/);
+});

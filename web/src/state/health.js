@@ -76,6 +76,11 @@ export function suggestedRate(config) {
   return lr > 0.001 ? 0.001 : Number((lr / 10).toPrecision(1));
 }
 
+/** Whether D never updates (then fakes that run off are no learning-rate problem). */
+function frozenD(config) {
+  return Boolean(config && config.training && config.training.d_steps === 0);
+}
+
 /** Watches frames and metric rows and says, in words, what is wrong with the training. */
 export class HealthMonitor {
   constructor(options = {}) {
@@ -185,7 +190,9 @@ export class HealthMonitor {
         text: this.nonFinite
           ? "Training diverged: the numbers grew past what a computer can hold (infinity or NaN)."
           : "Training diverged: the fake samples flew far outside the picture.",
-        suggestion: `Lower the learning rates (try ${suggestedRate(this.config)}) and press Reset.`,
+        suggestion: frozenD(this.config)
+          ? "The discriminator is frozen (0 D updates per iteration), so nothing holds the fakes back: give D at least one update per iteration and press Reset."
+          : `Lower the learning rates (try ${suggestedRate(this.config)}) and press Reset.`,
       };
     }
     const collapseHelp = "Give D more steps per iteration, lower G's learning rate or try the WGAN-GP loss, then press Reset.";

@@ -34,7 +34,7 @@ export class Emitter {
  * Events: `hello` (message), `config` (config), `frame` (prepared frame), `history` (),
  * `playing` (bool), `iteration` (number), `status` ({state, detail}), `error` (message),
  * `phase` ({header, arrays}), `run-file` ({bytes, name}), `loaded` (message), `speed` (speed),
- * `diverged` (message), `fresh` ({reason}) when the run starts over from iteration 0 in a new
+ * `diverged` (message), `applied` (id) when a change the run sent took effect, `fresh` ({reason}) when the run starts over from iteration 0 in a new
  * session (the server lost the old one), `offline-edit` (command) for an edit kept to send
  * later.
  */
@@ -176,6 +176,7 @@ export class Run extends Emitter {
         this.config = m.config;
         if (m.rebuilt && m.rebuilt.includes("reset")) this.emit("reset", m);
         this.emit("config", m.config);
+        if (m.id !== undefined && m.id !== null) this.emit("applied", m.id);
         break;
       case "state":
         this.setPlaying(m.playing);

@@ -133,6 +133,7 @@ export class DistributionPicker {
       b.append(c, label);
       b.addEventListener("click", () => {
         this.toggle(false);
+        this.els.button.focus(); // the keyboard goes back to where it came from
         this.onChoose(d.name);
       });
       grid.append(b);

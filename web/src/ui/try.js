@@ -8,25 +8,29 @@ export const THINGS_TO_TRY = [
     id: "default",
     title: "Two Gaussians, GAN Lab's classic",
     preset: "gaussians",
-    watch: "Watch the purple fakes slide into the green regions as D's heatmap fades to grey.",
+    speed: 20,
+    watch: "At 20 iterations a second: watch the purple fakes slide into the green regions as D's heatmap fades to grey.",
   },
   {
     id: "frozen-d",
     title: "Freeze the discriminator",
     preset: "gaussians",
     set: { training: { d_steps: 0 } },
-    watch: "D never changes, so the fakes chase a fixed target: they pile up where D says 'real' and overshoot.",
+    speed: 5,
+    watch: "D never changes, so nothing holds the fakes back: they run to where D says 'real' and straight on past it, out of the picture.",
   },
   {
     id: "mode-collapse",
     title: "Mode collapse",
     preset: "ring8-collapse",
+    speed: 500,
     watch: "A vanilla GAN with a slow D on eight modes: the fakes gather in a few places instead of covering all eight (watch 'Modes covered').",
   },
   {
     id: "packing",
     title: "Packing against collapse",
     preset: "ring8",
+    speed: 500,
     watch: "The same eight modes with PacGAN packing (D judges two samples at once): the fakes spread over all of them.",
   },
   {
@@ -34,6 +38,7 @@ export const THINGS_TO_TRY = [
     title: "A line cannot close a loop",
     preset: "ring",
     set: { noise: { dim: 1 } },
+    speed: 200,
     watch: "With 1D noise the manifold is a curve: it wraps around the ring but leaves a seam where its ends meet.",
   },
   {
@@ -41,6 +46,7 @@ export const THINGS_TO_TRY = [
     title: "Wasserstein loss with gradient penalty",
     preset: "gaussians",
     set: { loss: { kind: "wgan_gp" }, training: { d_steps: 5 }, d_optimizer: { kind: "adam", lr: 0.001, beta1: 0.5, beta2: 0.9 }, g_optimizer: { kind: "adam", lr: 0.001, beta1: 0.5, beta2: 0.9 } },
+    speed: 50,
     watch: "The heatmap is now a critic's score, not a probability: its slope, not its colour, moves the fakes.",
   },
   {
@@ -48,6 +54,7 @@ export const THINGS_TO_TRY = [
     title: "The original (saturating) generator loss",
     preset: "gaussians",
     set: { loss: { generator: "minimax" } },
+    speed: 20,
     watch: "With log(1 − D(G(z))) the generator's gradient vanishes while D is winning: the arrows start short and the fakes move slowly.",
   },
   {
@@ -58,6 +65,9 @@ export const THINGS_TO_TRY = [
     watch: "Plain SGD with steps of size 10 on the least-squares loss: within a few dozen iterations the numbers overflow, training stops, and the notice over the picture says what to change.",
   },
 ];
+
+/** Each entry plays at its `speed` (iterations a second; null: as fast as it goes), slow
+ * enough to watch what it is about. */
 
 /** The experiment an entry starts: its preset's config with the entry's changes, or null
  * when the server offers no such preset. */

@@ -10,7 +10,7 @@ const TEXT = {
     classify: "D scores every sample of the batch: the fill colour is its verdict, from fake (purple) to real (green).",
     loss: "D's loss measures how wrong those verdicts are: real samples should score high, fake ones low.",
     gradients: "Backpropagation: the loss's gradient with respect to each of D's weights. Their size is shown per layer.",
-    update: "D's optimizer moves its weights against the gradient. Watch the heatmap shift: D now separates this batch a little better.",
+    update: "D's optimizer moves its weights a small step against the gradient. The heatmap shifts slightly: one update changes D's verdicts only a little, in the direction that separates this batch better.",
   },
   g: {
     generate: "The generator's turn. A fresh batch of noise goes through G to make fake samples.",

@@ -65,7 +65,7 @@ const CHARTS = [
   { id: "outputs", title: "Mean D output", series: [["d_real", "D(real)", "real"], ["d_fake", "D(fake)", "fake"]] },
   { id: "divergence", title: "Divergence by grid (bits)", series: [["kl_grid", "KL(real‖fake)", "#333"], ["js_grid", "JS", "#e08000"]] },
   { id: "w1", title: "Wasserstein-1 distance", series: [["w1", "W1", "#0a7"]] },
-  { id: "modes", title: "Modes covered", series: [["modes_covered", "covered", "fake"], ["modes_total", "of", "#999"]], optional: true },
+  { id: "modes", title: "Modes covered", series: [["modes_covered", "covered", "fake"], ["modes_total", "of", "#999"]], optional: true, counts: true },
 ];
 
 export class Charts {
@@ -148,7 +148,11 @@ export class Charts {
             spanGaps: true,
             points: { show: false },
             // Hovered: the value under the cursor; otherwise the latest value.
-            value: (u, v, si, idx) => formatValue(idx == null ? lastValue(u.data[si]) : v),
+            value: (u, v, si, idx) => {
+              const x = idx == null ? lastValue(u.data[si]) : v;
+              // Counts read as whole numbers ("3 of 8"), not "3.00".
+              return def.counts && x != null ? String(Math.round(x)) : formatValue(x);
+            },
           })),
         ],
       },

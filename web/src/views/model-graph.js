@@ -49,16 +49,17 @@ export function nodeSummary(id, config) {
   const net = (n) => (n.layers === 0 ? "linear" : `${n.layers} × ${n.neurons} ${ACT[n.activation] || n.activation}`);
   const opt = (o) => `${OPT[o.kind] || o.kind} ${formatNumber(o.lr)}`;
   const t = config.training;
+  const steps = (k) => (k === 0 ? " · frozen" : k !== 1 ? ` · ${k}×` : "");
   switch (id) {
     case "noise":
       return `${config.noise.kind === "uniform" ? "Uniform" : "Gaussian"}, ${config.noise.dim}D`;
     case "generator":
-      return `${net(config.generator)} · ${opt(config.g_optimizer)}${t.g_steps !== 1 ? ` · ${t.g_steps}×` : ""}`;
+      return `${net(config.generator)} · ${opt(config.g_optimizer)}${steps(t.g_steps)}`;
     case "samples":
       return `batch ${t.batch_size}`;
     case "discriminator": {
       const pack = config.discriminator.packing > 1 ? ` · pack ${config.discriminator.packing}` : "";
-      return `${net(config.discriminator)} · ${opt(config.d_optimizer)}${t.d_steps !== 1 ? ` · ${t.d_steps}×` : ""}${pack}`;
+      return `${net(config.discriminator)} · ${opt(config.d_optimizer)}${steps(t.d_steps)}${pack}`;
     }
     case "loss":
       return LOSS_NAMES[config.loss.kind] || config.loss.kind;
@@ -242,6 +243,8 @@ export class ModelGraph {
       this.place(id);
       const first = this.panels[id].querySelector("select, input");
       if (first) first.focus({ preventScroll: true });
+      // On a phone the graph sits low on the page: bring the settings into view.
+      if (this.popover.scrollIntoView) this.popover.scrollIntoView({ block: "nearest" });
     }
     this.onOpen(id);
   }
