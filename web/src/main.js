@@ -54,6 +54,7 @@ class App {
     this.scheduled = false;
     this.thumbFrame = null;
     this.health = new HealthMonitor();
+    this.editIds = new Map(); // id -> path of settings changed in the graph, awaiting the server
     this.serverDiverged = null;
 
     this.run = new Run();
@@ -130,7 +131,12 @@ class App {
       this.wasConnected = true;
     });
     run.on("config", (config) => this.setConfig(config));
-    run.on("applied", (id) => {
+    run.on("applied", ({ id, rebuilt }) => {
+      const path = this.editIds.get(id);
+      if (path) {
+        this.editIds.delete(id);
+        this.sayRebuilt(rebuilt, path);
+      }
       const pending = this.resetAfterImport;
       if (!pending || pending.id !== id) return;
       this.resetAfterImport = null;
@@ -483,7 +489,20 @@ class App {
 
   changeConfig(path, value) {
     $("preset").value = "";
-    this.run.configure(setPath(path, value));
+    const id = this.run.configure(setPath(path, value));
+    if (id !== null) this.editIds.set(id, path);
+  }
+
+  /** A network whose shape changed starts from fresh weights while the run goes on: say so,
+   * so that a learner does not take the jump in the picture for training. */
+  sayRebuilt(rebuilt, path) {
+    const nets = [];
+    // The noise's dimension is the generator's input size: it rebuilds the generator too.
+    if (rebuilt.includes("generator") || path === "noise.dim") nets.push("generator");
+    if (rebuilt.includes("discriminator")) nets.push("discriminator");
+    if (!nets.length || rebuilt.includes("reset")) return;
+    const which = nets.join(" and the ");
+    this.toasts.show(`The ${which} now ${nets.length > 1 ? "start" : "starts"} from fresh weights (its shape changed); the run goes on from iteration ${this.run.iteration ?? 0}.`, "info", 5000);
   }
 
   togglePlay() {

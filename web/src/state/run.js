@@ -34,7 +34,7 @@ export class Emitter {
  * Events: `hello` (message), `config` (config), `frame` (prepared frame), `history` (),
  * `playing` (bool), `iteration` (number), `status` ({state, detail}), `error` (message),
  * `phase` ({header, arrays}), `run-file` ({bytes, name}), `loaded` (message), `speed` (speed),
- * `diverged` (message), `applied` (id) when a change the run sent took effect, `fresh` ({reason}) when the run starts over from iteration 0 in a new
+ * `diverged` (message), `applied` ({id, rebuilt}) when a change the run sent took effect (rebuilt: the config's sections that changed), `fresh` ({reason}) when the run starts over from iteration 0 in a new
  * session (the server lost the old one), `offline-edit` (command) for an edit kept to send
  * later.
  */
@@ -176,7 +176,7 @@ export class Run extends Emitter {
         this.config = m.config;
         if (m.rebuilt && m.rebuilt.includes("reset")) this.emit("reset", m);
         this.emit("config", m.config);
-        if (m.id !== undefined && m.id !== null) this.emit("applied", m.id);
+        if (m.id !== undefined && m.id !== null) this.emit("applied", { id: m.id, rebuilt: m.rebuilt || [] });
         break;
       case "state":
         this.setPlaying(m.playing);
