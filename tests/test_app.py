@@ -17,6 +17,11 @@ def test_presets_distributions_schema():
     presets = client.get("/api/presets").json()
     assert [p["name"] for p in presets] == list(PRESETS)
     assert all(p["config"]["data"]["name"] for p in presets)
+    titles = [p["title"] for p in presets]
+    assert titles == [p.title for p in PRESETS.values()]
+    assert all(isinstance(t, str) and t.strip() for t in titles)
+    assert len(set(titles)) == len(titles)
+    assert all(p["description"] == PRESETS[p["name"]].description for p in presets)
     dists = client.get("/api/distributions").json()
     assert {d["name"] for d in dists} == set(DISTRIBUTIONS)
     grid = next(d for d in dists if d["name"] == "grid25")

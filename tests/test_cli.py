@@ -82,7 +82,7 @@ def test_presets_lists_every_preset(capsys: pytest.CaptureFixture[str]) -> None:
     assert len(lines) == len(PRESETS)
     for line, preset in zip(lines, PRESETS.values(), strict=True):
         assert line.split()[0] == preset.name
-        assert preset.description in line
+        assert f"{preset.title}: {preset.description}" in line
         assert f"({preset.steps} steps)" in line
 
 

@@ -14,6 +14,7 @@ import torch
 import ganlab.presets
 from ganlab.config import ExperimentConfig, merge, parse_config
 from ganlab.distributions import DISTRIBUTIONS
+from ganlab.evaluation import MIN_HIGH_QUALITY, W1_RATIO_LIMIT, Verdict, judge_preset
 from ganlab.presets import PRESETS, Preset, get_preset
 from ganlab.trainer import Trainer
 
@@ -90,6 +91,35 @@ def test_descriptions_are_distinct() -> None:
     assert len(set(descriptions)) == len(descriptions)
 
 
+def test_every_preset_has_its_own_title() -> None:
+    titles = [p.title for p in PRESETS.values()]
+    assert all(isinstance(t, str) and t.strip() == t and t for t in titles), titles
+    assert len(set(titles)) == len(titles), titles
+    assert PRESETS["gaussians"].title == "Two Gaussians (GAN Lab's default)"
+
+
+# A loss named in a title, and the loss kinds that make the name true.
+LOSS_NAMES = {
+    "wgan-gp": {"wgan_gp"},
+    "wgan": {"wgan", "wgan_gp"},
+    "lsgan": {"lsgan"},
+    "least squares": {"lsgan"},
+    "hinge": {"hinge"},
+}
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_titles_name_no_loss_the_preset_does_not_use(name: str) -> None:
+    """Neither the preset's title nor its distribution's may promise a loss it does not run
+    (a distribution's title is what the picker shows when the preset is applied)."""
+    preset = PRESETS[name]
+    config = full(preset)
+    for title in (preset.title, DISTRIBUTIONS[config.data.name].title):
+        for loss_name, kinds in LOSS_NAMES.items():
+            if loss_name in title.lower():
+                assert config.loss.kind in kinds, (title, config.loss.kind)
+
+
 def test_get_preset_returns_the_registered_preset() -> None:
     for name, preset in PRESETS.items():
         assert get_preset(name) is preset
@@ -108,23 +138,37 @@ def test_get_preset_unknown_name_lists_the_allowed_names() -> None:
 
 
 @pytest.mark.parametrize("name", list(GANLAB_TABLE))
-def test_ganlab_presets_match_ganlab(name: str) -> None:
-    noise, (g_ui, g_n), (d_ui, d_n), d_lr, g_lr, k_d, k_g = GANLAB_TABLE[name]
-    c = full(get_preset(name))
+def test_ganlab_presets_keep_ganlab_s_shape_noise_and_small_relu_networks(name: str) -> None:
+    """GAN Lab's own settings miss the quality bar (see the next tests), so the presets train
+    with a tuned recipe; what a learner recognises stays: the shape, GAN Lab's noise for it,
+    small ReLU networks, log loss with the non-saturating generator loss, a live-sized run."""
+    noise = GANLAB_TABLE[name][0]
+    preset = get_preset(name)
+    c = full(preset)
     assert c.data.name == name
     assert (c.noise.kind, c.noise.dim) == (noise, 2)
-    assert (c.generator.layers, c.generator.neurons) == (g_ui + 1, g_n)
-    assert (c.discriminator.layers, c.discriminator.neurons) == (d_ui + 1, d_n)
     assert c.generator.activation == c.discriminator.activation == "relu"
     assert c.discriminator.packing == 1
-    for opt, lr in ((c.d_optimizer, d_lr), (c.g_optimizer, g_lr)):
-        assert opt.kind == "sgd"
-        assert opt.momentum == 0.0
-        assert opt.lr == pytest.approx(lr, rel=0, abs=1e-12)
+    for net in (c.generator, c.discriminator):
+        assert net.layers <= 3 and net.neurons <= 32, net
     assert (c.loss.kind, c.loss.generator) == ("log", "non_saturating")
-    assert c.loss.r1 == 0.0 and c.loss.label_smoothing == 0.0
-    assert c.training.batch_size == 150
-    assert (c.training.d_steps, c.training.g_steps) == (k_d, k_g)
+    assert c.loss.label_smoothing == 0.0
+    assert preset.steps <= 5000
+
+
+@pytest.mark.parametrize("name", list(GANLAB_TABLE))
+def test_ganlab_presets_share_the_tuned_recipe(name: str) -> None:
+    """Adam without momentum, D four times as fast as G, one D step per iteration, batch
+    256, and rates halving every fifth of the preset's own length; an R1 penalty only where
+    regions are disjoint (it flattens the heatmap elsewhere for nothing)."""
+    preset = get_preset(name)
+    c = full(preset)
+    for opt in (c.g_optimizer, c.d_optimizer):
+        assert (opt.kind, opt.beta1, opt.beta2) == ("adam", 0.0, 0.99)
+    assert c.d_optimizer.lr == pytest.approx(4 * c.g_optimizer.lr)
+    assert (c.loss.r1 > 0) == (name == "disjoint")
+    assert (c.training.batch_size, c.training.d_steps, c.training.g_steps) == (256, 1, 1)
+    assert c.training.lr_halflife == preset.steps // 5
 
 
 def test_presets_module_documents_the_layer_count_convention() -> None:
@@ -239,3 +283,46 @@ def test_each_preset_trains_briefly_with_finite_losses(name: str) -> None:
     assert not t.diverged()
     assert not torch.equal(t.G.params, g0) and not torch.equal(t.D.params, d0)
     assert math.isfinite(float(t.sample(64).sum()))
+
+
+# --------------------------------------------------------------------------- quality
+
+
+@pytest.mark.parametrize("name", list(GANLAB_TABLE))
+def test_ganlab_preset_reaches_its_quality_bar_on_seeds_0_to_2(name: str) -> None:
+    """Trained for its own length, each of GAN Lab's presets is close to its data on each of
+    seeds 0, 1 and 2: the bar of `judge_preset`, which benchmarks/bench_presets.py measures
+    on seeds 0-9 (docs/engine.md has the table)."""
+    verdicts = [judge_preset(name, seed) for seed in range(3)]
+    failed = [v for v in verdicts if not v.passed]
+    assert not failed, failed
+
+
+@pytest.mark.parametrize("name", ["line", "disjoint"])
+def test_an_untrained_generator_fails_the_quality_bar(name: str) -> None:
+    result = judge_preset(name, seed=0, iterations=0)
+    v = result.verdict
+    assert (result.preset, result.seed, v.iterations) == (name, 0, 0)
+    assert v.baseline_w1 > 0 and math.isfinite(v.w1)
+    assert v.ratio > 3 * W1_RATIO_LIMIT, v
+    assert not v.w1_ok and not result.passed
+    if name == "disjoint":
+        assert v.modes_total == 3 and not v.modes_ok, v
+    else:
+        assert v.modes_total is None and v.modes_ok
+
+
+def test_the_verdict_applies_each_criterion() -> None:
+    close = Verdict(iterations=1, w1=W1_RATIO_LIMIT * 0.01, baseline_w1=0.01)
+    assert close.w1_ok and close.modes_ok and close.passed  # the limit itself passes
+    far = Verdict(iterations=1, w1=W1_RATIO_LIMIT * 0.01 + 1e-6, baseline_w1=0.01)
+    assert not far.w1_ok and not far.passed
+    all_modes = {"w1": 0.01, "baseline_w1": 0.01, "modes_total": 3}
+    good = Verdict(1, **all_modes, modes_covered=3, high_quality_fraction=MIN_HIGH_QUALITY)
+    assert good.passed
+    missing = Verdict(1, **all_modes, modes_covered=2, high_quality_fraction=0.99)
+    assert missing.w1_ok and not missing.modes_ok and not missing.passed
+    blurred = Verdict(1, **all_modes, modes_covered=3, high_quality_fraction=0.79)
+    assert not blurred.modes_ok and not blurred.passed
+    diverged = Verdict(1, w1=math.inf, baseline_w1=0.01)
+    assert not diverged.passed

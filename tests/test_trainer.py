@@ -1,7 +1,9 @@
 import pytest
 import torch
 
-from ganlab.config import ConfigError
+from ganlab.config import ConfigError, ExperimentConfig
+from ganlab.evaluation import judge
+from ganlab.picture import PictureCache, compute_picture
 from ganlab.trainer import Trainer
 
 SMALL = {
@@ -179,3 +181,35 @@ def test_sample_in_distribution_coordinates():
     assert s.shape == (500, 2)
     # An untrained G maps to about the box centre in normalised space, scaled by 6.
     assert abs(s.mean()) < 6
+
+
+# --------------------------------------------------------------------------- the default run
+
+# The page trains a few hundred iterations a second, so a learner's first ~2 s of play at the
+# defaults are about 150 iterations: by then D's heatmap must already tell real from fake.
+FIRST_SECONDS = 150
+MIN_SEPARATION = 0.25
+
+
+def heatmap_separation(t: Trainer) -> float:
+    """Mean D over the picture's real samples minus mean D over its fake samples: how far
+    apart the heatmap's colours are under the two kinds of dots the learner sees."""
+    picture = compute_picture(t, PictureCache())
+    return float(picture.real_d.mean() - picture.fake_d.mean())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_default_heatmap_separates_real_from_fake_in_the_first_seconds(seed):
+    t = Trainer(ExperimentConfig(seed=seed))
+    assert abs(heatmap_separation(t)) < MIN_SEPARATION  # an untrained D does not separate
+    for _ in range(FIRST_SECONDS):
+        t.step()
+    assert heatmap_separation(t) >= MIN_SEPARATION
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_default_generator_reaches_the_quality_bar_by_3000_iterations(seed):
+    """The fast D does not stop G: by 3,000 iterations it meets the presets' bar (W1 to fresh
+    real points at most 3x that of two real samples, both Gaussians covered)."""
+    verdict = judge(ExperimentConfig(seed=seed), 3000)
+    assert verdict.passed, verdict

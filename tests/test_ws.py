@@ -37,7 +37,12 @@ HISTORY_COLUMNS = [
 # answer to a message a client got wrong).
 CLIENT_ERRORS = {"bad_json", "bad_message", "unknown_command", "invalid_config",
                  "invalid_points", "bad_run_file", "too_large", "rate_limited"}  # fmt: skip
-DIVERGING = {"d_optimizer": {"kind": "sgd", "lr": 10.0}, "g_optimizer": {"kind": "sgd", "lr": 10.0}}
+# SGD at rate 10 with one D step per iteration blows up within a few iterations (with the
+# default two D steps, D saturates first and nothing diverges).
+DIVERGING = {"d_optimizer": {"kind": "sgd", "lr": 10.0}, "g_optimizer": {"kind": "sgd", "lr": 10.0},
+             "training": {"d_steps": 1}}  # fmt: skip
+# D updates per iteration at the defaults a session starts with.
+D_STEPS = ExperimentConfig().training.d_steps
 
 
 def make_client(**overrides: Any) -> TestClient:
@@ -259,7 +264,7 @@ def test_frame_envelope_and_every_documented_array(client):
     msg = decode(data)
     h, a = msg.header, msg.arrays
     assert h == header
-    assert (h["iteration"], h["d_updates"], h["g_updates"]) == (1, 1, 1)
+    assert (h["iteration"], h["d_updates"], h["g_updates"]) == (1, D_STEPS, 1)
     assert h["applied"] == cid
     assert set(h["losses"]) == {"d_loss", "g_loss", "d_real", "d_fake"}
     assert 0.0 <= h["losses"]["d_real"] <= 1.0 and 0.0 <= h["losses"]["d_fake"] <= 1.0
@@ -383,14 +388,15 @@ def test_step_d_g_both_advance_exactly_their_counters(client):
         assert step("d") == {"iteration": 0, "d_updates": 1, "g_updates": 0}
         assert step("d") == {"iteration": 0, "d_updates": 2, "g_updates": 0}
         assert step("g") == {"iteration": 0, "d_updates": 2, "g_updates": 1}
-        assert step("both") == {"iteration": 1, "d_updates": 3, "g_updates": 2}
+        assert step("both") == {"iteration": 1, "d_updates": 2 + D_STEPS, "g_updates": 2}
         cid = ws.send("step")  # phase defaults to "both"
         h = ws.applied(cid).header
-        assert (h["iteration"], h["d_updates"], h["g_updates"]) == (2, 4, 3)
+        assert (h["iteration"], h["d_updates"], h["g_updates"]) == (2, 2 + 2 * D_STEPS, 3)
 
         cid = ws.send("config", set={"training": {"d_steps": 3, "g_steps": 2}})
         ws.event("config", cid)
-        assert step("both") == {"iteration": 3, "d_updates": 7, "g_updates": 5}
+        counts = step("both")
+        assert counts == {"iteration": 3, "d_updates": 5 + 2 * D_STEPS, "g_updates": 5}
 
         # A step while playing pauses first.
         cid = ws.send("play")
@@ -399,7 +405,9 @@ def test_step_d_g_both_advance_exactly_their_counters(client):
         state = ws.event("state")
         ws.event("ack", cid)
         h = ws.applied(cid).header
-        assert h["playing"] is False and h["d_updates"] == 3 * h["iteration"] - 1
+        # Three D updates in each iteration played, then the step's one.
+        played = h["iteration"] - counts["iteration"]
+        assert h["playing"] is False and h["d_updates"] == counts["d_updates"] + 3 * played + 1
         again = ws.ping()
         assert all(m.header["iteration"] == h["iteration"] for m in again if is_binary(m, "frame"))
         # The state event that tells of the pause says so.
@@ -441,6 +449,9 @@ def test_step_sub_walks_five_phases_and_only_the_update_changes_counters(client)
         h = ws.frame(lambda h: h["d_updates"] > 0).header
         assert (h["iteration"], h["d_updates"], h["g_updates"]) == (0, 1, 0)
 
+        # The iteration's other D updates, then its G update.
+        for updates in range(1, D_STEPS):
+            walk(ws, "d", updates)
         phases = walk(ws, "g", 0)
         assert [p.header["phase"] for p in phases] == names
         assert {p.header["network"] for p in phases} == {"g"}
@@ -452,8 +463,8 @@ def test_step_sub_walks_five_phases_and_only_the_update_changes_counters(client)
         after = upd.arrays["fake"]
         assert after.shape == (n, 2) and not np.allclose(after, gen.arrays["fake"])
         h = ws.frame(lambda h: h["g_updates"] > 0).header
-        # The D walk then the G walk complete the iteration (d_steps = g_steps = 1).
-        assert (h["iteration"], h["d_updates"], h["g_updates"]) == (1, 1, 1)
+        # The D walks then the G walk complete the iteration (d_steps D's, g_steps = 1 G's).
+        assert (h["iteration"], h["d_updates"], h["g_updates"]) == (1, D_STEPS, 1)
 
         # A walkthrough needs 'd' or 'g'.
         cid = ws.send("step", phase="both", sub=True)
@@ -494,7 +505,8 @@ def test_config_changes_take_effect(client):
         cid = ws.send("config", set={"g_optimizer": {"lr": 0.003}})
         event = ws.event("config", cid)
         assert event["config"]["g_optimizer"]["lr"] == 0.003
-        assert event["config"]["d_optimizer"]["lr"] == 0.001  # untouched
+        untouched = ExperimentConfig().d_optimizer.lr
+        assert event["config"]["d_optimizer"]["lr"] == untouched
         assert "g_optimizer" in event["rebuilt"]
         f = ws.applied(cid)
         assert f.header["applied"] == cid and f.header["config_version"] > version
@@ -701,7 +713,7 @@ def test_save_then_load_the_run_on_a_new_session(client):
         assert loaded["iteration"] == 3
         f = other.applied(41)
         h = f.header
-        assert (h["iteration"], h["d_updates"], h["g_updates"]) == (3, 3, 3)
+        assert (h["iteration"], h["d_updates"], h["g_updates"]) == (3, 3 * D_STEPS, 3)
         assert h["config_version"] > 0
         # The same weights: the same picture.
         np.testing.assert_allclose(f.arrays["fake"], original.arrays["fake"], atol=1e-6)

@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/api/presets")
     def presets() -> list[dict[str, Any]]:
         return [
-            {"name": p.name, "description": p.description, "steps": p.steps,
+            {"name": p.name, "title": p.title, "description": p.description, "steps": p.steps,
              "config": p.experiment().model_dump()}
             for p in PRESETS.values()
         ]  # fmt: skip

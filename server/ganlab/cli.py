@@ -84,7 +84,8 @@ def build_config(args: argparse.Namespace) -> tuple[ExperimentConfig, int]:
 def cmd_presets(args: argparse.Namespace) -> int:
     width = max(len(n) for n in PRESETS)
     for preset in PRESETS.values():
-        print(f"{preset.name:<{width}}  {preset.description} ({preset.steps} steps)")
+        print(f"{preset.name:<{width}}  {preset.title}: {preset.description} "
+              f"({preset.steps} steps)")  # fmt: skip
     return 0
 
 

@@ -38,13 +38,42 @@ class DiscriminatorConfig(NetworkConfig):
     )
 
 
+def _lr(default: float) -> Any:
+    return Field(default, gt=0.0, le=10.0, description="Learning rate.")
+
+
+def _beta1(default: float) -> Any:
+    return Field(default, ge=0.0, lt=1.0, description="Adam's first-moment decay.")
+
+
+def _beta2(default: float) -> Any:
+    return Field(default, ge=0.0, lt=1.0, description="Adam's second-moment decay.")
+
+
 class OptimizerConfig(_Strict):
     kind: Literal["sgd", "adam", "rmsprop"] = Field("adam", description="Optimizer.")
-    lr: float = Field(1e-3, gt=0.0, le=10.0, description="Learning rate.")
+    lr: float = _lr(1e-3)
     momentum: float = Field(0.0, ge=0.0, lt=1.0, description="Momentum (SGD and RMSProp).")
-    beta1: float = Field(0.5, ge=0.0, lt=1.0, description="Adam's first-moment decay.")
-    beta2: float = Field(0.999, ge=0.0, lt=1.0, description="Adam's second-moment decay.")
+    beta1: float = _beta1(0.5)
+    beta2: float = _beta2(0.999)
     alpha: float = Field(0.99, ge=0.0, lt=1.0, description="RMSProp's square-average decay.")
+
+
+# The default experiment's optimizers, one class each so that a section given in part (a
+# preset, `--set g_optimizer.kind=sgd`) keeps its own network's defaults. D's rate is 12.5
+# times G's (and it takes two steps per iteration), so in the first second of play D's
+# heatmap splits real from fake before G catches up; Adam without momentum, which makes GANs
+# circle their equilibrium. tests/test_trainer.py measures both; docs/engine.md has figures.
+class GeneratorOptimizerConfig(OptimizerConfig):
+    lr: float = _lr(4e-4)
+    beta1: float = _beta1(0.0)
+    beta2: float = _beta2(0.99)
+
+
+class DiscriminatorOptimizerConfig(OptimizerConfig):
+    lr: float = _lr(5e-3)
+    beta1: float = _beta1(0.0)
+    beta2: float = _beta2(0.99)
 
 
 class LossConfig(_Strict):
@@ -69,7 +98,8 @@ class LossConfig(_Strict):
 
 class TrainingConfig(_Strict):
     batch_size: int = Field(150, ge=1, le=4096, description="Samples per batch.")
-    d_steps: int = Field(1, ge=0, le=10, description="Discriminator updates per iteration.")
+    # Two D updates per iteration, as GAN Lab's default: D stays ahead of G.
+    d_steps: int = Field(2, ge=0, le=10, description="Discriminator updates per iteration.")
     g_steps: int = Field(1, ge=0, le=10, description="Generator updates per iteration.")
     lr_halflife: int = Field(
         0,
@@ -134,8 +164,8 @@ class ExperimentConfig(_Strict):
     generator: NetworkConfig = Field(default_factory=NetworkConfig)  # type: ignore[arg-type]
     discriminator: DiscriminatorConfig = Field(default_factory=DiscriminatorConfig)  # type: ignore[arg-type]
     loss: LossConfig = Field(default_factory=LossConfig)  # type: ignore[arg-type]
-    g_optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)  # type: ignore[arg-type]
-    d_optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)  # type: ignore[arg-type]
+    g_optimizer: GeneratorOptimizerConfig = Field(default_factory=GeneratorOptimizerConfig)  # type: ignore[arg-type]
+    d_optimizer: DiscriminatorOptimizerConfig = Field(default_factory=DiscriminatorOptimizerConfig)  # type: ignore[arg-type]
     training: TrainingConfig = Field(default_factory=TrainingConfig)  # type: ignore[arg-type]
     view: ViewConfig = Field(default_factory=ViewConfig)  # type: ignore[arg-type]
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)  # type: ignore[arg-type]

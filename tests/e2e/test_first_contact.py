@@ -311,18 +311,20 @@ def test_zoomed_in_axis_labels_never_repeat(page):
 
 def test_iteration_counter_counts_slow_motion_and_agrees_with_the_updates(page):
     open_app(page)
+    training = page.evaluate("window.ganlabTest.config.training")
+    k_d, k_g = training["d_steps"], training["g_steps"]
     page.check("[data-testid=slow-motion]")
     settle(page)
     start = counters(page)
-    for _ in range(10):  # D's five phases, then G's
+    for _ in range(5 * (k_d + k_g)):  # five phases for each of an iteration's updates
         page.click("[data-testid=walk-next]")
         page.wait_for_function("window.ganlabTest.walk.pending === false")
     settle(page)
-    assert counters(page) == {"iteration": start["iteration"] + 1, "d": start["d"] + 1,
-                              "g": start["g"] + 1}  # fmt: skip
+    assert counters(page) == {"iteration": start["iteration"] + 1, "d": start["d"] + k_d,
+                              "g": start["g"] + k_g}  # fmt: skip
     page.wait_for_function(f"window.ganlabTest.shownIteration === {start['iteration'] + 1}")
     page.uncheck("[data-testid=slow-motion]")
-    # Playing (one D and one G update per iteration), the counters shown always agree.
+    # Playing, the counters shown always agree: k_d D and k_g G updates per iteration.
     page.click("[data-testid=play-pause]")
     seen = set()
     deadline = time.monotonic() + 4
@@ -332,7 +334,7 @@ def test_iteration_counter_counts_slow_motion_and_agrees_with_the_updates(page):
             " document.getElementById('updates').textContent]"
         )
         seen.add(it)
-        assert updates == f"{it} / {it}", (it, updates)
+        assert updates == f"{k_d * int(it)} / {k_g * int(it)}", (it, updates)
         page.wait_for_timeout(37)
     page.click("[data-testid=play-pause]")
     page.wait_for_function("!window.ganlabTest.playing")

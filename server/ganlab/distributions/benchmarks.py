@@ -88,8 +88,9 @@ register(
 register(
     _mixture(
         "8gaussians",
-        "8 Gaussians (WGAN-GP)",
-        "Eight Gaussians on a circle of radius 2/1.414, as in the WGAN-GP experiments.",
+        "8 Gaussians on a circle",
+        "Eight Gaussians on a circle of radius 2/1.414: the toy data set of the WGAN-GP paper "
+        "(Gulrajani et al. 2017).",
         GAUSSIANS8_MODES,
         2.5,
     )
@@ -97,8 +98,9 @@ register(
 register(
     _mixture(
         "25gaussians",
-        "25 Gaussians (WGAN-GP)",
-        "A 5×5 grid of Gaussians scaled by 1/2.828, as in the WGAN-GP experiments.",
+        "25 Gaussians on a small grid",
+        "A 5×5 grid of Gaussians scaled by 1/2.828: the toy data set of the WGAN-GP paper "
+        "(Gulrajani et al. 2017).",
         GAUSSIANS25_MODES,
         2.0,
     )
