@@ -54,6 +54,13 @@ def test_constant_array_quantizes():
     np.testing.assert_allclose(out, 2.5)
 
 
+@pytest.mark.parametrize("value", [3e38, -3e38, 1e20])
+def test_a_flat_array_of_huge_values_quantizes(value):
+    # lo + 1 == lo for such values: the range must still be a real one.
+    out = decode(encode({"kind": "q"}, {"v": Quantized(np.full(4, value), 8)})).arrays["v"]
+    np.testing.assert_allclose(out, value, rtol=1e-5)
+
+
 def test_header_rejects_nan():
     with pytest.raises(ValueError):
         encode({"kind": "x", "bad": float("nan")})

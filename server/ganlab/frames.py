@@ -74,7 +74,10 @@ def _quantize(q: Quantized) -> tuple[np.ndarray, dict[str, Any]]:
         lo = lo if lo is not None else (float(finite.min()) if finite.size else 0.0)
         hi = hi if hi is not None else (float(finite.max()) if finite.size else 1.0)
     if not hi > lo:
-        hi = lo + 1.0
+        # A flat field: any wider range will do; lo + 1 is lo itself for huge values.
+        hi = lo + max(1.0, abs(lo) * 1e-6)
+    if not np.isfinite(hi - lo) or not hi > lo:
+        lo, hi = 0.0, 1.0
     levels = (1 << q.bits) - 1
     scaled = (v - np.float32(lo)) * np.float32(levels / (hi - lo))
     # fmax/fmin skip NaN, so NaN becomes 0 and infinities the ends of the range.

@@ -97,9 +97,9 @@ def test_play_advances_the_counter_and_changes_the_picture(page):
 
 def test_each_step_button_advances_exactly_what_it_says(page):
     open_app(page)
-    # Two D updates per iteration, so that "Both" is told apart from a single D update.
-    set_control(page, "training.d_steps", "2")
-    page.wait_for_function("window.ganlabTest.config.training.d_steps === 2")
+    # Three D updates per iteration, so that "Both" is told apart from a single D update.
+    set_control(page, "training.d_steps", "3")
+    page.wait_for_function("window.ganlabTest.config.training.d_steps === 3")
     settle(page)
     start = counters(page)
 
@@ -117,7 +117,7 @@ def test_each_step_button_advances_exactly_what_it_says(page):
     settle(page)
     after_both = counters(page)
     assert after_both == {
-        "iteration": after_g["iteration"] + 1, "d": after_g["d"] + 2, "g": after_g["g"] + 1,
+        "iteration": after_g["iteration"] + 1, "d": after_g["d"] + 3, "g": after_g["g"] + 1,
     }  # fmt: skip
     assert page.inner_text("[data-testid=iteration]") == str(after_both["iteration"])
 

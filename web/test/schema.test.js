@@ -30,7 +30,7 @@ test("fieldSpec reads integers, floats with exclusive bounds, enums and nested g
     },
   );
   const lr = fieldSpec(SCHEMA, "d_optimizer.lr");
-  assert.deepEqual([lr.type, lr.min, lr.exclusiveMin, lr.max, lr.exclusiveMax, lr.default], ["number", 0, true, 10, false, 0.001]);
+  assert.deepEqual([lr.type, lr.min, lr.exclusiveMin, lr.max, lr.exclusiveMax, lr.default], ["number", 0, true, 10, false, 0.005]);
   const beta2 = fieldSpec(SCHEMA, "g_optimizer.beta2");
   assert.deepEqual([beta2.min, beta2.exclusiveMin, beta2.max, beta2.exclusiveMax], [0, false, 1, true]);
   const act = fieldSpec(SCHEMA, "discriminator.activation"); // DiscriminatorConfig inherits it

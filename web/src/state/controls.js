@@ -6,8 +6,9 @@
 
 import { fieldSpec, checkValue } from "./schema.js";
 
-/** The learning rates offered in the menu: GAN Lab's, on a 1-3-10 scale. */
-const LR = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1];
+/** The learning rates offered in the menu: GAN Lab's 1-3-10 scale, and those the defaults and
+ * presets use (so that the menu shows them in order). */
+const LR = [0.0001, 0.0003, 0.0004, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.03, 0.1, 0.3, 1];
 
 const ACTIVATIONS = [
   ["relu", "ReLU"],

@@ -9,7 +9,7 @@ export const THINGS_TO_TRY = [
     title: "Two Gaussians, GAN Lab's classic",
     preset: "gaussians",
     speed: 20,
-    watch: "At 20 iterations a second: watch the purple fakes slide into the green regions as D's heatmap fades to grey.",
+    watch: "At 20 iterations a second: watch the purple fakes slide along the arrows into the two green blobs of real data.",
   },
   {
     id: "frozen-d",
