@@ -81,9 +81,9 @@ test("the batch-size menu reaches the schema's maximum and offers nothing above 
 });
 
 test("suggested values outside the schema's range are dropped", () => {
-  assert.deepEqual(control("g_optimizer.lr").choices, [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1]);
+  assert.deepEqual(control("g_optimizer.lr").choices, [0.0001, 0.0003, 0.0004, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.03, 0.1, 0.3, 1]);
   const nodes = buildNodes(withField("g_optimizer.lr", { maximum: 0.1, exclusiveMinimum: 0.0001 }));
-  assert.deepEqual(control("g_optimizer.lr", nodes).choices, [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1]);
+  assert.deepEqual(control("g_optimizer.lr", nodes).choices, [0.0003, 0.0004, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.03, 0.1]);
 });
 
 test("a hint whose setting the schema lacks gets no control", () => {
