@@ -375,8 +375,10 @@ def test_slow_motion_walks_through_the_phases(page):
     assert page.get_attribute("#walkthrough", "data-network") == "d"
     settle(page)
     assert counters(page) == {**start, "d": start["d"] + 1}
-    # The generator's turn comes next; its gradients phase draws arrows.
-    for _ in range(4):
+    # The generator's turn comes after the iteration's other D updates; its gradients phase
+    # draws arrows.
+    d_steps = page.evaluate("window.ganlabTest.config.training.d_steps")
+    for _ in range(5 * (d_steps - 1) + 4):
         page.click("[data-testid=walk-next]")
         page.wait_for_function("window.ganlabTest.walk.pending === false")
     assert page.get_attribute("#walkthrough", "data-network") == "g"
