@@ -595,8 +595,11 @@ def test_shared_link_applies_at_every_size(page):
     # The same link works on a phone (the URL state is not tied to the layout).
     _size(page, "phone")
     open_app(page, "#" + quote("data.name=ring&generator.layers=3", safe="=&."))
-    page.wait_for_function("window.ganlabTest.config.generator.layers === 3")
-    assert page.evaluate("window.ganlabTest.config.data.name") == "ring"
+    # The link's settings and its data arrive as two changes: wait for both.
+    page.wait_for_function(
+        "window.ganlabTest.config.generator.layers === 3"
+        " && window.ganlabTest.config.data.name === 'ring' && window.ganlabTest.settled"
+    )
     _no_horizontal_scroll(page)
     assert page.errors == []
 
