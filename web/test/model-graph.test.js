@@ -351,6 +351,7 @@ test("each node says in one line what it is set to", () => {
   assert.equal(nodeSummary("discriminator", { ...CONFIG, discriminator: { ...CONFIG.discriminator, layers: 0, packing: 2 }, training: { ...CONFIG.training, d_steps: 3 } }),
     "linear · SGD 0.01 · 3× · pack 2");
   assert.equal(nodeSummary("discriminator", { ...CONFIG, training: { ...CONFIG.training, d_steps: 0 } }), "2 × 16 ReLU · SGD 0.01 · frozen");
+  assert.equal(nodeSummary("generator", { ...CONFIG, g_optimizer: { ...CONFIG.g_optimizer, lr: 0.0004 } }), "2 × 16 ReLU · Adam 0.0004");
 });
 
 test("slow motion lights up the nodes and edges of its phase and dims the rest", () => {

@@ -47,7 +47,8 @@ function el(tag, attrs = {}, ...children) {
 export function nodeSummary(id, config) {
   if (!config) return "";
   const net = (n) => (n.layers === 0 ? "linear" : `${n.layers} × ${n.neurons} ${ACT[n.activation] || n.activation}`);
-  const opt = (o) => `${OPT[o.kind] || o.kind} ${formatNumber(o.lr)}`;
+  // Learning rates as typed (0.0004), not in scientific notation.
+  const opt = (o) => `${OPT[o.kind] || o.kind} ${String(o.lr)}`;
   const t = config.training;
   const steps = (k) => (k === 0 ? " · frozen" : k !== 1 ? ` · ${k}×` : "");
   switch (id) {
