@@ -16,11 +16,11 @@ import { Walkthrough } from "./ui/walkthrough.js";
 import { Toasts, describeError } from "./ui/toasts.js";
 import { DistributionPicker, popoverPlace } from "./ui/picker.js";
 import { bindKeys } from "./ui/keys.js";
-import { downloadBytes, runFileName } from "./ui/download.js";
+import { downloadBlob, downloadBytes, downloadText, runFileName } from "./ui/download.js";
 import { applyPaletteToPage, savePaletteName, savedPaletteName } from "./ui/palette.js";
 import { fillPresetMenu, matchingPreset } from "./ui/presets.js";
 import { fillTryList, tryExperiment } from "./ui/try.js";
-import { canvasToPngBlob, composePng, downloadBlob, downloadText, experimentJson, exportFileName, metricsCsv, samplesCsv } from "./ui/exports.js";
+import { canvasToPngBlob, composePng, experimentJson, exportFileName, metricsCsv, samplesCsv } from "./ui/exports.js";
 import { installTestHook } from "./test-hook.js";
 
 const PRETRAINED = new Set(["line", "gaussians", "ring", "disjoint"]);
@@ -745,8 +745,7 @@ class App {
 
   exportText(kind, make, mime) {
     if (!this.run.config || !this.run.frame) return;
-    const ext = mime === "application/json" ? "experiment" : kind;
-    downloadText(document, make(), this.exportName(ext), mime);
+    downloadText(make(), this.exportName(kind), mime);
   }
 
   async exportPng() {
@@ -761,7 +760,7 @@ class App {
         legend: { palette: PALETTES[this.paletteName], layers: this.layers },
         title: `ganlab · ${this.picker.els.name.textContent} · iteration ${this.run.iteration ?? 0} · ${c.loss.kind} loss`,
       });
-      downloadBlob(document, await canvasToPngBlob(canvas), this.exportName("picture"));
+      downloadBlob(await canvasToPngBlob(canvas), this.exportName("picture"));
     } catch (err) {
       this.toasts.show(`The picture could not be exported (${err.message}).`);
     }

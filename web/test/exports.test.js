@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   exportFileName, samplesCsv, metricsCsv, experimentJson, legendItems, layoutLegend, composePng,
-  canvasToPngBlob, downloadBlob, downloadText,
+  canvasToPngBlob,
 } from "../src/ui/exports.js";
 import { History } from "../src/state/history.js";
 import { PALETTES } from "../src/views/colors.js";
@@ -149,32 +149,4 @@ test("a canvas becomes a PNG blob, from an OffscreenCanvas or a DOM canvas", asy
   assert.equal(await canvasToPngBlob({ toBlob: (cb, type) => { asked.push(type); cb(blob); } }), blob);
   assert.equal(asked[1], "image/png");
   await assert.rejects(canvasToPngBlob({ toBlob: (cb) => cb(null) }), /PNG/);
-});
-
-test("text and blobs download through a clicked link whose URL is freed later", async () => {
-  const clicked = [];
-  const created = [];
-  const revoked = [];
-  const timers = [];
-  const doc = {
-    createElement: (tag) => ({ tag, href: "", download: "", click() { clicked.push({ href: this.href, download: this.download }); } }),
-  };
-  const urls = {
-    createObjectURL: (blob) => { created.push(blob); return `blob:${created.length}`; },
-    revokeObjectURL: (href) => revoked.push(href),
-  };
-  const options = { urls, later: (fn, ms) => timers.push([fn, ms]) };
-  const a = downloadText(doc, "x,y\n1,2\n", "ganlab-ring-5-samples.csv", "text/csv", options);
-  assert.equal(a.tag, "a");
-  assert.deepEqual(clicked, [{ href: "blob:1", download: "ganlab-ring-5-samples.csv" }]);
-  assert.match(created[0].type, /^text\/csv/);
-  assert.equal(await created[0].text(), "x,y\n1,2\n");
-  assert.deepEqual(revoked, []);
-  timers[0][0]();
-  assert.equal(timers[0][1], 1000);
-  assert.deepEqual(revoked, ["blob:1"]);
-  const png = new Blob(["png"], { type: "image/png" });
-  downloadBlob(doc, png, "ganlab-ring-5-picture.png", options);
-  assert.equal(created[1], png);
-  assert.equal(clicked[1].download, "ganlab-ring-5-picture.png");
 });

@@ -3,6 +3,8 @@
 // pure; drawing takes its canvas from a factory, so it is tested without a real canvas
 // (web/test/exports.test.js).
 
+import { makeCanvas } from "../views/distribution-renderer.js";
+
 const EXTENSIONS = { samples: "csv", metrics: "csv", experiment: "json", picture: "png" };
 
 /** The export's file name: ganlab-<data>-<iteration>-<kind>.<ext>, kind one of samples,
@@ -89,14 +91,6 @@ export function layoutLegend(items, width, measure) {
   return { items: out, height: items.length ? (row + 1) * ROW_HEIGHT + PAD : 0 };
 }
 
-function defaultCanvas(width, height) {
-  if (typeof OffscreenCanvas !== "undefined") return new OffscreenCanvas(width, height);
-  const c = document.createElement("canvas");
-  c.width = width;
-  c.height = height;
-  return c;
-}
-
 /** Draw a legend item's swatch at (x, y = its row's centre). */
 function drawSwatch(ctx, item, x, y) {
   ctx.save();
@@ -151,7 +145,7 @@ function drawSwatch(ctx, item, x, y) {
  * canvas of the current picture) is drawn at `width` x `height` CSS pixels, the whole at
  * `pixelRatio` device pixels per CSS pixel. `legend`: { palette, layers }. Returns the canvas.
  */
-export function composePng({ source, width, height, pixelRatio = 1, legend = null, title = "", createCanvas = defaultCanvas }) {
+export function composePng({ source, width, height, pixelRatio = 1, legend = null, title = "", createCanvas = makeCanvas }) {
   const canvas = createCanvas(1, 1);
   let ctx = canvas.getContext("2d");
   ctx.font = FONT;
@@ -194,20 +188,4 @@ export function canvasToPngBlob(canvas) {
   return new Promise((resolve, reject) => {
     canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("the picture could not be encoded as PNG"))), "image/png");
   });
-}
-
-/** Download `blob` as `filename` through a temporary link, as downloadBytes (download.js)
- * does; the object URL is freed a moment later, once the browser has started reading it. */
-export function downloadBlob(doc, blob, filename, { urls = URL, later = setTimeout } = {}) {
-  const a = doc.createElement("a");
-  a.href = urls.createObjectURL(blob);
-  a.download = filename;
-  a.click();
-  later(() => urls.revokeObjectURL(a.href), 1000);
-  return a;
-}
-
-/** Download `text` as `filename` of type `mime` (e.g. "text/csv"). */
-export function downloadText(doc, text, filename, mime = "text/plain", options = {}) {
-  return downloadBlob(doc, new Blob([text], { type: `${mime};charset=utf-8` }), filename, options);
 }

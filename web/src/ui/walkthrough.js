@@ -141,13 +141,11 @@ export class Walkthrough {
       walk.dReal = this.batch.dReal;
     }
     if (phase === "gradients" && get("fake_grad") && this.batch.fake) {
-      const extent = this.view.box ? Math.max(this.view.box[1] - this.view.box[0], this.view.box[3] - this.view.box[2]) : 1;
-      walk.arrows = arrowSegments(this.batch.fake, get("fake_grad"), 0.08 * extent);
+      walk.arrows = arrowSegments(this.batch.fake, get("fake_grad"), 0.08 * this.viewExtent());
     }
     let magnified = null;
     if (phase === "update" && network === "g" && get("fake") && this.batch.fake) {
-      const extent = this.view.box ? Math.max(this.view.box[1] - this.view.box[0], this.view.box[3] - this.view.box[2]) : 1;
-      const { segments, factor } = updateSegments(this.batch.fake, get("fake"), 0.08 * extent);
+      const { segments, factor } = updateSegments(this.batch.fake, get("fake"), 0.08 * this.viewExtent());
       walk.arrows = segments;
       walk.fake = get("fake");
       walk.arrowColor = this.palette().fake;
@@ -163,6 +161,12 @@ export class Walkthrough {
       clearTimeout(this.timer);
       this.timer = setTimeout(() => this.next(), this.phaseSeconds * 1000);
     }
+  }
+
+  /** The larger side of the data's box: arrows are drawn a fixed share of it long. */
+  viewExtent() {
+    const b = this.view.box;
+    return b ? Math.max(b[1] - b[0], b[3] - b[2]) : 1;
   }
 
   renderSteps(network, phase) {

@@ -24,7 +24,8 @@ const ALPHA_BUCKETS = 12;
 // D's colours are shown at this opacity over white, so that samples stand out on them.
 const HEAT_OPACITY = 0.55;
 
-function makeCanvas(w, h) {
+/** A canvas of w x h pixels off the page: an OffscreenCanvas where there is one. */
+export function makeCanvas(w, h) {
   if (typeof OffscreenCanvas !== "undefined") return new OffscreenCanvas(w, h);
   const c = document.createElement("canvas");
   c.width = w;
