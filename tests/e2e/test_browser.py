@@ -337,6 +337,9 @@ def test_reconnect_resumes_the_run(page):
 
 def test_import_shows_the_servers_error_and_accepts_good_points(page, tmp_path):
     open_app(page)
+    for _ in range(3):
+        page.click("[data-testid=step-both]")
+    settle(page)
     bad = tmp_path / "bad.csv"
     bad.write_text("x,y\n0.1,0.2\n0.3,banana\n")
     page.set_input_files("[data-testid=import]", str(bad))
@@ -344,6 +347,9 @@ def test_import_shows_the_servers_error_and_accepts_good_points(page, tmp_path):
     toast.wait_for()
     assert "line 3" in toast.inner_text().lower(), toast.inner_text()
     assert page.evaluate("window.ganlabTest.config.data.name") == "gaussians"
+    # A refused file loses nothing: the run goes on where it was.
+    settle(page)
+    assert counters(page)["iteration"] == 3
     good = tmp_path / "good.json"
     good.write_text("[[1, 2], [3, 4], [5, 1], [2, 2]]")
     page.set_input_files("[data-testid=import]", str(good))

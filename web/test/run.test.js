@@ -648,3 +648,23 @@ test("offline edits count as changes once they are sent after the hello", () => 
   assert.equal(run.lastChangeId, sent.id);
   assert.equal(run.changesShown, false);
 });
+
+test("a refused change is not waited for: changesShown follows the changes the server took", () => {
+  const { run, conn } = (() => {
+    const conn = { handlers: null, open: true, nextId: 1, send() { return this.nextId++; }, sendRun() { return true; }, connect() {} };
+    return { run: new Run({ connection: conn }), conn };
+  })();
+  run.drawn({ applied: 0, ticket: 1, iteration: 0, dUpdates: 0, gUpdates: 0 });
+  const step = run.step("both");
+  const bad = run.importPoints("csv", "x,y\nbanana");
+  assert.equal(run.changesShown, false);
+  conn.handlers.onEvent({ type: "error", code: "invalid_points", message: "line 2", id: bad });
+  assert.equal(run.lastChangeId, step, "the step before it is still to be shown");
+  assert.equal(run.changesShown, false);
+  run.drawn({ applied: step, ticket: 2, iteration: 1, dUpdates: 1, gUpdates: 1 });
+  assert.equal(run.changesShown, true);
+  // Refused with nothing else pending: shown at once.
+  const worse = run.configure({ generator: { neurons: 999 } });
+  conn.handlers.onEvent({ type: "error", code: "invalid_config", message: "no", id: worse });
+  assert.equal(run.changesShown, true);
+});

@@ -51,6 +51,8 @@ export class Run extends Emitter {
     this.limits = null;
     this.speed = null;
     this.lastChangeId = 0;
+    // Changes sent and not yet shown by a drawn frame (a refused one is dropped from it).
+    this.changeIds = [];
     this.wasConnected = false;
     // The experiment to apply once connected (a link's settings, or the run to restart).
     this.pendingExperiment = experiment;
@@ -95,7 +97,10 @@ export class Run extends Emitter {
       }
       return null;
     }
-    if (CHANGES.has(command.type) && !command.sub) this.lastChangeId = id;
+    if (CHANGES.has(command.type) && !command.sub) {
+      this.changeIds.push(id);
+      this.lastChangeId = id;
+    }
     return id;
   }
 
@@ -200,6 +205,7 @@ export class Run extends Emitter {
         this.saveName = m.filename;
         break;
       case "error":
+        this.refused(m.id);
         this.emit("error", m);
         break;
       default:
@@ -253,10 +259,19 @@ export class Run extends Emitter {
     }
   }
 
+  /** A change the server refused will never show in a frame: wait only for the others. */
+  refused(id) {
+    const at = this.changeIds.indexOf(id);
+    if (at < 0) return;
+    this.changeIds.splice(at, 1);
+    this.lastChangeId = this.changeIds.at(-1) ?? 0;
+  }
+
   /** A frame was drawn: it is now the latest picture and, unless newer news came, the
    * iteration shown. */
   drawn(frame) {
     this.frame = frame;
+    if (frame.applied != null) this.changeIds = this.changeIds.filter((id) => id > frame.applied);
     this.counter.drawn(frame.ticket, frame.iteration, frame.dUpdates, frame.gUpdates);
   }
 
