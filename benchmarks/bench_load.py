@@ -30,7 +30,7 @@ from pathlib import Path
 
 import websockets
 
-from ganlab.frames import decode_header
+from ganlab.wire.envelope import decode_header
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,7 +1,7 @@
 """GAN Lab's four presets against their quality bar, on many seeds, one CPU thread per run.
 
 Each run trains a preset for its own length on one seed and judges the end with
-`ganlab.evaluation.judge_preset`, the definition tests/test_presets.py checks on seeds 0-2:
+`ganlab.engine.evaluation.judge_preset`, the definition tests/test_presets.py checks on seeds 0-2:
 W1 between 2,500 generated and 2,500 fresh real points at most 3x the W1 between two fresh real
 samples of that size and, where the data has modes, every mode covered with at least 80% of
 the samples high quality. Prints a table per preset and a summary line; exits 0 either way.
@@ -17,8 +17,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ganlab.evaluation import W1_RATIO_LIMIT, PresetVerdict, judge_preset
-from ganlab.presets import get_preset
+from ganlab.engine.evaluation import W1_RATIO_LIMIT, PresetVerdict, judge_preset
+from ganlab.engine.presets import get_preset
 
 GANLAB_PRESETS = ["line", "gaussians", "ring", "disjoint"]
 HEADER = f"{'seed':>4}  {'W1':>7}  {'real W1':>7}  {'ratio':>5}  {'modes':>5}  {'HQ':>6}  result"

@@ -20,9 +20,9 @@ from concurrent.futures import ProcessPoolExecutor
 def run_one(preset_name: str, seed: int) -> dict[str, float | str]:
     import torch
 
-    from ganlab.evaluation import metric_row
-    from ganlab.presets import get_preset
-    from ganlab.trainer import Trainer
+    from ganlab.engine.evaluation import metric_row
+    from ganlab.engine.presets import get_preset
+    from ganlab.engine.trainer import Trainer
 
     torch.set_num_threads(1)
     preset = get_preset(preset_name)

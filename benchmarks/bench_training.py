@@ -22,9 +22,9 @@ import time
 import torch
 from torch import nn
 
-from ganlab.batched import step_together
-from ganlab.picture import PictureCache, compute_picture
-from ganlab.trainer import Trainer
+from ganlab.engine.batched import step_together
+from ganlab.engine.picture import PictureCache, compute_picture
+from ganlab.engine.trainer import Trainer
 
 CONFIG = {
     "data": {"name": "gaussians"},

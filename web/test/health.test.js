@@ -65,7 +65,7 @@ test("non-finite fakes or losses mean the training diverged", () => {
   const fake = gaussians(240, 2);
   fake[17] = NaN;
   m.observeFrame(frame({ fake }), 0);
-  let s = m.status();
+  const s = m.status();
   assert.equal(s.kind, "diverged");
   assert.match(s.text, /^Training diverged: .*(infinity|NaN)/);
   assert.equal(s.suggestion, "Lower the learning rates (try 0.001) and press Reset.");
@@ -121,7 +121,7 @@ test("covering at most one mode for a sustained window after the warm-up is a co
   m.observeHistory(modesHistory([[400, 6, 8], [600, 1, 8], [900, 1, 8]]));
   assert.equal(m.status(), null);
   m.observeHistory(modesHistory([[400, 6, 8], [600, 1, 8], [700, 1, 8], [800, 1, 8], [900, 1, 8]]));
-  let s = m.status();
+  const s = m.status();
   assert.equal(s.kind, "collapsed");
   assert.equal(s.text, "Mode collapse: the fake samples cover only 1 of the 8 modes of the data.");
   assert.match(s.suggestion, /press Reset\.$/);

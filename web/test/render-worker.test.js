@@ -36,7 +36,7 @@ function animationFrame() {
   return due.length;
 }
 
-const send = (data) => self.onmessage({ data });
+const send = (data) => scope.onmessage({ data });
 const canvas = new FakeOffscreenCanvas();
 const drawCalls = () => canvas.ctx.calls.filter((c) => c[0] === "setTransform").length;
 
@@ -69,7 +69,7 @@ after(() => {
 });
 
 test("it listens to the page as soon as it loads", () => {
-  assert.equal(typeof self.onmessage, "function");
+  assert.equal(typeof scope.onmessage, "function");
   assert.deepEqual(scope.posted, []);
 });
 

@@ -565,7 +565,7 @@ test("a frame is prepared with the config's noise kind, ticketed, and its histor
 });
 
 test("a phase message is passed on with its header and arrays; a run file with the saved name", () => {
-  const { conn, run, log, clear } = setup();
+  const { conn, log, clear } = setup();
   conn.hello();
   clear();
   const phase = { header: { kind: "phase", network: "g", phase: "loss", index: 2, values: { g_loss: 0.7 } }, arrays: { fake: { data: new Float32Array(2) } } };

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import torch
 
-from ganlab.distributions import DISTRIBUTIONS
-from ganlab.presets import PRESETS
+from ganlab.engine.distributions import DISTRIBUTIONS
+from ganlab.engine.presets import PRESETS
 
 WEB = Path(__file__).resolve().parent.parent
 # preset: (steps, seed): each preset's own length (it reaches its target there on every seed

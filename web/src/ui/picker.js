@@ -12,7 +12,7 @@ const ARROWS = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: "up", ArrowDown: "down",
 /** The index focus moves to from `index` among `count` items in rows of `columns`. */
 export function nextIndex(index, key, count, columns) {
   const step = ARROWS[key];
-  let to = index;
+  let to;
   if (step === "up") to = index - columns;
   else if (step === "down") to = index + columns;
   else if (step === "home") to = 0;

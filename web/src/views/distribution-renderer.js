@@ -492,7 +492,6 @@ export class DistributionRenderer {
   drawAxes() {
     const ctx = this.ctx;
     const v = this.viewport;
-    const [x0, x1, y0, y1] = v.domain();
     ctx.save();
     ctx.font = "11px system-ui, sans-serif";
     ctx.fillStyle = "#555";

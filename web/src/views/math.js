@@ -231,7 +231,6 @@ export function normalQuantile(p) {
   const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
   const pl = 0.02425;
   let q;
-  let r;
   if (p < pl) {
     q = Math.sqrt(-2 * Math.log(p));
     return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
@@ -243,7 +242,7 @@ export function normalQuantile(p) {
       ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
   }
   q = p - 0.5;
-  r = q * q;
+  const r = q * q;
   return ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) /
     (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
 }

@@ -1,0 +1,5 @@
+"""The `ganlab` command line."""
+
+from ganlab.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,63 @@
+"""A still picture of a run as a PNG (for the CLI and reports; the browser draws its own)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ganlab.engine.picture import Picture
+
+# GAN Lab's colours: real green, fake purple, gradients pink; heatmap purple - grey - green.
+REAL = "#008837"
+FAKE = "#a33ebd"
+GRADIENT = "#c414db"
+HEATMAP = ["#a33ebd", "#f7f7f7", "#008837"]
+
+
+def render_png(picture: Picture, path: str | Path, title: str = "") -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LinearSegmentedColormap, Normalize
+
+    xmin, xmax, ymin, ymax = picture.box
+    fig, ax = plt.subplots(figsize=(6, 6), dpi=100)
+    cmap = LinearSegmentedColormap.from_list("ganlab", HEATMAP)
+    values = picture.d_grid
+    if picture.output == "probability":
+        norm = Normalize(0.0, 1.0)
+    else:  # an unbounded critic score: centre the colours on its median
+        mid = float(np.median(values))
+        span = float(np.max(np.abs(values - mid))) or 1.0
+        norm = Normalize(mid - span, mid + span)
+    ax.imshow(values, origin="lower", extent=(xmin, xmax, ymin, ymax), cmap=cmap, norm=norm,
+              alpha=0.55, interpolation="bilinear")  # fmt: skip
+    manifold = picture.manifold
+    if manifold.ndim == 3:
+        for k in range(manifold.shape[0]):
+            ax.plot(manifold[k, :, 0], manifold[k, :, 1], color=FAKE, lw=0.4, alpha=0.5)
+            ax.plot(manifold[:, k, 0], manifold[:, k, 1], color=FAKE, lw=0.4, alpha=0.5)
+    else:
+        ax.plot(manifold[:, 0], manifold[:, 1], color=FAKE, lw=1.0, alpha=0.6)
+    ax.scatter(picture.real[:, 0], picture.real[:, 1], s=5, c=REAL, label="real")
+    ax.scatter(picture.fake[:, 0], picture.fake[:, 1], s=6, c=FAKE, label="fake")
+    # Arrows point where the generator's update moves each sample: minus the loss gradient.
+    move = -picture.fake_grad
+    length = np.linalg.norm(move, axis=1)
+    scale = 0.06 * (xmax - xmin) / max(float(np.percentile(length, 95)), 1e-12)
+    ax.quiver(picture.fake[:, 0], picture.fake[:, 1], move[:, 0] * scale, move[:, 1] * scale,
+              angles="xy", scale_units="xy", scale=1, color=GRADIENT, width=0.003,
+              alpha=0.7)  # fmt: skip
+    ax.set_xlim(xmin, xmax)
+    ax.set_ylim(ymin, ymax)
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -1,0 +1,136 @@
+"""One row of metrics for a trainer's current state (losses, gradients and sample quality), and
+the verdict on a trained preset: did it reach its quality bar?"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ganlab.engine.config import ExperimentConfig
+from ganlab.engine.metrics import summary, wasserstein1
+from ganlab.engine.presets import get_preset
+from ganlab.engine.trainer import Trainer
+
+
+def metric_row(
+    t: Trainer, samples: int | None = None, w1_samples: int | None = None, w1: bool = True
+) -> dict[str, float]:
+    """Metrics on `samples` generated and real points (defaults from the config). The same
+    evaluation noise and real points are used every time, so rows differ only by training.
+    `w1=False` leaves out the Wasserstein-1 distance, by far the most expensive part."""
+    c = t.config.metrics
+    n = samples or c.samples
+    seed = t.config.seed
+    fake = t.sample(n, torch.Generator().manual_seed(seed + 7))
+    real = t.real_sample(n, torch.Generator().manual_seed(seed + 8))
+    row: dict[str, float] = {
+        "iteration": float(t.iteration),
+        **t.losses(),
+        **t.grad_norms(),
+    }
+    if not np.isfinite(fake).all():
+        return row
+    row.update(
+        summary(
+            real,
+            fake,
+            t.distribution.box,
+            t.distribution.modes,
+            bins=c.grid,
+            w1_points=w1_samples or c.w1_samples,
+            rng=np.random.default_rng(seed),
+            w1=w1,
+        )
+    )
+    return row
+
+
+# The quality bar of a preset (issue: "GAN Lab's four presets must work"): at the end of its
+# run, W1 between generated and fresh real points at most W1_RATIO_LIMIT times the W1 between
+# two fresh real samples of the same size (the distance sampling alone accounts for), and,
+# where the data has modes, every mode covered with at least MIN_HIGH_QUALITY of the samples
+# high quality.
+JUDGE_SAMPLES = 2500
+W1_RATIO_LIMIT = 3.0
+MIN_HIGH_QUALITY = 0.8
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How close a generator came to its data, measured on JUDGE_SAMPLES points each side."""
+
+    iterations: int
+    w1: float  # generated vs real; inf when the generator produced NaN or inf
+    baseline_w1: float  # real vs an independent real sample of the same size
+    modes_covered: int | None = None  # the mode fields are None when the data has no modes
+    modes_total: int | None = None
+    high_quality_fraction: float | None = None
+
+    @property
+    def ratio(self) -> float:
+        return self.w1 / self.baseline_w1
+
+    @property
+    def w1_ok(self) -> bool:
+        return self.ratio <= W1_RATIO_LIMIT
+
+    @property
+    def modes_ok(self) -> bool:
+        if self.modes_total is None or self.high_quality_fraction is None:
+            return True
+        all_covered = self.modes_covered == self.modes_total
+        return all_covered and self.high_quality_fraction >= MIN_HIGH_QUALITY
+
+    @property
+    def passed(self) -> bool:
+        return self.w1_ok and self.modes_ok
+
+
+@dataclass(frozen=True)
+class PresetVerdict:
+    """The verdict on one preset trained on one seed for its own length."""
+
+    preset: str
+    seed: int
+    verdict: Verdict
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict.passed
+
+
+def verdict(t: Trainer, samples: int = JUDGE_SAMPLES) -> Verdict:
+    """Judge the trainer's generator as it stands, on metric_row's evaluation points."""
+    row = metric_row(t, samples=samples, w1_samples=samples)
+    real = t.real_sample(samples, torch.Generator().manual_seed(t.config.seed + 8))
+    # An independent real sample, seeded apart from metric_row's (seed + 7 and seed + 8).
+    other_real = t.real_sample(samples, torch.Generator().manual_seed(t.config.seed + 9))
+    modes = len(t.distribution.modes) or None
+    # metric_row leaves sample metrics out when G produced NaN or inf: nothing is covered.
+    return Verdict(
+        iterations=t.iteration,
+        w1=row.get("w1", math.inf),
+        baseline_w1=wasserstein1(real, other_real),
+        modes_covered=int(row.get("modes_covered", 0)) if modes else None,
+        modes_total=modes,
+        high_quality_fraction=row.get("high_quality_fraction", 0.0) if modes else None,
+    )
+
+
+def judge(config: ExperimentConfig, iterations: int) -> Verdict:
+    """Train a fresh run of `config` for `iterations` and judge where it ends."""
+    t = Trainer(config)
+    for _ in range(iterations):
+        t.step()  # no metric rows on the way: the verdict is about the end
+    return verdict(t)
+
+
+def judge_preset(name: str, seed: int, iterations: int | None = None) -> PresetVerdict:
+    """Train preset `name` on `seed` for its own length (or `iterations`) and judge it."""
+    preset = get_preset(name)
+    config = preset.experiment().model_copy(update={"seed": seed})
+    steps = preset.steps if iterations is None else iterations
+    return PresetVerdict(name, seed, judge(config, steps))

@@ -1,0 +1,455 @@
+"""One live session: a run, its play state and pacing, and its answers to protocol commands.
+
+Knows nothing of sockets: `handle` takes a validated command and returns what to send back
+(`Out` items), `train_slice` trains for a short time, `frame` draws the latest picture when
+the client can take one. An engine worker (worker.py) drives many of these in turn.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ganlab.engine import runfile
+from ganlab.engine.config import ConfigError, ExperimentConfig, merge, parse_config, updated
+from ganlab.engine.cost import iteration_flops, picture_flops
+from ganlab.engine.distributions.custom import PointsError, parse_points
+from ganlab.engine.evaluation import metric_row
+from ganlab.engine.picture import PictureCache, compute_picture
+from ganlab.engine.trainer import Trainer
+from ganlab.wire.commands import PROTOCOL, ProtocolError
+from ganlab.wire.messages import frame_message, history_message, phase_message, run_message
+
+# Shares of a session's time that metric rows, and the Wasserstein-1 distance in them (exact
+# optimal transport, ~30 ms), may take; beyond them rows are thinned, or carry no W1.
+METRIC_SHARE = 0.1
+W1_SHARE = 0.025
+# Frames a client may have in flight; the worker draws no more until it gets credits back.
+CREDITS = 2
+# Share of a session's time that drawing frames may take when sessions compete for a worker:
+# under load a session's frame rate drops before its training speed does.
+FRAME_SHARE = 0.31
+RATE_SPACING = 0.05
+
+
+@dataclass
+class Out:
+    """One message for the client: a JSON event (`text`) or a binary message."""
+
+    kind: str  # "text", "frame" or "binary"
+    data: Any
+
+
+def text(**event: Any) -> Out:
+    return Out("text", event)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Work one live session may ask of its shared core, in GFLOP (see cost.py)."""
+
+    iteration_gflop: float = 12.0
+    picture_gflop: float = 24.0
+    # Exact optimal transport grows ~n³: a live W1 uses at most this many points per side.
+    w1_points: int = 1000
+
+
+def _first_leaf(patch: Any, prefix: str = "") -> str | None:
+    if isinstance(patch, dict) and patch:
+        key = next(iter(patch))
+        return _first_leaf(patch[key], f"{prefix}{key}.")
+    return prefix[:-1] or None
+
+
+class Session:
+    def __init__(self, sid: str, config: dict[str, Any] | None = None,
+                 limits: Limits | None = None) -> None:  # fmt: skip
+        self.sid = sid
+        self.limits = limits or Limits()
+        initial = parse_config(merge(ExperimentConfig().model_dump(), config or {}))
+        self._check_cost(initial, None)
+        self.trainer = Trainer(initial)
+        self.cache = PictureCache()
+        self.playing = False
+        self.attached = False
+        self.ips: float | None = None
+        self.fps = 30
+        self.frame_no = 0
+        self.applied: int | None = None
+        self.config_version = 0
+        self.dirty = True
+        self.credits = 0
+        self.last_frame_at = 0.0
+        self._interval = 1.0 / self.fps
+        self.last_frame_iteration = -1
+        self.history_sent = 0
+        self.walk: tuple[str, Any, int] | None = None
+        # The updates slow motion has completed in the iteration under way ('d', 'g', ...).
+        self.walk_done: list[str] = []
+        self._tokens = 0.0
+        self._clock = self.played_at = time.perf_counter()
+        self._slice_first = 0
+        # (time, iteration) samples at least RATE_SPACING apart, for the measured rate.
+        self._rate: deque[tuple[float, int]] = deque(maxlen=64)
+        self._metrics_free_at = 0.0
+        self._w1_free_at = 0.0
+        self.frame_cost = 0.0
+
+    # ------------------------------------------------------------------ moving
+    # A session moves between engine processes as a pickle of its fields, with the run as a
+    # run file (exact to the bit, random streams included) and no picture cache.
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["trainer"] = runfile.dumps(self.trainer)
+        state["walk"] = None  # a walkthrough in progress does not survive a move
+        del state["cache"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state["trainer"] = runfile.loads(state["trainer"])
+        state["cache"] = PictureCache()
+        self.__dict__.update(state)
+
+    # ------------------------------------------------------------------ commands
+    def handle(self, cmd: dict[str, Any], payload: bytes | None = None) -> list[Out]:
+        """Apply one validated command. Raises ProtocolError for a refused one; the run is
+        left as it was."""
+        kind = cmd["type"]
+        if not (kind == "step" and cmd.get("sub")):
+            self.walk = None  # any other command cancels an unfinished walkthrough
+            if kind not in ("ping", "speed", "save"):
+                self.walk_done = []
+        out = getattr(self, f"_cmd_{kind}")(cmd, payload)
+        if cmd.get("id") is not None:
+            self.applied = cmd["id"]
+        return out
+
+    def _ack(self, cmd: dict[str, Any]) -> Out:
+        return text(type="ack", id=cmd.get("id"), command=cmd["type"])
+
+    def _state(self, reason: str, cmd: dict[str, Any] | None = None) -> Out:
+        self.dirty = True  # the next frame shows the new play state
+        t = self.trainer
+        return text(type="state", playing=self.playing, reason=reason, iteration=t.iteration,
+                    d_updates=t.d_updates, g_updates=t.g_updates,
+                    id=cmd.get("id") if cmd else None)  # fmt: skip
+
+    def _stopped(self, reason: str, cmd: dict[str, Any]) -> Out:
+        """Stop playing and say so (the `state` event a pause gives)."""
+        self.playing = False
+        return self._state(reason, cmd)
+
+    def _config_event(self, cmd: dict[str, Any] | None, rebuilt: set[str]) -> Out:
+        self.config_version += 1
+        self.dirty = True
+        return text(type="config", config=self.trainer.config.model_dump(),
+                    rebuilt=sorted(rebuilt), id=cmd.get("id") if cmd else None)  # fmt: skip
+
+    def _cmd_play(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+        self.playing = True
+        self._tokens = 0.0
+        self._clock = self.played_at = time.perf_counter()
+        return [self._state("command", cmd)]
+
+    def _cmd_pause(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+        self.playing = False
+        return [self._state("command", cmd)]
+
+    def _cmd_step(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+        out = []
+        if self.playing:
+            self.playing = False
+            out.append(self._state("command", cmd))
+        phase = cmd.get("phase", "both")
+        if cmd.get("sub"):
+            return [*out, *self._walk_phase(phase), self._ack(cmd)]
+        t = self.trainer
+        if phase == "d":
+            t.step_d()
+        elif phase == "g":
+            t.step_g()
+        else:
+            t.step()
+            if t.iteration % t.config.metrics.every == 0:
+                t.record()
+        self.dirty = True
+        return [*out, self._ack(cmd), *self._check_diverged()]
+
+    def _walk_phase(self, network: str) -> list[Out]:
+        if self.walk is None or self.walk[0] != network:
+            self.walk = (network, self.trainer.walk(network), 0)
+        net, steps, index = self.walk
+        name, values = next(steps)
+        self.walk = None if name == "update" else (net, steps, index + 1)
+        if name == "update":
+            self.dirty = True
+            self._walk_update_done(net)
+        return [Out("binary", phase_message(net, name, index, values)), *self._check_diverged()]
+
+    def _walk_update_done(self, network: str) -> None:
+        """Slow motion finished one update: when the iteration's updates (d_steps of D's, then
+        g_steps of G's) are all done, the iteration counts, as if played."""
+        t = self.trainer
+        plan = ["d"] * t.config.training.d_steps + ["g"] * t.config.training.g_steps
+        self.walk_done.append(network)
+        if self.walk_done != plan[: len(self.walk_done)]:
+            self.walk_done = [network] if plan[:1] == [network] else []
+        if plan and self.walk_done == plan:
+            self.walk_done = []
+            t.iteration += 1
+            if t.iteration % t.config.metrics.every == 0:
+                t.record()
+
+    def _cmd_reset(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+        if cmd.get("seed") is not None:
+            self.trainer.configure({"seed": cmd["seed"]})
+        self.trainer.reset()
+        # A reset stops training; a client that was playing is told so, like after a pause.
+        stopped = [self._stopped("reset", cmd)] if self.playing else []
+        return [*stopped, self._config_event(cmd, {"reset"}), *self._full_history()]
+
+    def _check_cost(self, config: ExperimentConfig, field: str | None) -> None:
+        """Refuse a config whose steps or pictures would stall the sessions sharing a core."""
+        for what, flops, limit in (
+            ("iteration", iteration_flops(config), self.limits.iteration_gflop),
+            ("picture", picture_flops(config), self.limits.picture_gflop),
+        ):
+            if flops > limit * 1e9:
+                raise ProtocolError(
+                    "invalid_config",
+                    f"too costly for a live session: {flops / 1e9:.1f} GFLOP per {what}, "
+                    f"limit {limit:g}; use fewer layers or neurons, a smaller batch or view",
+                    field or "generator.neurons",
+                )
+
+    def _configure(self, patch: dict[str, Any], cmd: dict[str, Any]) -> list[Out]:
+        try:
+            new = updated(self.trainer.config, patch)
+            self._check_cost(new, _first_leaf(patch))
+            rebuilt = self.trainer.configure(new)
+        except ConfigError as exc:
+            raise ProtocolError("invalid_config", exc.message, exc.field or None) from None
+        return [self._config_event(cmd, rebuilt)]
+
+    def _cmd_config(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+        return self._configure(cmd["set"], cmd)
+
+    def _cmd_data(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+        if "import" in cmd:
+            spec = cmd["import"]
+            try:
+                points = parse_points(spec["text"], spec["format"])
+            except PointsError as exc:
+                raise ProtocolError("invalid_points", str(exc), "import.text") from None
+            data = {"name": "points", "points": points.tolist(), "strokes": None}
+        else:
+            data = cmd["set"]
+        return self._configure({"data": data}, cmd)
+
+    def _cmd_speed(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+        if "ips" in cmd:
+            self.ips = cmd["ips"]
+            self._tokens = 0.0
+        if "fps" in cmd and cmd["fps"] is not None:
+            self.fps = cmd["fps"]
+        return [text(type="speed", ips=self.ips, fps=self.fps, id=cmd.get("id"))]
+
+    def _cmd_save(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+        data = runfile.dumps(self.trainer)
+        name = f"ganlab-{self.trainer.config.data.name}-{self.trainer.iteration}.ganlab"
+        return [text(type="saved", filename=name, bytes=len(data), id=cmd.get("id")),
+                Out("binary", run_message(data, name))]  # fmt: skip
+
+    def _cmd_load(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+        device = self.trainer.config.device
+        try:
+            trainer = runfile.loads(payload or b"", device=device)
+        except (runfile.RunFileError, ConfigError) as exc:
+            raise ProtocolError("bad_run_file", str(exc)) from None
+        self._check_cost(trainer.config, None)
+        self.trainer = trainer
+        self.cache = PictureCache()
+        stopped = [self._stopped("load", cmd)] if self.playing else []
+        return [*stopped, self._config_event(cmd, {"load"}), *self._full_history(),
+                text(type="loaded", iteration=trainer.iteration, id=cmd.get("id"))]  # fmt: skip
+
+    def _cmd_ping(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+        return [text(type="pong", t=time.time(), id=cmd.get("id"))]
+
+    def _full_history(self) -> list[Out]:
+        self.history_sent = len(self.trainer.history)
+        return [Out("binary", history_message(self.trainer.history))]
+
+    # ------------------------------------------------------------------ connection
+    def attach(self, hello: dict[str, Any]) -> list[Out]:
+        """A client connected: greet it with the state of the run, its history and a frame."""
+        self.attached = True
+        self.credits = CREDITS
+        self.dirty = True
+        greeting = text(
+            type="hello", protocol=PROTOCOL, **hello, config=self.trainer.config.model_dump(),
+            iteration=self.trainer.iteration, d_updates=self.trainer.d_updates,
+            g_updates=self.trainer.g_updates, playing=self.playing,
+            speed={"ips": self.ips, "fps": self.fps},
+        )  # fmt: skip
+        return [greeting, *self._full_history()]
+
+    def detach(self) -> None:
+        """No client: pause, so an abandoned tab costs nothing."""
+        self.attached = False
+        self.playing = False
+        self.walk = None
+        self.credits = 0
+
+    # ------------------------------------------------------------------ training
+    @property
+    def runnable(self) -> bool:
+        return self.playing and self.attached
+
+    def train_slice(self, budget: float, sharing: int = 1) -> list[Out]:
+        """Train for about `budget` seconds (less under an iterations/s cap); `sharing` is
+        how many sessions take turns on this worker."""
+        now = start = self.begin_slice()
+        while now - start < budget and self.may_step():
+            self.trainer.step()
+            self.after_step(sharing)
+            now = time.perf_counter()
+        return self.end_slice(now)
+
+    # A slice, in parts, so that a worker can step several sessions together (batched.py).
+    def begin_slice(self) -> float:
+        """Bank the iterations the cap allows since the last slice; returns the time."""
+        now = time.perf_counter()
+        if self.ips is not None:
+            cap = max(1.0, self.ips * 0.05)  # at most 50 ms worth of iterations banked
+            self._tokens = min(cap, self._tokens + (now - self._clock) * self.ips)
+        self._clock = now
+        self._slice_first = self.trainer.iteration
+        return now
+
+    def may_step(self) -> bool:
+        """Whether the cap allows one more iteration in this slice (and spend it)."""
+        if self.ips is None:
+            return True
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
+    def after_step(self, sharing: int) -> None:
+        if self.trainer.iteration % self.trainer.config.metrics.every == 0:
+            self._maybe_record(sharing)
+
+    def end_slice(self, now: float, diverged: bool | None = None) -> list[Out]:
+        """`diverged`: the trainer's state if already known (checked for a whole group)."""
+        t = self.trainer
+        if not self._rate or now - self._rate[-1][0] >= RATE_SPACING:
+            self._rate.append((now, t.iteration))
+        return self._check_diverged(diverged) if t.iteration != self._slice_first else []
+
+    def _maybe_record(self, sharing: int = 1) -> None:
+        """A metric row, unless rows have lately taken more than METRIC_SHARE of this
+        session's time (its turns on a shared worker); W1 only within W1_SHARE."""
+        start = time.perf_counter()
+        if start < self._metrics_free_at:
+            return
+        with_w1 = start >= self._w1_free_at
+        w1_points = min(self.trainer.config.metrics.w1_samples, self.limits.w1_points)
+        row = metric_row(self.trainer, w1_samples=w1_points, w1=with_w1)
+        self.trainer.history.append(row)
+        cost = time.perf_counter() - start
+        self._metrics_free_at = start + cost * sharing / METRIC_SHARE
+        if with_w1:
+            self._w1_free_at = start + cost * sharing / W1_SHARE
+
+    def _check_diverged(self, diverged: bool | None = None) -> list[Out]:
+        if not (self.trainer.diverged() if diverged is None else diverged):
+            return []
+        self.playing = False
+        self.dirty = True
+        it = self.trainer.iteration
+        message = (f"training diverged at iteration {it}: weights became NaN or infinite. "
+                   "Reset, load a run, or lower the learning rates and play again.")  # fmt: skip
+        return [text(type="diverged", iteration=it, message=message),
+                self._state("diverged")]  # fmt: skip
+
+    def measured_ips(self) -> float:
+        """Iterations per second over about the last second of play."""
+        if not self.playing or len(self._rate) < 2:
+            return 0.0
+        now = time.perf_counter()
+        recent = [(t, i) for t, i in self._rate if now - t <= 1.0 + RATE_SPACING]
+        if len(recent) < 2:
+            return 0.0
+        (t0, i0), (t1, i1) = recent[0], recent[-1]
+        return (i1 - i0) / (t1 - t0) if t1 - t0 >= RATE_SPACING else 0.0
+
+    def train_wait(self, now: float) -> float:
+        """Seconds until this playing session may train again (its ips cap), 0 if now."""
+        if self.ips is None:
+            return 0.0
+        tokens = self._tokens + (now - self._clock) * self.ips
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.ips
+
+    # ------------------------------------------------------------------ frames
+    def frame_interval(self, sharing: int) -> float:
+        """Seconds between frames while playing: the client's rate, or slower when `sharing`
+        sessions take turns on this worker and frames would eat more than FRAME_SHARE of
+        this session's turn."""
+        return max(1.0 / self.fps, self.frame_cost * max(1, sharing) / FRAME_SHARE)
+
+    def frame_due(self, now: float, sharing: int = 1) -> bool:
+        if not self.attached or self.credits <= 0:
+            return False
+        if self.dirty:
+            return True
+        changed = self.trainer.iteration != self.last_frame_iteration
+        self._interval = self.frame_interval(sharing)
+        return self.playing and changed and now - self.last_frame_at >= self._interval
+
+    def next_frame_in(self, now: float) -> float | None:
+        """Seconds until a frame may be due, or None when none will be without a command."""
+        if not self.attached or self.credits <= 0:
+            return None
+        if self.dirty:
+            return 0.0
+        if self.playing and self.trainer.iteration != self.last_frame_iteration:
+            return max(0.0, self.last_frame_at + 1.0 / self.fps - now)
+        # Nothing new to draw until training moves on: the training wait covers that (a
+        # session capped below its frame rate would otherwise spin on its worker).
+        return None
+
+    def frame(self, now: float) -> bytes:
+        t = self.trainer
+        self.cache.refresh(t)  # a one-off cost after a config change: not a frame's cost
+        # CPU time of this thread: time the worker was preempted is not the frame's cost.
+        start = time.thread_time()
+        with torch.inference_mode():
+            picture = compute_picture(t, self.cache)
+        rows = t.history[self.history_sent :]
+        self.history_sent = len(t.history)
+        self.frame_no += 1
+        header = {"frame": self.frame_no, "iteration": t.iteration, "d_updates": t.d_updates,
+                  "g_updates": t.g_updates, "playing": self.playing,
+                  "ips": round(self.measured_ips(), 1), "applied": self.applied,
+                  "config_version": self.config_version}  # fmt: skip
+        # Frames keep a steady cadence: the next is due one interval after this one's slot,
+        # not after the moment it was drawn (which is up to a training slice late).
+        slot = self.last_frame_at + self._interval
+        steady = not self.dirty and now - slot < self._interval
+        self.last_frame_at = slot if steady else now
+        self.dirty = False
+        self.credits -= 1
+        self.last_frame_iteration = t.iteration
+        data = frame_message(picture, header, t.losses(), rows)
+        cost = time.thread_time() - start
+        if self.frame_no == 1:
+            cost = 0.0  # the first picture warms up kernels and caches: not typical
+        elif self.frame_cost > 0:  # one slow frame (a busy core) moves the estimate little
+            cost = 0.8 * self.frame_cost + 0.2 * min(cost, 2 * self.frame_cost)
+        self.frame_cost = cost
+        return data

@@ -1,0 +1,114 @@
+"""What each binary message of the protocol holds: frames, history and walkthrough phases.
+
+Built from engine objects (Picture, metric rows, walk traces) into `frames.encode` envelopes;
+docs/protocol.md lists every field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ganlab.engine.picture import Picture
+from ganlab.wire.envelope import Encoded, Quantized, encode, prepare
+
+HISTORY_COLUMNS = (
+    "iteration", "d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm",
+    "kl_grid", "js_grid", "w1", "modes_covered", "modes_total", "high_quality_fraction",
+    "reverse_kl",
+)  # fmt: skip
+
+
+def history_array(rows: Sequence[dict[str, float]]) -> np.ndarray:
+    """Metric rows as an (n, columns) float32 array; a value a row lacks is NaN."""
+    out = np.full((len(rows), len(HISTORY_COLUMNS)), np.nan, dtype=np.float32)
+    for i, row in enumerate(rows):
+        for j, name in enumerate(HISTORY_COLUMNS):
+            if name in row:
+                out[i, j] = row[name]
+    return out
+
+
+def _finite_or_none(values: dict[str, float]) -> dict[str, float | None]:
+    return {k: (float(v) if np.isfinite(v) else None) for k, v in values.items()}
+
+
+def _d_values(values: np.ndarray, output: str) -> Quantized:
+    # Probabilities need no more than 256 levels (a colour map has no more); critic scores are
+    # stretched over their own range.
+    if output == "probability":
+        return Quantized(values, 8, 0.0, 1.0)
+    return Quantized(values, 8)
+
+
+# Wire forms of the arrays a picture shares with the previous ones (real samples, the fakes'
+# noise, the real density: fixed until the view changes), by the identity of the source array.
+_CONSTANT_LIMIT = 1024
+_constants: dict[int, tuple[np.ndarray, Encoded]] = {}
+
+
+def _constant(values: np.ndarray, make: Callable[[np.ndarray], Quantized] | None = None) -> Encoded:
+    hit = _constants.get(id(values))
+    if hit is not None and hit[0] is values:
+        return hit[1]
+    if len(_constants) >= _CONSTANT_LIMIT:
+        _constants.clear()
+    ready = prepare(make(values) if make else values)
+    _constants[id(values)] = (values, ready)  # holding the array keeps its id unique
+    return ready
+
+
+def frame_message(picture: Picture, header: dict[str, Any], losses: dict[str, float],
+                  rows: Sequence[dict[str, float]]) -> bytes:  # fmt: skip
+    """A `frame`: the picture, the run's counters (`header`) and new metric rows."""
+    p = picture
+    arrays: dict[str, Any] = {
+        "real": _constant(p.real),
+        "real_d": _d_values(p.real_d, p.output),
+        "fake": p.fake,
+        "fake_noise": _constant(p.fake_noise),
+        "fake_d": _d_values(p.fake_d, p.output),
+        "fake_grad": p.fake_grad,
+        "d_grid": _d_values(p.d_grid, p.output),
+        "manifold": p.manifold,
+        "manifold_density": p.manifold_density,
+        "real_density": _constant(p.real_density, lambda v: Quantized(v, 8, 0.0, None)),
+        "history": history_array(rows),
+    }
+    full = {
+        "kind": "frame",
+        **header,
+        "box": p.box,
+        "output": "prob" if p.output == "probability" else "score",
+        "noise_dim": int(p.fake_noise.shape[1]),
+        "losses": _finite_or_none(losses),
+        "history_columns": list(HISTORY_COLUMNS),
+    }
+    return encode(full, arrays)
+
+
+def history_message(rows: Sequence[dict[str, float]]) -> bytes:
+    return encode({"kind": "history", "history_columns": list(HISTORY_COLUMNS)},
+                  {"history": history_array(rows)})  # fmt: skip
+
+
+def phase_message(network: str, phase: str, index: int, values: dict[str, Any]) -> bytes:
+    """One walkthrough phase: scalars in the header, arrays as float32."""
+    scalars: dict[str, Any] = {}
+    arrays: dict[str, np.ndarray] = {}
+    for key, value in values.items():
+        if isinstance(value, np.ndarray):
+            arrays[key] = value.astype(np.float32, copy=False)
+        elif isinstance(value, list | tuple):
+            scalars[key] = [float(v) if np.isfinite(v) else None for v in value]
+        else:
+            scalars[key] = float(value) if np.isfinite(value) else None
+    header = {"kind": "phase", "network": network, "phase": phase, "index": index,
+              "values": scalars}  # fmt: skip
+    return encode(header, arrays)
+
+
+def run_message(data: bytes, filename: str) -> bytes:
+    return encode({"kind": "run", "filename": filename}, payload=data)

@@ -1,0 +1,84 @@
+import pytest
+
+from ganlab.engine.config import (
+    ConfigError,
+    ExperimentConfig,
+    json_schema,
+    merge,
+    parse_config,
+    set_dotted,
+    updated,
+)
+
+
+def test_defaults_are_valid_and_round_trip():
+    cfg = ExperimentConfig()
+    assert parse_config(cfg.model_dump()) == cfg
+    assert cfg.noise.dim == 2 and cfg.discriminator.packing == 1
+
+
+@pytest.mark.parametrize(
+    ("patch", "field", "words"),
+    [
+        ({"generator": {"layers": 9}}, "generator.layers", "<= 8"),
+        ({"generator": {"neurons": 0}}, "generator.neurons", ">= 1"),
+        ({"discriminator": {"neurons": 513}}, "discriminator.neurons", "<= 512"),
+        ({"noise": {"dim": 9}}, "noise.dim", "<= 8"),
+        ({"noise": {"kind": "cauchy"}}, "noise.kind", "'uniform'"),
+        ({"training": {"d_steps": 11}}, "training.d_steps", "<= 10"),
+        ({"training": {"batch_size": 0}}, "training.batch_size", ">= 1"),
+        ({"d_optimizer": {"lr": 0}}, "d_optimizer.lr", "> 0"),
+        ({"g_optimizer": {"kind": "adagrad"}}, "g_optimizer.kind", "'adam'"),
+        ({"discriminator": {"packing": 5}}, "discriminator.packing", "<= 4"),
+        ({"generator": {"activation": "gelu"}}, "generator.activation", "'relu'"),
+        ({"loss": {"kind": "log", "label_smoothing": 0.6}}, "loss.label_smoothing", "<= 0.5"),
+        ({"loss": {"kind": "hinge", "label_smoothing": 0.1}}, "loss", "label_smoothing"),
+        ({"data": {"name": "nope"}}, "data", "unknown distribution"),
+        ({"data": {"name": "drawing"}}, "data", ""),
+        ({"generator": {"bogus": 1}}, "generator.bogus", "not a known field"),
+        ({"seed": -1}, "seed", ">= 0"),
+        ({"device": "tpu"}, "device", "'cpu'"),
+        ({"generator": {"layers": "many"}}, "generator.layers", "integer"),
+    ],
+)
+def test_errors_name_field_and_range(patch, field, words):
+    with pytest.raises(ConfigError) as info:
+        updated(ExperimentConfig(), patch)
+    assert info.value.field == field
+    assert words in info.value.message
+    assert str(info.value).startswith(field)
+
+
+def test_updated_leaves_original_untouched():
+    cfg = ExperimentConfig()
+    new = updated(cfg, {"generator": {"layers": 4}, "d_optimizer": {"lr": 0.1}})
+    assert new.generator.layers == 4 and new.d_optimizer.lr == 0.1
+    assert cfg.generator.layers == 2 and cfg.generator.neurons == new.generator.neurons
+
+
+def test_patch_must_be_object():
+    with pytest.raises(ConfigError):
+        updated(ExperimentConfig(), [1, 2])  # type: ignore[arg-type]
+
+
+def test_merge_and_set_dotted():
+    assert merge({"a": {"b": 1, "c": 2}}, {"a": {"b": 3}}) == {"a": {"b": 3, "c": 2}}
+    patch: dict = {}
+    set_dotted(patch, "generator.layers", 3)
+    set_dotted(patch, "seed", 4)
+    assert patch == {"generator": {"layers": 3}, "seed": 4}
+
+
+def test_schema_has_ranges():
+    schema = json_schema()
+    layers = schema["$defs"]["NetworkConfig"]["properties"]["layers"]
+    assert layers["minimum"] == 0 and layers["maximum"] == 8
+
+
+def test_custom_points_validated():
+    ok = parse_config({"data": {"name": "points", "points": [[0, 0], [1, 1]]}})
+    assert ok.data.points == [(0.0, 0.0), (1.0, 1.0)]
+    with pytest.raises(ConfigError):
+        parse_config({"data": {"name": "points", "points": []}})
+    with pytest.raises(ConfigError):
+        parse_config({"data": {"name": "drawing", "strokes": [[[0, float("nan")]]]}})
