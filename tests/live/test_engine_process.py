@@ -6,6 +6,26 @@ import time
 import pytest
 
 import ganlab.live.engine_process
+from ganlab.live.engine_messages import (
+    Attach,
+    Batch,
+    Command,
+    Create,
+    Credit,
+    Detach,
+    Drop,
+    Export,
+    Exported,
+    ExportFailed,
+    Failed,
+    Frame,
+    Heartbeat,
+    Import,
+    Ready,
+    Stop,
+    Text,
+    unbatched,
+)
 from ganlab.live.engine_process import serve, train_together
 from ganlab.live.session import Session
 from ganlab.wire.envelope import decode
@@ -19,9 +39,9 @@ def worker():
     conn, child = multiprocessing.Pipe()
     thread = threading.Thread(target=serve, args=(child, 0), daemon=True)
     thread.start()
-    assert conn.recv()[0] == "ready"
+    assert isinstance(conn.recv(), Ready)
     yield conn
-    conn.send(("stop",))
+    conn.send(Stop())
     thread.join(5)
     assert not thread.is_alive()
 
@@ -32,37 +52,41 @@ def read_until(conn, pred, timeout=20.0):
     while time.monotonic() < end:
         if conn.poll(0.1):
             got = conn.recv()
-            # A round's messages come as one ("batch", [...]).
-            for msg in got[1] if got[0] == "batch" else [got]:
+            # A round's messages come as one Batch([...]).
+            for msg in unbatched(got):  # a round's messages come as one Batch
                 seen.append(msg)
-                if msg[0] == "frame":
-                    conn.send(("credit", msg[1]))
+                if isinstance(msg, Frame):
+                    conn.send(Credit(msg.sid))
                 if pred(msg):
                     return msg, seen
-    raise AssertionError(f"condition not met; last messages {[m[:2] for m in seen[-5:]]}")
+    raise AssertionError(f"condition not met; last messages {seen[-5:]}")
 
 
 def test_sessions_train_in_turn_and_stream_frames(worker):
     for sid in ("a", "b"):
-        worker.send(("create", sid, SMALL, {}))
-        worker.send(("attach", sid, {"session": sid}))
-        worker.send(("command", sid, {"type": "play"}, None))
+        worker.send(Create(sid, SMALL, {}))
+        worker.send(Attach(sid, {"session": sid}))
+        worker.send(Command(sid, {"type": "play"}))
     done = set()
 
     def both_advanced(msg):
-        if msg[0] == "frame" and decode(msg[2]).header["iteration"] >= 50:
-            done.add(msg[1])
+        if isinstance(msg, Frame) and decode(msg.data).header["iteration"] >= 50:
+            done.add(msg.sid)
         return done == {"a", "b"}
 
     read_until(worker, both_advanced)
 
 
 def test_refused_command_answers_an_error_with_its_id(worker):
-    worker.send(("create", "a", SMALL, {}))
-    worker.send(("attach", "a", {}))
-    worker.send(("command", "a", {"type": "config", "id": 4, "set": {"seed": -1}}, None))
-    msg, _ = read_until(worker, lambda m: m[0] == "text" and m[2]["type"] == "error")
-    assert msg[2]["code"] == "invalid_config" and msg[2]["field"] == "seed" and msg[2]["id"] == 4
+    worker.send(Create("a", SMALL, {}))
+    worker.send(Attach("a", {}))
+    worker.send(Command("a", {"type": "config", "id": 4, "set": {"seed": -1}}))
+    msg, _ = read_until(worker, lambda m: isinstance(m, Text) and m.event["type"] == "error")
+    assert (
+        msg.event["code"] == "invalid_config"
+        and msg.event["field"] == "seed"
+        and msg.event["id"] == 4
+    )
 
 
 def test_a_failing_session_does_not_stop_the_others(worker, monkeypatch):
@@ -75,38 +99,38 @@ def test_a_failing_session_does_not_stop_the_others(worker, monkeypatch):
 
     monkeypatch.setattr(Session, "_cmd_save", broken)
     for sid in ("bad", "good"):
-        worker.send(("create", sid, SMALL, {}))
-        worker.send(("attach", sid, {}))
-    worker.send(("command", "bad", {"type": "save"}, None))
-    msg, _ = read_until(worker, lambda m: m[0] == "text" and m[2]["type"] == "error")
-    assert msg[1] == "bad" and msg[2]["code"] == "internal" and "boom" in msg[2]["message"]
-    worker.send(("command", "good", {"type": "step"}, None))
-    worker.send(("command", "bad", {"type": "step"}, None))
+        worker.send(Create(sid, SMALL, {}))
+        worker.send(Attach(sid, {}))
+    worker.send(Command("bad", {"type": "save"}))
+    msg, _ = read_until(worker, lambda m: isinstance(m, Text) and m.event["type"] == "error")
+    assert msg.sid == "bad" and msg.event["code"] == "internal" and "boom" in msg.event["message"]
+    worker.send(Command("good", {"type": "step"}))
+    worker.send(Command("bad", {"type": "step"}))
     got = set()
 
     def stepped(m):
-        if m[0] == "text" and m[2]["type"] == "ack":
-            got.add(m[1])
+        if isinstance(m, Text) and m.event["type"] == "ack":
+            got.add(m.sid)
         return got == {"bad", "good"}
 
     read_until(worker, stepped)
 
 
 def test_detached_session_pauses_and_dropped_one_is_gone(worker):
-    worker.send(("create", "a", SMALL, {}))
-    worker.send(("attach", "a", {}))
-    worker.send(("command", "a", {"type": "play"}, None))
-    read_until(worker, lambda m: m[0] == "frame" and decode(m[2]).header["iteration"] > 5)
-    worker.send(("detach", "a"))
-    worker.send(("attach", "a", {}))
-    msg, _ = read_until(worker, lambda m: m[0] == "text" and m[2]["type"] == "hello")
-    assert msg[2]["playing"] is False
-    worker.send(("drop", "a"))
-    worker.send(("command", "a", {"type": "ping"}, None))
-    worker.send(("create", "z", SMALL, {}))
-    worker.send(("attach", "z", {}))
-    _, seen = read_until(worker, lambda m: m[0] == "text" and m[1] == "z")
-    assert not any(m[1] == "a" and m[0] == "text" and m[2]["type"] == "pong" for m in seen)
+    worker.send(Create("a", SMALL, {}))
+    worker.send(Attach("a", {}))
+    worker.send(Command("a", {"type": "play"}))
+    read_until(worker, lambda m: isinstance(m, Frame) and decode(m.data).header["iteration"] > 5)
+    worker.send(Detach("a"))
+    worker.send(Attach("a", {}))
+    msg, _ = read_until(worker, lambda m: isinstance(m, Text) and m.event["type"] == "hello")
+    assert msg.event["playing"] is False
+    worker.send(Drop("a"))
+    worker.send(Command("a", {"type": "ping"}))
+    worker.send(Create("z", SMALL, {}))
+    worker.send(Attach("z", {}))
+    _, seen = read_until(worker, lambda m: isinstance(m, Text) and m.sid == "z")
+    assert not any(isinstance(m, Text) and m.sid == "a" and m.event["type"] == "pong" for m in seen)
 
 
 def playing(sid, config=SMALL, ips=None):
@@ -143,14 +167,14 @@ def test_worker_groups_sessions_by_shape_and_falls_back_when_a_group_fails(worke
     monkeypatch.setattr(ganlab.live.engine_process, "GROUP_BACKOFF", 0.05)
     other = {**SMALL, "generator": {"neurons": 4}}
     for sid, config in (("a", SMALL), ("b", SMALL), ("c", other)):
-        worker.send(("create", sid, config, {}))
-        worker.send(("attach", sid, {}))
-        worker.send(("command", sid, {"type": "play"}, None))
+        worker.send(Create(sid, config, {}))
+        worker.send(Attach(sid, {}))
+        worker.send(Command(sid, {"type": "play"}))
     done = set()
 
     def all_far(msg):
-        if msg[0] == "frame" and decode(msg[2]).header["iteration"] >= 300:
-            done.add(msg[1])
+        if isinstance(msg, Frame) and decode(msg.data).header["iteration"] >= 300:
+            done.add(msg.sid)
         return done == {"a", "b", "c"}
 
     _, seen = read_until(worker, all_far)
@@ -158,59 +182,64 @@ def test_worker_groups_sessions_by_shape_and_falls_back_when_a_group_fails(worke
     assert calls and set(calls) == {2}
     # After the group path broke, every session went on training alone, with no error.
     assert len(calls) > 20
-    assert not any(m[0] == "text" and m[2]["type"] == "error" for m in seen)
+    assert not any(isinstance(m, Text) and m.event["type"] == "error" for m in seen)
 
 
 def test_load_reports_and_a_session_exported_then_imported_elsewhere(worker, monkeypatch):
     monkeypatch.setattr(ganlab.live.engine_process, "LOAD_SETTLED", 0.0)
-    worker.send(("create", "a", SMALL, {}))
-    worker.send(("create", "capped", SMALL, {}))
+    worker.send(Create("a", SMALL, {}))
+    worker.send(Create("capped", SMALL, {}))
     for sid in ("a", "capped"):
-        worker.send(("attach", sid, {}))
-        worker.send(("command", sid, {"type": "play"}, None))
-    worker.send(("command", "capped", {"type": "speed", "ips": 50}, None))
+        worker.send(Attach(sid, {}))
+        worker.send(Command(sid, {"type": "play"}))
+    worker.send(Command("capped", {"type": "speed", "ips": 50}))
     # A load report lists the playing sessions without a speed cap, with their group keys.
-    msg, _ = read_until(worker, lambda m: m[0] == "load" and m[1] and m[1][0][1] > 0)
-    assert [row[0] for row in msg[1]] == ["a"] and msg[1][0][2] is not None
+    msg, _ = read_until(worker, lambda m: isinstance(m, Heartbeat) and m.load and m.load[0][1] > 0)
+    assert [row[0] for row in msg.load] == ["a"] and msg.load[0][2] is not None
     # Exported, the session leaves this worker whole...
-    worker.send(("export", "a"))
-    exported, _ = read_until(worker, lambda m: m[0] == "exported")
-    moved_at = pickle.loads(exported[2]).trainer.iteration
-    worker.send(("command", "a", {"type": "ping"}, None))
-    worker.send(("export", "a"))
-    failed, seen = read_until(worker, lambda m: m[0] == "export_failed")
-    assert failed[1] == "a" and not any(m[0] == "text" and m[1] == "a" for m in seen)
+    worker.send(Export("a"))
+    exported, _ = read_until(worker, lambda m: isinstance(m, Exported))
+    moved_at = pickle.loads(exported.blob).trainer.iteration
+    worker.send(Command("a", {"type": "ping"}))
+    worker.send(Export("a"))
+    failed, seen = read_until(worker, lambda m: isinstance(m, ExportFailed))
+    assert failed.sid == "a" and not any(isinstance(m, Text) and m.sid == "a" for m in seen)
     # A paused session stays where it is (moving it would gain nothing).
-    worker.send(("command", "capped", {"type": "pause"}, None))
-    worker.send(("export", "capped"))
-    failed, _ = read_until(worker, lambda m: m[0] == "export_failed")
-    assert failed[1] == "capped"
-    worker.send(("command", "capped", {"type": "ping"}, None))
-    read_until(worker, lambda m: m[0] == "text" and m[1] == "capped" and m[2]["type"] == "pong")
+    worker.send(Command("capped", {"type": "pause"}))
+    worker.send(Export("capped"))
+    failed, _ = read_until(worker, lambda m: isinstance(m, ExportFailed))
+    assert failed.sid == "capped"
+    worker.send(Command("capped", {"type": "ping"}))
+    read_until(
+        worker, lambda m: isinstance(m, Text) and m.sid == "capped" and m.event["type"] == "pong"
+    )
     # ...and another worker takes it in and goes on from where it was.
     conn, child = multiprocessing.Pipe()
     thread = threading.Thread(target=serve, args=(child, 0), daemon=True)
     thread.start()
     try:
-        assert conn.recv()[0] == "ready"
-        conn.send(("import", "a", exported[2]))
-        conn.send(("credit", "a"))
-        frame, _ = read_until(conn, lambda m: m[0] == "frame" and m[1] == "a")
-        assert decode(frame[2]).header["iteration"] >= moved_at > 0
-        conn.send(("import", "b", b"not a session"))
-        bad, _ = read_until(conn, lambda m: m[0] == "failed")
-        assert bad[1] == "b" and "moving the session failed" in bad[2]
+        assert isinstance(conn.recv(), Ready)
+        conn.send(Import("a", exported.blob))
+        conn.send(Credit("a"))
+        frame, _ = read_until(conn, lambda m: isinstance(m, Frame) and m.sid == "a")
+        assert decode(frame.data).header["iteration"] >= moved_at > 0
+        conn.send(Import("b", b"not a session"))
+        bad, _ = read_until(conn, lambda m: isinstance(m, Failed))
+        assert bad.sid == "b" and "moving the session failed" in bad.message
     finally:
-        conn.send(("stop",))
+        conn.send(Stop())
         thread.join(5)
 
 
 def test_a_round_answers_in_one_message_and_a_batch_of_commands_is_taken_in_order(worker):
-    worker.send(("batch", [("create", "a", SMALL, {}), ("attach", "a", {"session": "a"}),
-                           ("command", "a", {"type": "ping", "id": 7}, None)]))  # fmt: skip
-    got = worker.recv()
+    worker.send(Batch([Create("a", SMALL, {}), Attach("a", {"session": "a"}),
+                           Command("a", {"type": "ping", "id": 7})]))  # fmt: skip
+    while isinstance(got := worker.recv(), Heartbeat):
+        pass
     # The greeting, the answer to the ping and the first frame were made in one round.
-    assert got[0] == "batch"
-    kinds = [(m[0], m[2]["type"] if m[0] == "text" else None) for m in got[1]]
-    assert kinds[0] == ("text", "hello") and ("text", "pong") in kinds and ("frame", None) in kinds
-    assert kinds.index(("text", "hello")) < kinds.index(("text", "pong"))
+    assert isinstance(got, Batch)
+    kinds = [
+        (type(m).__name__, m.event["type"] if isinstance(m, Text) else None) for m in got.items
+    ]
+    assert kinds[0] == ("Text", "hello") and ("Text", "pong") in kinds and ("Frame", None) in kinds
+    assert kinds.index(("Text", "hello")) < kinds.index(("Text", "pong"))

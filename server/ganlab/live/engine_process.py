@@ -1,28 +1,20 @@
-"""An engine worker: many sessions trained in turn, in a process of its own (or a thread).
+"""An engine process: many sessions trained in turn, in a process of its own (or a thread).
 
-Training is Python-bound, so sessions are spread over processes to use every core; within a
-worker each playing session gets a short slice in turn, so a busy one cannot starve the
-others. Playing sessions whose networks have the same shapes share their slices and step
-together, one batched iteration for all of them (batched.py), which costs a fraction of
-stepping each alone. The worker talks to the web server over one multiprocessing connection:
+Training is Python-bound, so sessions are spread over processes to use every core; within
+one, every busy session (playing, owing a frame, or with commands waiting) gets short turns,
+least served first (fair_share.py): a session's commands, its training and its frames all
+come out of its own share, so a costly session slows itself and not its neighbours. Playing
+sessions whose networks have the same shapes share their turns and step together, one
+batched iteration for all of them (batched.py), which costs a fraction of stepping each alone.
 
-to the worker    ("create", sid, config, limits) ("attach", sid, hello) ("detach", sid)
-                 ("command", sid, cmd, payload) ("credit", sid) ("drop", sid) ("stop",)
-                 ("export", sid) ("import", sid, blob)
-from the worker  ("ready", pid) ("text", sid, event) ("frame", sid, bytes)
-                 ("binary", sid, bytes) ("failed", sid, message) ("load", [(sid, ips, key)])
-                 ("exported", sid, blob) ("export_failed", sid, message)
-
-Either way, what one turn of a group of sessions makes (or what queued up on the server's
-side) travels as one ("batch", [message, ...]): fewer pipe messages, fewer wake-ups of the
-other process.
-
-`load` reports, every LOAD_REPORT seconds, the measured speed of each playing session
-without a speed cap and its group key, so that the server can move sessions from a busy
-worker to a less busy one (`export` here, `import` there: hub.py).
+The messages to and from the web server are engine_messages.py's; what one turn makes goes
+out as one `Batch`. Every HEARTBEAT seconds the process says it is alive, with the measured
+speed of each playing session without a speed cap and its group key, so that the server can
+move sessions from a busy process to a less busy one (`Export` here, `Import` there) and can
+tell a hung process from a busy one.
 
 An exception inside one session pauses that session and is reported to its client; the
-worker and the other sessions go on.
+process and the other sessions go on.
 """
 
 from __future__ import annotations
@@ -32,38 +24,78 @@ import os
 import pickle
 import time
 import traceback
+from collections import deque
 from multiprocessing.connection import Connection
 from typing import Any
 
 import torch
 
 from ganlab.engine.batched import diverged_runs, group_key, step_together
+from ganlab.live.engine_messages import (
+    Attach,
+    Batch,
+    Binary,
+    Command,
+    Create,
+    Credit,
+    Detach,
+    Drop,
+    Export,
+    Exported,
+    ExportFailed,
+    Failed,
+    Frame,
+    Heartbeat,
+    Import,
+    Ready,
+    Stop,
+    Text,
+    batched,
+    unbatched,
+)
+from ganlab.live.fair_share import FairShare
 from ganlab.live.session import CREDITS, Limits, Out, Session
 from ganlab.wire.commands import ProtocolError
 
-log = logging.getLogger("ganlab.live.engine_process")
+log = logging.getLogger("ganlab.engine_process")
 SLICE_SECONDS = 0.002
 # A group of sessions stepped together gets a slice per member, up to this long (frames of
 # other sessions wait for it).
 GROUP_SLICE_MAX = 0.01
+# Commands of one session taken in one turn: at least one, then more while they are quick.
+COMMANDS_SLICE = 0.005
+# Commands that may wait for one session; beyond, the client is told the server is busy.
+MAX_PENDING = 32
 # After a group fails to step together, sessions step alone for this long (seconds).
 GROUP_BACKOFF = 5.0
 IDLE_POLL = 0.5
-LOAD_REPORT = 0.5
+HEARTBEAT = 0.5
 # A session counts in a load report once it has played this long (its speed is measured).
 LOAD_SETTLED = 2.0
 
+_FOR_CLIENT = {"text": Text, "frame": Frame, "binary": Binary}
 
-class Worker:
+
+def _busy_error(cmd: dict[str, Any]) -> dict[str, Any]:
+    return ProtocolError(
+        "busy", f"the server is still working on this session's last {MAX_PENDING} commands; "
+        "wait for their answers before sending more", id=cmd.get("id"),
+    ).event()  # fmt: skip
+
+
+class EngineProcess:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.sessions: dict[str, Session] = {}
+        self.pending: dict[str, deque[Command]] = {}
+        self.fair = FairShare()
         self.running = True
         self.grouping_from = 0.0
-        self.reported_at = 0.0
-        self.outgoing: list[tuple[Any, ...]] = []
+        self.beat_at = 0.0
+        self.outgoing: list[Any] = []
 
-    def emit(self, msg: tuple[Any, ...]) -> None:
+    # ------------------------------------------------------------------ messages
+    def emit(self, msg: Any) -> None:
         self.outgoing.append(msg)
 
     def flush(self) -> None:
@@ -71,11 +103,19 @@ class Worker:
         process, and fewer wake-ups leave more of the core to training."""
         if self.outgoing:
             out, self.outgoing = self.outgoing, []
-            self.conn.send(out[0] if len(out) == 1 else ("batch", out))
+            self.conn.send(batched(out))
 
     def send(self, sid: str, items: list[Out]) -> None:
         for item in items:
-            self.emit((item.kind, sid, item.data))
+            self.emit(_FOR_CLIENT[item.kind](sid, item.data))
+
+    def receive(self, timeout: float) -> None:
+        """Take in what the server sent, waiting up to `timeout` for the first message."""
+        if not self.conn.poll(timeout):
+            return
+        while self.running and self.conn.poll(0):
+            for msg in unbatched(self.conn.recv()):
+                self.dispatch(msg)
 
     def fail(self, sid: str, session: Session | None, exc: BaseException,
              mid: int | None = None) -> None:  # fmt: skip
@@ -88,115 +128,171 @@ class Worker:
                             id=mid)  # fmt: skip
         state = {"type": "state", "playing": False, "reason": "error",
                  "iteration": session.trainer.iteration if session else 0}  # fmt: skip
-        self.emit(("text", sid, err.event()))
-        self.emit(("text", sid, state))
+        self.emit(Text(sid, err.event()))
+        self.emit(Text(sid, state))
 
-    def dispatch(self, msg: tuple[Any, ...]) -> None:
-        op, sid = msg[0], (msg[1] if len(msg) > 1 else "")
-        if op == "batch":
-            for one in msg[1]:
-                self.dispatch(one)
-            return
-        if op == "stop":
-            self.running = False
-            return
-        if op == "create":
-            try:
-                self.sessions[sid] = Session(sid, msg[2], Limits(**msg[3]))
-            except Exception as exc:  # a broken default config must not kill the worker
-                self.emit(("failed", sid, f"{type(exc).__name__}: {exc}"))
-            return
-        if op == "import":
-            try:
-                self.sessions[sid] = pickle.loads(msg[2])
-            except Exception as exc:
-                log.exception("session %s could not be moved here", sid)
-                self.emit(("failed", sid, f"moving the session failed: {exc}"))
-            return
-        if op == "export":
-            self.export(sid)
-            return
-        session = self.sessions.get(sid)
-        if session is None:
-            return  # dropped meanwhile
-        try:
-            if op == "attach":
-                self.send(sid, session.attach(msg[2]))
-            elif op == "detach":
-                session.detach()
-            elif op == "credit":
-                session.credits = min(session.credits + 1, CREDITS)
-            elif op == "drop":
-                del self.sessions[sid]
-            elif op == "command":
+    def dispatch(self, msg: Any) -> None:
+        """One message from the server. Commands wait for their session's turn; the rest is
+        bookkeeping, done at once."""
+        match msg:
+            case Batch(items):
+                for one in items:
+                    self.dispatch(one)
+            case Stop():
+                self.running = False
+            case Create(sid, config, limits):
                 try:
-                    self.send(sid, session.handle(msg[2], msg[3]))
-                except ProtocolError as exc:
-                    if exc.id is None:
-                        exc.id = msg[2].get("id")
-                    self.emit(("text", sid, exc.event()))
+                    self._seat(sid, Session(sid, config, Limits(**limits)))
+                except Exception as exc:  # a broken default config must not kill the process
+                    self.emit(Failed(sid, f"{type(exc).__name__}: {exc}"))
+            case Import(sid, blob):
+                try:
+                    self._seat(sid, pickle.loads(blob))
+                except Exception as exc:
+                    log.exception("session %s could not be moved here", sid)
+                    self.emit(Failed(sid, f"moving the session failed: {exc}"))
+            case Export(sid):
+                self.export(sid)
+            case Command(sid, cmd, _) if sid in self.sessions:
+                queue = self.pending[sid]
+                if len(queue) >= MAX_PENDING:
+                    self.emit(Text(sid, _busy_error(cmd)))
+                else:
+                    queue.append(msg)
+            case Attach(sid, hello) if sid in self.sessions:
+                self._guarded(sid, lambda s: self.send(sid, s.attach(hello)))
+            case Detach(sid) if sid in self.sessions:
+                self.pending[sid].clear()  # what a client asked for dies with its connection
+                self._guarded(sid, lambda s: s.detach())
+            case Credit(sid) if sid in self.sessions:
+                session = self.sessions[sid]
+                session.credits = min(session.credits + 1, CREDITS)
+            case Drop(sid):
+                self.sessions.pop(sid, None)
+                self.pending.pop(sid, None)
+                self.fair.forget(sid)
+            case _:
+                pass  # for a session dropped meanwhile
+
+    def _seat(self, sid: str, session: Session) -> None:
+        self.sessions[sid] = session
+        self.pending[sid] = deque()
+
+    def _guarded(self, sid: str, action: Any) -> None:
+        session = self.sessions[sid]
+        try:
+            action(session)
         except Exception as exc:
-            mid = msg[2].get("id") if op == "command" and isinstance(msg[2], dict) else None
-            self.fail(sid, session, exc, mid)
+            self.fail(sid, session, exc)
 
     def export(self, sid: str) -> None:
-        """Hand a session over to the server, to be imported by another worker."""
+        """Hand a session over to the server, to be imported by another process."""
         session = self.sessions.get(sid)
         if session is None or not session.runnable or session.trainer.diverged():
             # Gone, paused meanwhile (nothing to gain), or diverged (a run file refuses NaN).
-            self.emit(("export_failed", sid, "not a healthy playing session here"))
+            self.emit(ExportFailed(sid, "not a healthy playing session here"))
+            return
+        if self.pending[sid]:  # its commands stay in order: it moves another time
+            self.emit(ExportFailed(sid, "commands waiting"))
             return
         try:
             blob = pickle.dumps(session)
         except Exception as exc:  # it stays here, and goes on as before
             log.exception("session %s could not be exported", sid)
-            self.emit(("export_failed", sid, f"{type(exc).__name__}: {exc}"))
+            self.emit(ExportFailed(sid, f"{type(exc).__name__}: {exc}"))
             return
-        del self.sessions[sid]
-        self.emit(("exported", sid, blob))
+        self.dispatch(Drop(sid))
+        self.emit(Exported(sid, blob))
 
-    def report_load(self, now: float) -> None:
+    def heartbeat(self, now: float) -> None:
         rows = []
         for sid, session in self.sessions.items():
             if session.runnable and session.ips is None and now - session.played_at >= LOAD_SETTLED:
                 rows.append((sid, session.measured_ips(), group_key(session.trainer)))
-        self.emit(("load", rows))
-        self.reported_at = now
+        self.emit(Heartbeat(rows))
+        self.beat_at = now
 
+    # ------------------------------------------------------------------ turns
     def _timeout(self, now: float) -> float:
-        """How long the worker may sleep: until a session can train or owes a frame."""
-        waits = [s.train_wait(now) for s in self.sessions.values() if s.runnable]
+        """How long the process may sleep: until a session can train or owes a frame."""
+        if any(self.pending.values()):
+            return 0.0
+        waits = [HEARTBEAT - (now - self.beat_at)]
+        waits += [s.train_wait(now) for s in self.sessions.values() if s.runnable]
         waits += [w for s in self.sessions.values() if (w := s.next_frame_in(now)) is not None]
-        return min(waits, default=IDLE_POLL)
+        return max(0.0, min(waits, default=IDLE_POLL))
+
+    def _busy(self, now: float, sharing: int) -> list[str]:
+        """The sessions with work to do now (a session that would idle through its turn must
+        not count: it would hold the others back as the least served)."""
+        return [sid for sid, s in self.sessions.items()
+                if self.pending[sid] or (s.runnable and s.train_wait(now) == 0.0)
+                or s.frame_due(now, sharing)]  # fmt: skip
+
+    def _units(self, busy: list[str]) -> list[list[str]]:
+        """The busy sessions in turns: those that can step together share one."""
+        groups: dict[Any, list[str]] = {}
+        for sid in busy:
+            session = self.sessions[sid]
+            key = group_key(session.trainer) if session.runnable else None
+            groups.setdefault(key if key is not None else sid, []).append(sid)
+        return self.fair.order(list(groups.values()))
 
     def run(self) -> None:
-        self.conn.send(("ready", os.getpid()))
+        self.conn.send(Ready(os.getpid()))
         while self.running:
-            if self.conn.poll(self._timeout(time.perf_counter())):
-                while self.running and self.conn.poll(0):
-                    self.dispatch(self.conn.recv())
-            if (now := time.perf_counter()) - self.reported_at >= LOAD_REPORT:
-                self.report_load(now)
-            groups = self._groups()
-            sharing = sum(len(g) for g in groups)
-            for group in groups:
-                self._train(group, sharing)
-                self._frames(group, sharing)
-                self.flush()  # not held back while the other groups train
-            self._frames([s for s in self.sessions.items() if not s[1].runnable], sharing)
+            self.receive(self._timeout(time.perf_counter()))
+            if (now := time.perf_counter()) - self.beat_at >= HEARTBEAT:
+                self.heartbeat(now)
+            # Sessions taking turns at training: frames and metric rows thin out with more.
+            sharing = max(1, sum(s.runnable for s in self.sessions.values()))
+            busy = self._busy(now, sharing)
+            self.fair.mark_busy(busy)
+            for unit in self._units(busy):
+                if not self.running:
+                    break
+                if not self.fair.eligible(unit):
+                    continue
+                start = time.thread_time()
+                self._turn(unit, sharing)
+                self.fair.charge(unit, time.thread_time() - start)
+                self.flush()  # not held back while the others take their turns
+                self.receive(0.0)  # credits and pings come in between turns
             self.flush()
 
-    def _groups(self) -> list[list[tuple[str, Session]]]:
-        """The runnable sessions, those that can step together in one group."""
-        groups: dict[Any, list[tuple[str, Session]]] = {}
-        for sid, session in self.sessions.items():
-            if session.runnable:
-                key = group_key(session.trainer)
-                groups.setdefault(key if key is not None else sid, []).append((sid, session))
-        return list(groups.values())
+    def _turn(self, unit: list[str], sharing: int) -> None:
+        """One turn: the unit's waiting commands, a training slice, the frames due."""
+        for sid in unit:
+            self._commands(sid)
+        members = [(sid, s) for sid in unit if (s := self.sessions.get(sid)) is not None]
+        playing = [(sid, s) for sid, s in members if s.runnable]
+        keys = {group_key(s.trainer) for _, s in playing}
+        if len(playing) > 1 and len(keys) == 1:  # a command may have changed a shape
+            self._train_together(playing, sharing)
+        else:
+            for sid, session in playing:
+                self._train_alone(sid, session, sharing)
+        self._frames(members, sharing)
 
-    def _train(self, group: list[tuple[str, Session]], sharing: int) -> None:
-        if len(group) > 1 and time.perf_counter() >= self.grouping_from:
+    def _commands(self, sid: str) -> None:
+        """The session's waiting commands: one at least, more while within COMMANDS_SLICE."""
+        queue = self.pending.get(sid)
+        start = time.perf_counter()
+        while queue and (session := self.sessions.get(sid)) is not None:
+            msg = queue.popleft()
+            try:
+                self.send(sid, session.handle(msg.cmd, msg.payload))
+            except ProtocolError as exc:
+                if exc.id is None:
+                    exc.id = msg.cmd.get("id")
+                self.emit(Text(sid, exc.event()))
+            except Exception as exc:
+                self.fail(sid, session, exc, msg.cmd.get("id"))
+            if time.perf_counter() - start >= COMMANDS_SLICE:
+                break
+
+    def _train_together(self, group: list[tuple[str, Session]], sharing: int) -> None:
+        if time.perf_counter() >= self.grouping_from:
             try:
                 for sid, items in train_together(group, sharing):
                     self.send(sid, items)
@@ -205,17 +301,20 @@ class Worker:
                 log.exception("a group of %d sessions failed to step together", len(group))
                 self.grouping_from = time.perf_counter() + GROUP_BACKOFF
         for sid, session in group:
-            try:
-                self.send(sid, session.train_slice(SLICE_SECONDS, sharing))
-            except Exception as exc:
-                self.fail(sid, session, exc)
+            self._train_alone(sid, session, sharing)
 
-    def _frames(self, group: list[tuple[str, Session]], sharing: int) -> None:
-        for sid, session in group:
+    def _train_alone(self, sid: str, session: Session, sharing: int) -> None:
+        try:
+            self.send(sid, session.train_slice(SLICE_SECONDS, sharing))
+        except Exception as exc:
+            self.fail(sid, session, exc)
+
+    def _frames(self, members: list[tuple[str, Session]], sharing: int) -> None:
+        for sid, session in members:
             try:
                 now = time.perf_counter()
                 if session.frame_due(now, sharing):
-                    self.emit(("frame", sid, session.frame(now)))
+                    self.emit(Frame(sid, session.frame(now)))
             except Exception as exc:
                 self.fail(sid, session, exc)
 
@@ -240,14 +339,14 @@ def train_together(group: list[tuple[str, Session]], sharing: int) -> list[tuple
 
 
 def serve(conn: Connection, threads: int = 1, niceness: int = 0) -> None:
-    """Entry point of a worker process (or thread, with `threads` 0). A process may lower its
-    own priority by `niceness`."""
+    """Entry point of an engine process (or thread, with `threads` 0). A process may lower
+    its own priority by `niceness`."""
     if threads:
         torch.set_num_threads(threads)
     if niceness and threads and hasattr(os, "nice"):
         os.nice(niceness)
     try:
-        Worker(conn).run()
+        EngineProcess(conn).run()
     except (EOFError, BrokenPipeError, OSError):
         pass  # the server went away
     finally:

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from ganlab import __version__
 from ganlab.engine.config import MAX_POINTS
+from ganlab.live import engine_messages as em
 from ganlab.live.engine_process import serve
 from ganlab.live.settings import Settings
 from ganlab.wire.commands import ProtocolError
@@ -119,7 +120,7 @@ class Record:
     left_at: float = field(default_factory=time.monotonic)
     # While the session moves between workers: where to, and what waits for it meanwhile.
     moving_to: WorkerHandle | None = None
-    held: list[tuple[Any, ...]] = field(default_factory=list)
+    held: list[em.ToEngine] = field(default_factory=list)
 
 
 class WorkerHandle:
@@ -133,8 +134,10 @@ class WorkerHandle:
         # The latest load report: (sid, iterations/s, group key) per playing session.
         self.load: list[tuple[str, float, Any]] | None = None
         self.load_at = 0.0
+        # When the process last said anything (a heartbeat at least every HEARTBEAT s).
+        self.heard_at = time.monotonic()
         self.conn, child = multiprocessing.Pipe()
-        self.outbox: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self.outbox: queue.SimpleQueue[em.ToEngine | None] = queue.SimpleQueue()
         if in_process:
             self.proc: Any = threading.Thread(target=serve, args=(child, 0), daemon=True,
                                               name=f"ganlab-worker-{index}")  # fmt: skip
@@ -152,7 +155,7 @@ class WorkerHandle:
         self.reader.start()
         threading.Thread(target=self._write, daemon=True).start()
 
-    def send(self, *msg: Any) -> None:
+    def send(self, msg: em.ToEngine) -> None:
         self.outbox.put(msg)
 
     def _write(self) -> None:
@@ -161,7 +164,7 @@ class WorkerHandle:
             # the worker reads one message, not dozens.
             batch = with_queued(msg, self.outbox)
             try:
-                self.conn.send(msg if len(batch) == 1 else ("batch", batch))
+                self.conn.send(em.batched(batch))
             except (OSError, EOFError):
                 return  # the worker is gone; the reader reports it
             except Exception:  # one message that cannot be sent must not silence the rest
@@ -175,11 +178,11 @@ class WorkerHandle:
                 if not self.stopped:
                     self.hub.call(self.hub.on_worker_lost, self)
                 return
-            self.hub.call(self.hub.on_messages, self, msg[1] if msg[0] == "batch" else [msg])
+            self.hub.call(self.hub.on_messages, self, em.unbatched(msg))
 
     def stop(self, timeout: float = 5.0) -> None:
         self.stopped = True
-        self.send("stop")
+        self.send(em.Stop())
         self.outbox.put(None)
         self.proc.join(timeout)
         if getattr(self.proc, "is_alive", lambda: False)() and hasattr(self.proc, "kill"):
@@ -246,7 +249,7 @@ class Hub:
         worker.sessions.add(rec.sid)
         limits = {"iteration_gflop": self.settings.max_iteration_gflop,
                   "picture_gflop": self.settings.max_picture_gflop}  # fmt: skip
-        worker.send("create", rec.sid, {"device": self.settings.device}, limits)
+        worker.send(em.Create(rec.sid, {"device": self.settings.device}, limits))
         log.info("session %s created (worker %d, %d live)", rec.sid, worker.index,
                  len(self.sessions))  # fmt: skip
         return rec
@@ -276,7 +279,7 @@ class Hub:
                        "session_timeout_s": s.session_timeout},
             "server": {"version": __version__, "device": s.device},
         }  # fmt: skip
-        self._send(rec, "attach", hello)
+        self._send(rec, em.Attach(rec.sid, hello))
         if resumed:
             log.info("session %s resumed", rec.sid)
 
@@ -286,27 +289,27 @@ class Hub:
         rec.client = None
         rec.left_at = time.monotonic()
         if rec.sid in self.sessions:
-            self._send(rec, "detach")
+            self._send(rec, em.Detach(rec.sid))
             log.info("session %s detached; kept %d s for resuming", rec.sid,
                      self.settings.session_timeout)  # fmt: skip
 
     def command(self, rec: Record, cmd: dict[str, Any], payload: bytes | None = None) -> None:
-        self._send(rec, "command", cmd, payload)
+        self._send(rec, em.Command(rec.sid, cmd, payload))
 
     def credit(self, rec: Record) -> None:
-        self._send(rec, "credit")
+        self._send(rec, em.Credit(rec.sid))
 
-    def _send(self, rec: Record, op: str, *args: Any) -> None:
+    def _send(self, rec: Record, msg: em.ToEngine) -> None:
         """A message for the session's worker; held back while the session moves."""
         if rec.moving_to is not None:
-            rec.held.append((op, rec.sid, *args))
+            rec.held.append(msg)
         else:
-            rec.worker.send(op, rec.sid, *args)
+            rec.worker.send(msg)
 
     def drop(self, rec: Record, reason: str) -> None:
         self.sessions.pop(rec.sid, None)
         rec.worker.sessions.discard(rec.sid)
-        self._send(rec, "drop")
+        self._send(rec, em.Drop(rec.sid))
         log.info("session %s %s (%d live)", rec.sid, reason, len(self.sessions))
 
     async def _expire_loop(self) -> None:
@@ -346,7 +349,7 @@ class Hub:
             return
         rec.moving_to = dest
         self.moved_at = time.monotonic()
-        rec.worker.send("export", rec.sid)
+        rec.worker.send(em.Export(rec.sid))
 
     def _moved(self, rec: Record, source: WorkerHandle, blob: bytes | None) -> None:
         """The session left `source` (`blob`), or could not (None): send what was held."""
@@ -358,49 +361,52 @@ class Hub:
             source.sessions.discard(rec.sid)
             dest.sessions.add(rec.sid)
             rec.worker = dest
-            dest.send("import", rec.sid, blob)
+            dest.send(em.Import(rec.sid, blob))
             log.info("session %s moved from worker %d to worker %d", rec.sid, source.index,
                      dest.index)  # fmt: skip
         for msg in rec.held:
-            rec.worker.send(*msg)
+            rec.worker.send(msg)
         rec.held = []
 
     # ------------------------------------------------------------------ from workers
-    def on_messages(self, worker: WorkerHandle, msgs: list[tuple[Any, ...]]) -> None:
+    def on_messages(self, worker: WorkerHandle, msgs: list[em.FromEngine]) -> None:
         for msg in msgs:
             self.on_message(worker, msg)
 
-    def on_message(self, worker: WorkerHandle, msg: tuple[Any, ...]) -> None:
-        kind = msg[0]
-        if kind == "ready":
-            log.info("engine worker %d ready (pid %s)", worker.index, msg[1])
-            worker.ready.set()
-            return
-        if kind == "load":
-            worker.load, worker.load_at = msg[1], time.monotonic()
-            return
-        rec = self.sessions.get(msg[1])
-        if rec is None:
-            return
-        if kind in ("exported", "export_failed"):
-            self._moved(rec, worker, msg[2] if kind == "exported" else None)
-            return
-        if kind == "failed":
-            log.error("session %s could not be created: %s", rec.sid, msg[2])
-            self.drop(rec, "failed")
-            if rec.client is not None:
-                rec.client.close(1011, ProtocolError("internal", msg[2]).event())
-            return
-        if kind == "text":
-            event = msg[2]
-            if event.get("type") == "diverged":
-                log.warning("session %s diverged at iteration %s", rec.sid, event["iteration"])
-            elif event.get("type") == "error" and event.get("code") == "internal":
-                log.error("session %s error: %s", rec.sid, event["message"])
-        if rec.client is not None:
-            rec.client.deliver(kind, msg[2])
-        elif kind == "frame":
-            self.credit(rec)
+    def on_message(self, worker: WorkerHandle, msg: em.FromEngine) -> None:
+        worker.heard_at = time.monotonic()
+        match msg:
+            case em.Ready(pid):
+                log.info("engine process %d ready (pid %s)", worker.index, pid)
+                worker.ready.set()
+            case em.Heartbeat(load):
+                worker.load, worker.load_at = load, worker.heard_at
+            case em.Exported(sid, blob) if (rec := self.sessions.get(sid)) is not None:
+                self._moved(rec, worker, blob)
+            case em.ExportFailed(sid, _) if (rec := self.sessions.get(sid)) is not None:
+                self._moved(rec, worker, None)
+            case em.Failed(sid, message) if (rec := self.sessions.get(sid)) is not None:
+                log.error("session %s could not be created: %s", sid, message)
+                self.drop(rec, "failed")
+                if rec.client is not None:
+                    rec.client.close(1011, ProtocolError("internal", message).event())
+            case em.Text(sid, event) if (rec := self.sessions.get(sid)) is not None:
+                if event.get("type") == "diverged":
+                    log.warning("session %s diverged at iteration %s", sid, event["iteration"])
+                elif event.get("type") == "error" and event.get("code") == "internal":
+                    log.error("session %s error: %s", sid, event["message"])
+                if rec.client is not None:
+                    rec.client.deliver("text", event)
+            case em.Frame(sid, data) if (rec := self.sessions.get(sid)) is not None:
+                if rec.client is not None:
+                    rec.client.deliver("frame", data)
+                else:
+                    self.credit(rec)
+            case em.Binary(sid, data) if (rec := self.sessions.get(sid)) is not None:
+                if rec.client is not None:
+                    rec.client.deliver("binary", data)
+            case _:
+                pass  # for a session gone meanwhile
 
     def on_worker_lost(self, worker: WorkerHandle) -> None:
         if self.stopping or worker not in self.workers:
