@@ -137,7 +137,7 @@ def playing(sid, config=SMALL, ips=None):
     s = Session(sid, config)
     s.attach({})
     s.playing = True
-    s.ips = ips
+    s.pacing.cap(ips)
     return s
 
 
@@ -243,3 +243,52 @@ def test_a_round_answers_in_one_message_and_a_batch_of_commands_is_taken_in_orde
     ]
     assert kinds[0] == ("Text", "hello") and ("Text", "pong") in kinds and ("Frame", None) in kinds
     assert kinds.index(("Text", "hello")) < kinds.index(("Text", "pong"))
+
+
+# A session at about 0.15 s per iteration (limits raised so the engine takes it).
+HOG = {"generator": {"layers": 6, "neurons": 512}, "discriminator": {"layers": 6, "neurons": 512},
+       "training": {"batch_size": 256}, "device": "cpu"}  # fmt: skip
+HOG_LIMITS = {"iteration_gflop": 100.0, "picture_gflop": 100.0}
+
+
+def test_a_costly_sessions_commands_wait_for_its_turn_and_the_neighbour_answers_at_once(worker):
+    worker.send(Create("hog", HOG, HOG_LIMITS))
+    worker.send(Create("honest", SMALL, {}))
+    for sid in ("hog", "honest"):
+        worker.send(Attach(sid, {}))
+    worker.send(Command("honest", {"type": "play"}))
+    read_until(worker, lambda m: isinstance(m, Frame) and m.sid == "honest")
+    # 30 costly steps (4-5 s of work) in one go, then a ping from the neighbour.
+    worker.send(Batch([Command("hog", {"type": "step", "id": i}) for i in range(30)]))
+    sent = time.monotonic()
+    worker.send(Command("honest", {"type": "ping", "id": 99}))
+    _, seen = read_until(worker, lambda m: isinstance(m, Text) and m.event["type"] == "pong")
+    assert time.monotonic() - sent < 1.5
+    # The neighbour kept drawing meanwhile, and the costly session had not done all its steps.
+    acks = [m for m in seen if isinstance(m, Text) and m.sid == "hog" and m.event["type"] == "ack"]
+    assert len(acks) < 30
+
+
+def test_commands_waiting_when_the_client_leaves_are_dropped(worker):
+    worker.send(Create("hog", HOG, HOG_LIMITS))
+    worker.send(Attach("hog", {}))
+    worker.send(Batch([Command("hog", {"type": "step"}) for _ in range(20)] + [Detach("hog")]))
+    worker.send(Attach("hog", {}))
+    hello, _ = read_until(worker, lambda m: isinstance(m, Text) and m.event["type"] == "hello")
+    assert hello.event["iteration"] < 20
+
+
+def test_more_than_max_pending_commands_are_refused_as_busy(worker):
+    worker.send(Create("hog", HOG, HOG_LIMITS))
+    worker.send(Attach("hog", {}))
+    n = ganlab.live.engine_process.MAX_PENDING + 8
+    worker.send(Batch([Command("hog", {"type": "step", "id": i}) for i in range(n)]))
+    busy = []
+
+    def refused(m):
+        if isinstance(m, Text) and m.event["type"] == "error" and m.event["code"] == "busy":
+            busy.append(m.event["id"])
+        return len(busy) >= 7
+
+    read_until(worker, refused)
+    assert all(i >= n - 8 for i in busy)  # the last ones, not the first

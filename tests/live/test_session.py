@@ -3,7 +3,8 @@ import time
 import numpy as np
 import pytest
 
-from ganlab.live.session import CREDITS, FRAME_SHARE, Limits, Session
+from ganlab.live.frame_schedule import CREDITS, FRAME_SHARE
+from ganlab.live.session import Limits, Session
 from ganlab.wire.commands import ProtocolError
 from ganlab.wire.envelope import decode
 
@@ -169,7 +170,7 @@ def test_frames_need_credits_and_respect_the_frame_rate():
 
 def test_frame_interval_grows_when_sessions_share_a_worker():
     s = make()
-    s.frame_cost = 0.002
+    s.frames.cost = 0.002
     assert s.frame_interval(1) == pytest.approx(1 / 30)
     assert s.frame_interval(20) == pytest.approx(0.002 * 20 / FRAME_SHARE)
     assert 0.0 < FRAME_SHARE < 1.0
@@ -288,9 +289,10 @@ def test_a_session_moves_between_processes_whole_and_exact():
     s.credits = 1
     moved = pickle.loads(pickle.dumps(s))
     # Play state, pacing and counters come along; the picture cache is rebuilt there.
-    for name in ("playing", "attached", "ips", "fps", "frame_no", "credits", "config_version",
+    for name in ("playing", "attached", "ips", "fps", "credits", "config_version",
                  "history_sent"):  # fmt: skip
         assert getattr(moved, name) == getattr(s, name), name
+    assert moved.frames.count == s.frames.count
     assert moved.trainer.iteration == s.trainer.iteration > 0
     assert moved.trainer.history == s.trainer.history
     # Both go on exactly alike: weights, optimizer state and random streams all moved.
@@ -328,3 +330,36 @@ def test_a_completed_slow_motion_walk_counts_the_iteration():
     # The state event carries the counters of the same moment.
     state = events(s.handle({"type": "play", "id": 9}))[0]
     assert (state["iteration"], state["d_updates"], state["g_updates"]) == (2, 6, 4)
+
+
+def test_every_metric_row_goes_through_the_budget_whatever_the_command(monkeypatch):
+    import ganlab.live.metric_budget as budget
+
+    asked = []
+    real = budget.metric_row
+
+    def spy(trainer, **kw):
+        asked.append(kw["w1_samples"])
+        return real(trainer, **kw)
+
+    monkeypatch.setattr(budget, "metric_row", spy)
+    s = make(metrics={"every": 1, "samples": 10000, "w1_samples": 5000})
+    for _ in range(10):
+        s.handle({"type": "step"})
+    # W1 at most at the live cap, and rows thinned: 10 quick steps do not make 10 full rows.
+    assert asked and max(asked) <= Limits().w1_points
+    assert len(s.trainer.history) < 10
+
+
+def test_a_config_event_carries_the_data_only_when_it_changed():
+    s = make()
+    points = [[0.1 * i, 0.2] for i in range(2000)]
+    first = events(s.handle({"type": "data", "set": {"name": "points", "points": points}}))[0]
+    assert first["config"]["data"]["name"] == "points"
+    lr = events(s.handle({"type": "config", "set": {"g_optimizer": {"lr": 0.001}}}))[0]
+    assert "data" not in lr["config"] and lr["config"]["g_optimizer"]["lr"] == 0.001
+    assert "data" in events(s.handle({"type": "reset"}))[0]["config"]
+
+
+def test_the_frame_rate_of_a_new_session_is_the_servers_default():
+    assert Session("s", SMALL, fps=12).attach({})[0].data["speed"]["fps"] == 12

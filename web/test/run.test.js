@@ -668,3 +668,14 @@ test("a refused change is not waited for: changesShown follows the changes the s
   conn.handlers.onEvent({ type: "error", code: "invalid_config", message: "no", id: worse });
   assert.equal(run.changesShown, true);
 });
+
+test("a config event without `data` keeps the data the run had (the server leaves it out when unchanged)", () => {
+  const { conn, run } = setup();
+  conn.hello({ config: { ...CONFIG, data: { name: "points", points: [[0, 1], [1, 0]] } } });
+  const { data: _dropped, ...withoutData } = { ...CONFIG, seed: 9 };
+  conn.handlers.onEvent({ type: "config", config: withoutData, rebuilt: ["seed"], id: null });
+  assert.equal(run.config.seed, 9);
+  assert.deepEqual(run.config.data, { name: "points", points: [[0, 1], [1, 0]] });
+  conn.handlers.onEvent({ type: "config", config: { ...CONFIG, data: { name: "ring8" } }, rebuilt: ["data"], id: null });
+  assert.deepEqual(run.config.data, { name: "ring8" });
+});

@@ -16,11 +16,13 @@ from typing import Any
 
 @dataclass(slots=True)
 class Create:
-    """Start a session with this config (a partial dict) and limits (`session.Limits` fields)."""
+    """Start a session with this config (a partial dict), limits (`session.Limits` fields)
+    and frame rate."""
 
     sid: str
     config: dict[str, Any]
     limits: dict[str, Any]
+    fps: int = 30
 
 
 @dataclass(slots=True)

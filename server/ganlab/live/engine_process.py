@@ -140,9 +140,9 @@ class EngineProcess:
                     self.dispatch(one)
             case Stop():
                 self.running = False
-            case Create(sid, config, limits):
+            case Create(sid, config, limits, fps):
                 try:
-                    self._seat(sid, Session(sid, config, Limits(**limits)))
+                    self._seat(sid, Session(sid, config, Limits(**limits), fps))
                 except Exception as exc:  # a broken default config must not kill the process
                     self.emit(Failed(sid, f"{type(exc).__name__}: {exc}"))
             case Import(sid, blob):

@@ -1,14 +1,15 @@
-"""One live session: a run, its play state and pacing, and its answers to protocol commands.
+"""One live session: a run, its play state, and its answers to protocol commands.
 
 Knows nothing of sockets: `handle` takes a validated command and returns what to send back
 (`Out` items), `train_slice` trains for a short time, `frame` draws the latest picture when
-the client can take one. An engine worker (worker.py) drives many of these in turn.
+the client can take one. Its parts: how fast it trains (pacing.py), when it draws
+(frame_schedule.py), and what its metric rows may cost (metric_budget.py). An engine process
+(engine_process.py) drives many of these in turn.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,22 +19,15 @@ from ganlab.engine import runfile
 from ganlab.engine.config import ConfigError, ExperimentConfig, merge, parse_config, updated
 from ganlab.engine.cost import iteration_flops, picture_flops
 from ganlab.engine.distributions.custom import PointsError, parse_points
-from ganlab.engine.evaluation import metric_row
 from ganlab.engine.picture import PictureCache, compute_picture
 from ganlab.engine.trainer import Trainer
+from ganlab.live.frame_schedule import CREDITS, FrameSchedule
+from ganlab.live.metric_budget import MetricBudget
+from ganlab.live.pacing import Pacing
 from ganlab.wire.commands import PROTOCOL, ProtocolError
 from ganlab.wire.messages import frame_message, history_message, phase_message, run_message
 
-# Shares of a session's time that metric rows, and the Wasserstein-1 distance in them (exact
-# optimal transport, ~30 ms), may take; beyond them rows are thinned, or carry no W1.
-METRIC_SHARE = 0.1
-W1_SHARE = 0.025
-# Frames a client may have in flight; the worker draws no more until it gets credits back.
-CREDITS = 2
-# Share of a session's time that drawing frames may take when sessions compete for a worker:
-# under load a session's frame rate drops before its training speed does.
-FRAME_SHARE = 0.31
-RATE_SPACING = 0.05
+__all__ = ["CREDITS", "Limits", "Out", "Session"]
 
 
 @dataclass
@@ -67,7 +61,7 @@ def _first_leaf(patch: Any, prefix: str = "") -> str | None:
 
 class Session:
     def __init__(self, sid: str, config: dict[str, Any] | None = None,
-                 limits: Limits | None = None) -> None:  # fmt: skip
+                 limits: Limits | None = None, fps: int = 30) -> None:  # fmt: skip
         self.sid = sid
         self.limits = limits or Limits()
         initial = parse_config(merge(ExperimentConfig().model_dump(), config or {}))
@@ -76,28 +70,38 @@ class Session:
         self.cache = PictureCache()
         self.playing = False
         self.attached = False
-        self.ips: float | None = None
-        self.fps = 30
-        self.frame_no = 0
+        self.pacing = Pacing()
+        self.frames = FrameSchedule(fps)
+        self.metrics = MetricBudget(self.limits.w1_points)
         self.applied: int | None = None
         self.config_version = 0
         self.dirty = True
-        self.credits = 0
-        self.last_frame_at = 0.0
-        self._interval = 1.0 / self.fps
-        self.last_frame_iteration = -1
         self.history_sent = 0
         self.walk: tuple[str, Any, int] | None = None
         # The updates slow motion has completed in the iteration under way ('d', 'g', ...).
         self.walk_done: list[str] = []
-        self._tokens = 0.0
-        self._clock = self.played_at = time.perf_counter()
         self._slice_first = 0
-        # (time, iteration) samples at least RATE_SPACING apart, for the measured rate.
-        self._rate: deque[tuple[float, int]] = deque(maxlen=64)
-        self._metrics_free_at = 0.0
-        self._w1_free_at = 0.0
-        self.frame_cost = 0.0
+
+    # What the engine process and the client see of the parts.
+    @property
+    def ips(self) -> float | None:
+        return self.pacing.ips
+
+    @property
+    def fps(self) -> int:
+        return self.frames.fps
+
+    @property
+    def played_at(self) -> float:
+        return self.pacing.played_at
+
+    @property
+    def credits(self) -> int:
+        return self.frames.credits
+
+    @credits.setter
+    def credits(self, value: int) -> None:
+        self.frames.credits = value
 
     # ------------------------------------------------------------------ moving
     # A session moves between engine processes as a pickle of its fields, with the run as a
@@ -144,15 +148,20 @@ class Session:
         return self._state(reason, cmd)
 
     def _config_event(self, cmd: dict[str, Any] | None, rebuilt: set[str]) -> Out:
+        """The config now in effect; its `data` section only when it may have changed (a
+        drawn or imported data set can be 20,000 points, not to be resent with each change
+        of a learning rate)."""
         self.config_version += 1
         self.dirty = True
-        return text(type="config", config=self.trainer.config.model_dump(),
-                    rebuilt=sorted(rebuilt), id=cmd.get("id") if cmd else None)  # fmt: skip
+        config = self.trainer.config.model_dump()
+        if not rebuilt & {"data", "reset", "load"}:
+            del config["data"]
+        return text(type="config", config=config, rebuilt=sorted(rebuilt),
+                    id=cmd.get("id") if cmd else None)  # fmt: skip
 
     def _cmd_play(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
         self.playing = True
-        self._tokens = 0.0
-        self._clock = self.played_at = time.perf_counter()
+        self.pacing.start()
         return [self._state("command", cmd)]
 
     def _cmd_pause(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
@@ -175,7 +184,7 @@ class Session:
         else:
             t.step()
             if t.iteration % t.config.metrics.every == 0:
-                t.record()
+                self.metrics.record(t)
         self.dirty = True
         return [*out, self._ack(cmd), *self._check_diverged()]
 
@@ -202,7 +211,7 @@ class Session:
             self.walk_done = []
             t.iteration += 1
             if t.iteration % t.config.metrics.every == 0:
-                t.record()
+                self.metrics.record(t)
 
     def _cmd_reset(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
         if cmd.get("seed") is not None:
@@ -252,10 +261,9 @@ class Session:
 
     def _cmd_speed(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
         if "ips" in cmd:
-            self.ips = cmd["ips"]
-            self._tokens = 0.0
+            self.pacing.cap(cmd["ips"])
         if "fps" in cmd and cmd["fps"] is not None:
-            self.fps = cmd["fps"]
+            self.frames.fps = cmd["fps"]
         return [text(type="speed", ips=self.ips, fps=self.fps, id=cmd.get("id"))]
 
     def _cmd_save(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
@@ -288,7 +296,7 @@ class Session:
     def attach(self, hello: dict[str, Any]) -> list[Out]:
         """A client connected: greet it with the state of the run, its history and a frame."""
         self.attached = True
-        self.credits = CREDITS
+        self.frames.credits = CREDITS
         self.dirty = True
         greeting = text(
             type="hello", protocol=PROTOCOL, **hello, config=self.trainer.config.model_dump(),
@@ -303,7 +311,7 @@ class Session:
         self.attached = False
         self.playing = False
         self.walk = None
-        self.credits = 0
+        self.frames.credits = 0
 
     # ------------------------------------------------------------------ training
     @property
@@ -322,49 +330,23 @@ class Session:
 
     # A slice, in parts, so that a worker can step several sessions together (batched.py).
     def begin_slice(self) -> float:
-        """Bank the iterations the cap allows since the last slice; returns the time."""
-        now = time.perf_counter()
-        if self.ips is not None:
-            cap = max(1.0, self.ips * 0.05)  # at most 50 ms worth of iterations banked
-            self._tokens = min(cap, self._tokens + (now - self._clock) * self.ips)
-        self._clock = now
+        """Start a slice; returns the time."""
         self._slice_first = self.trainer.iteration
-        return now
+        return time.perf_counter()
 
     def may_step(self) -> bool:
         """Whether the cap allows one more iteration in this slice (and spend it)."""
-        if self.ips is None:
-            return True
-        if self._tokens < 1.0:
-            return False
-        self._tokens -= 1.0
-        return True
+        return self.pacing.may_step()
 
     def after_step(self, sharing: int) -> None:
         if self.trainer.iteration % self.trainer.config.metrics.every == 0:
-            self._maybe_record(sharing)
+            self.metrics.record(self.trainer, sharing)
 
     def end_slice(self, now: float, diverged: bool | None = None) -> list[Out]:
         """`diverged`: the trainer's state if already known (checked for a whole group)."""
         t = self.trainer
-        if not self._rate or now - self._rate[-1][0] >= RATE_SPACING:
-            self._rate.append((now, t.iteration))
+        self.pacing.mark(now, t.iteration)
         return self._check_diverged(diverged) if t.iteration != self._slice_first else []
-
-    def _maybe_record(self, sharing: int = 1) -> None:
-        """A metric row, unless rows have lately taken more than METRIC_SHARE of this
-        session's time (its turns on a shared worker); W1 only within W1_SHARE."""
-        start = time.perf_counter()
-        if start < self._metrics_free_at:
-            return
-        with_w1 = start >= self._w1_free_at
-        w1_points = min(self.trainer.config.metrics.w1_samples, self.limits.w1_points)
-        row = metric_row(self.trainer, w1_samples=w1_points, w1=with_w1)
-        self.trainer.history.append(row)
-        cost = time.perf_counter() - start
-        self._metrics_free_at = start + cost * sharing / METRIC_SHARE
-        if with_w1:
-            self._w1_free_at = start + cost * sharing / W1_SHARE
 
     def _check_diverged(self, diverged: bool | None = None) -> list[Out]:
         if not (self.trainer.diverged() if diverged is None else diverged):
@@ -379,77 +361,41 @@ class Session:
 
     def measured_ips(self) -> float:
         """Iterations per second over about the last second of play."""
-        if not self.playing or len(self._rate) < 2:
-            return 0.0
-        now = time.perf_counter()
-        recent = [(t, i) for t, i in self._rate if now - t <= 1.0 + RATE_SPACING]
-        if len(recent) < 2:
-            return 0.0
-        (t0, i0), (t1, i1) = recent[0], recent[-1]
-        return (i1 - i0) / (t1 - t0) if t1 - t0 >= RATE_SPACING else 0.0
+        return self.pacing.measured(self.playing)
 
     def train_wait(self, now: float) -> float:
         """Seconds until this playing session may train again (its ips cap), 0 if now."""
-        if self.ips is None:
-            return 0.0
-        tokens = self._tokens + (now - self._clock) * self.ips
-        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.ips
+        return self.pacing.wait(now)
 
     # ------------------------------------------------------------------ frames
     def frame_interval(self, sharing: int) -> float:
-        """Seconds between frames while playing: the client's rate, or slower when `sharing`
-        sessions take turns on this worker and frames would eat more than FRAME_SHARE of
-        this session's turn."""
-        return max(1.0 / self.fps, self.frame_cost * max(1, sharing) / FRAME_SHARE)
+        return self.frames.interval_for(sharing)
 
     def frame_due(self, now: float, sharing: int = 1) -> bool:
-        if not self.attached or self.credits <= 0:
-            return False
-        if self.dirty:
-            return True
-        changed = self.trainer.iteration != self.last_frame_iteration
-        self._interval = self.frame_interval(sharing)
-        return self.playing and changed and now - self.last_frame_at >= self._interval
+        return self.attached and self.frames.due(
+            now, sharing, self.dirty, self.playing, self.trainer.iteration
+        )
 
     def next_frame_in(self, now: float) -> float | None:
         """Seconds until a frame may be due, or None when none will be without a command."""
-        if not self.attached or self.credits <= 0:
+        if not self.attached:
             return None
-        if self.dirty:
-            return 0.0
-        if self.playing and self.trainer.iteration != self.last_frame_iteration:
-            return max(0.0, self.last_frame_at + 1.0 / self.fps - now)
-        # Nothing new to draw until training moves on: the training wait covers that (a
-        # session capped below its frame rate would otherwise spin on its worker).
-        return None
+        return self.frames.next_in(now, self.dirty, self.playing, self.trainer.iteration)
 
     def frame(self, now: float) -> bytes:
         t = self.trainer
         self.cache.refresh(t)  # a one-off cost after a config change: not a frame's cost
-        # CPU time of this thread: time the worker was preempted is not the frame's cost.
+        # CPU time of this thread: time the process was preempted is not the frame's cost.
         start = time.thread_time()
         with torch.inference_mode():
             picture = compute_picture(t, self.cache)
         rows = t.history[self.history_sent :]
         self.history_sent = len(t.history)
-        self.frame_no += 1
-        header = {"frame": self.frame_no, "iteration": t.iteration, "d_updates": t.d_updates,
-                  "g_updates": t.g_updates, "playing": self.playing,
+        header = {"frame": self.frames.count + 1, "iteration": t.iteration,
+                  "d_updates": t.d_updates, "g_updates": t.g_updates, "playing": self.playing,
                   "ips": round(self.measured_ips(), 1), "applied": self.applied,
                   "config_version": self.config_version}  # fmt: skip
-        # Frames keep a steady cadence: the next is due one interval after this one's slot,
-        # not after the moment it was drawn (which is up to a training slice late).
-        slot = self.last_frame_at + self._interval
-        steady = not self.dirty and now - slot < self._interval
-        self.last_frame_at = slot if steady else now
-        self.dirty = False
-        self.credits -= 1
-        self.last_frame_iteration = t.iteration
         data = frame_message(picture, header, t.losses(), rows)
-        cost = time.thread_time() - start
-        if self.frame_no == 1:
-            cost = 0.0  # the first picture warms up kernels and caches: not typical
-        elif self.frame_cost > 0:  # one slow frame (a busy core) moves the estimate little
-            cost = 0.8 * self.frame_cost + 0.2 * min(cost, 2 * self.frame_cost)
-        self.frame_cost = cost
+        self.frames.drawn(now, self.dirty, t.iteration, time.thread_time() - start)
+        self.dirty = False
         return data

@@ -178,9 +178,10 @@ export class Run extends Emitter {
         this.onHello(m);
         break;
       case "config":
-        this.config = m.config;
+        // The server leaves `data` out when it did not change (it can be 20,000 points).
+        this.config = "data" in m.config || !this.config ? m.config : { ...m.config, data: this.config.data };
         if (m.rebuilt && m.rebuilt.includes("reset")) this.emit("reset", m);
-        this.emit("config", m.config);
+        this.emit("config", this.config);
         if (m.id !== undefined && m.id !== null) this.emit("applied", { id: m.id, rebuilt: m.rebuilt || [] });
         break;
       case "state":
