@@ -8,12 +8,17 @@ runs stepped together (batched.py). Losses are means over the packs in the batch
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from ganlab.engine.config import LossConfig
+
+Tensor = torch.Tensor
+# A real and a fake part (of a loss, or of its gradient).
+Pair = tuple[Tensor, Tensor]
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,7 @@ class Objective:
         real, fake = self.d_terms(o_real, o_fake, target)
         return real.mean() + fake.mean()
 
-    def d_grad(self, o_real: torch.Tensor, o_fake: torch.Tensor, target: float) -> tuple:
+    def d_grad(self, o_real: torch.Tensor, o_fake: torch.Tensor, target: float) -> Pair:
         raise NotImplementedError
 
     # --- generator -----------------------------------------------------------------------
@@ -56,61 +61,61 @@ class Objective:
 
 
 class LogLoss(Objective):
-    def d_terms(self, o_real, o_fake, target):
+    def d_terms(self, o_real: Tensor, o_fake: Tensor, target: float) -> Pair:
         # Cross-entropy with the target t on a logit o: softplus(o) - t*o.
         return F.softplus(o_real) - target * o_real, F.softplus(o_fake)
 
-    def d_grad(self, o_real, o_fake, target):
+    def d_grad(self, o_real: Tensor, o_fake: Tensor, target: float) -> Pair:
         return (
             torch.sigmoid(o_real).sub_(target).div_(o_real.shape[-2]),
             torch.sigmoid(o_fake).div_(o_fake.shape[-2]),
         )
 
-    def g_terms(self, o_fake, saturating):
+    def g_terms(self, o_fake: Tensor, saturating: bool) -> Tensor:
         # Minimax: G minimises log(1 - D) = -softplus(o); non-saturating: -log D = softplus(-o).
         return -F.softplus(o_fake) if saturating else F.softplus(-o_fake)
 
-    def g_grad(self, o_fake, saturating):
+    def g_grad(self, o_fake: Tensor, saturating: bool) -> Tensor:
         s = torch.sigmoid(o_fake)
         return s.neg_().div_(o_fake.shape[-2]) if saturating else s.sub_(1).div_(o_fake.shape[-2])
 
 
 class LeastSquares(Objective):
-    def d_terms(self, o_real, o_fake, target):
+    def d_terms(self, o_real: Tensor, o_fake: Tensor, target: float) -> Pair:
         return 0.5 * (o_real - target).pow(2), 0.5 * o_fake.pow(2)
 
-    def d_grad(self, o_real, o_fake, target):
+    def d_grad(self, o_real: Tensor, o_fake: Tensor, target: float) -> Pair:
         return (o_real - target).div_(o_real.shape[-2]), o_fake / o_fake.shape[-2]
 
-    def g_terms(self, o_fake, saturating):
+    def g_terms(self, o_fake: Tensor, saturating: bool) -> Tensor:
         return 0.5 * (o_fake - 1).pow(2)
 
-    def g_grad(self, o_fake, saturating):
+    def g_grad(self, o_fake: Tensor, saturating: bool) -> Tensor:
         return (o_fake - 1).div_(o_fake.shape[-2])
 
 
 class Wasserstein(Objective):
-    def d_terms(self, o_real, o_fake, target):
+    def d_terms(self, o_real: Tensor, o_fake: Tensor, target: float) -> Pair:
         return -o_real, o_fake
 
-    def d_grad(self, o_real, o_fake, target):
+    def d_grad(self, o_real: Tensor, o_fake: Tensor, target: float) -> Pair:
         return (
             torch.full_like(o_real, -1.0 / o_real.shape[-2]),
             torch.full_like(o_fake, 1.0 / o_fake.shape[-2]),
         )
 
-    def g_terms(self, o_fake, saturating):
+    def g_terms(self, o_fake: Tensor, saturating: bool) -> Tensor:
         return -o_fake
 
-    def g_grad(self, o_fake, saturating):
+    def g_grad(self, o_fake: Tensor, saturating: bool) -> Tensor:
         return torch.full_like(o_fake, -1.0 / o_fake.shape[-2])
 
 
 class Hinge(Wasserstein):
-    def d_terms(self, o_real, o_fake, target):
+    def d_terms(self, o_real: Tensor, o_fake: Tensor, target: float) -> Pair:
         return F.relu(1 - o_real), F.relu(1 + o_fake)
 
-    def d_grad(self, o_real, o_fake, target):
+    def d_grad(self, o_real: Tensor, o_fake: Tensor, target: float) -> Pair:
         return (
             (o_real < 1).to(o_real.dtype).div_(-o_real.shape[-2]),
             (o_fake > -1).to(o_fake.dtype).div_(o_fake.shape[-2]),
@@ -161,7 +166,7 @@ def batch_losses(obj: Objective, loss: LossConfig, last_d: tuple[torch.Tensor, t
 
 
 def gradient_penalty(
-    critic, real: torch.Tensor, fake: torch.Tensor, mix: torch.Tensor
+    critic: Callable[[Tensor], Tensor], real: torch.Tensor, fake: torch.Tensor, mix: torch.Tensor
 ) -> torch.Tensor:
     """WGAN-GP: mean (|grad_x D(x)| - 1)^2 at random interpolates of real and fake packs."""
     x = (real + mix * (fake - real)).requires_grad_(True)
@@ -169,7 +174,7 @@ def gradient_penalty(
     return (grad.norm(dim=1) - 1).pow(2).mean()
 
 
-def r1_penalty(critic, real: torch.Tensor) -> torch.Tensor:
+def r1_penalty(critic: Callable[[Tensor], Tensor], real: torch.Tensor) -> torch.Tensor:
     """R1: 0.5 * mean |grad_x D(x)|^2 at real packs (the weight γ multiplies this)."""
     x = real.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)

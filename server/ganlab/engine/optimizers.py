@@ -51,7 +51,7 @@ class FlatOptimizer:
 
 
 class SGD(FlatOptimizer):
-    def __init__(self, params, grad, config):
+    def __init__(self, params: torch.Tensor, grad: torch.Tensor, config: OptimizerConfig) -> None:
         super().__init__(params, grad, config)
         self._buffer("momentum")
 
@@ -71,7 +71,7 @@ class SGD(FlatOptimizer):
 
 
 class Adam(FlatOptimizer):
-    def __init__(self, params, grad, config):
+    def __init__(self, params: torch.Tensor, grad: torch.Tensor, config: OptimizerConfig) -> None:
         super().__init__(params, grad, config)
         self._buffer("exp_avg")
         self._buffer("exp_avg_sq")
@@ -94,7 +94,7 @@ class Adam(FlatOptimizer):
 
 
 class RMSProp(FlatOptimizer):
-    def __init__(self, params, grad, config):
+    def __init__(self, params: torch.Tensor, grad: torch.Tensor, config: OptimizerConfig) -> None:
         super().__init__(params, grad, config)
         self._buffer("square_avg")
         self._buffer("momentum")
