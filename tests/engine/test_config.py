@@ -82,3 +82,49 @@ def test_custom_points_validated():
         parse_config({"data": {"name": "points", "points": []}})
     with pytest.raises(ConfigError):
         parse_config({"data": {"name": "drawing", "strokes": [[[0, float("nan")]]]}})
+
+
+DRAWN = {"name": "drawing", "strokes": [[[0.1, 0.1], [0.9, 0.9]]], "brush_width": 0.1}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [DRAWN, {"name": "points", "points": [[0, 0], [1, 1]], "jitter": 0.5}],
+    ids=["drawing", "points"],
+)
+def test_a_new_data_name_replaces_the_whole_data_section(data):
+    cfg = parse_config({"data": data, "seed": 3})
+    new = updated(cfg, {"data": {"name": "ring8"}})
+    assert new.data == parse_config({"data": {"name": "ring8"}}).data
+    assert new.data.strokes is None and new.data.points is None
+    assert new.data.brush_width == 0.04 and new.data.jitter == 0.0  # defaults, not the old ones
+    assert new.seed == 3  # other sections still merge
+
+
+def test_a_data_patch_keeping_the_name_still_merges():
+    cfg = parse_config({"data": DRAWN})
+    for patch in ({"brush_width": 0.2}, {"name": "drawing", "brush_width": 0.2}):
+        new = updated(cfg, {"data": patch})
+        assert new.data.strokes == cfg.data.strokes and new.data.brush_width == 0.2
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [
+        ({"loss": {"kind": "x" * 900_000}}, "loss.kind"),
+        ({"data": {"name": "y" * 900_000}}, "data.name"),
+        ({"generator": {"layers": "z" * 900_000}}, "generator.layers"),
+        ({"seed": 10**300}, "seed"),
+        ({"seed": 10**5000}, "seed"),  # too long even for repr() under Python's digit limit
+        ({"d_optimizer": {"lr": 10**400}}, "d_optimizer.lr"),
+        ({"generator": {"k" * 900_000: 1}}, None),
+    ],
+    ids=["literal", "string", "integer-text", "int-300-digits", "int-5000-digits",
+         "float-overflow", "unknown-field"],
+)  # fmt: skip
+def test_errors_quote_at_most_a_short_part_of_the_value(patch, field):
+    with pytest.raises(ConfigError) as info:
+        updated(ExperimentConfig(), patch)
+    assert len(str(info.value)) < 250
+    assert field is None or info.value.field == field
+    assert len(info.value.field) <= 60

@@ -405,6 +405,48 @@ def test_parse_json_errors_name_the_line() -> None:
         parse_points_json('{"pts": []}')
 
 
+@pytest.mark.parametrize(
+    ("text", "fmt", "line"),
+    [
+        ("[[1, 2],\n [" + "9" * 5000 + ", 1]]", "json", 2),
+        ("[[1, 2],\n [-" + "9" * 5000 + ", 1]]", None, 2),  # guessed from the text
+        ('{"points": [[1, 2]],\n "n": ' + "7" * 4301 + "}", "json", 2),
+        ('[{"x": 1, "y": ' + "3" * 100_000 + "}]", "data.json", 1),
+    ],
+    ids=["json", "guessed", "other-key", "object-item"],
+)
+def test_integers_over_python_s_digit_limit_are_a_points_error(
+    text: str, fmt: str | None, line: int
+) -> None:
+    with pytest.raises(PointsError, match="digits") as info:
+        parse_points(text, fmt)
+    assert info.value.line == line and len(str(info.value)) < 120
+
+
+def test_a_huge_but_parseable_integer_is_out_of_range() -> None:
+    with pytest.raises(PointsError, match=r"finite|within"):
+        parse_points_json("[[1" + "0" * 300 + ", 0]]")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["1,2\n" + "x" * 900_000, "1,2\n" + "9" * 900_000 + ",1", "1,2\n3,1" + "0" * 900_000,
+     "1,2\n1,2," + "3," * 450_000],
+    ids=["words", "infinite", "out-of-range", "many-fields"],
+)  # fmt: skip
+def test_a_csv_error_quotes_at_most_a_short_part_of_the_line(text: str) -> None:
+    with pytest.raises(PointsError) as info:
+        parse_points_csv(text)
+    assert info.value.line == 2
+    assert len(str(info.value)) < 150 and str(info.value).endswith("...")
+
+
+def test_a_json_error_quotes_at_most_a_short_part_of_the_item() -> None:
+    with pytest.raises(PointsError) as info:
+        parse_points_json('[[1, 2], [3, "' + "q" * 900_000 + '"]]')
+    assert len(str(info.value)) < 150 and str(info.value).endswith("...")
+
+
 def test_parse_points_dispatch() -> None:
     assert parse_points("[[1, 2]]", "data.JSON").tolist() == [[1, 2]]
     assert parse_points("1,2", "data.csv").tolist() == [[1, 2]]

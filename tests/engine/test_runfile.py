@@ -7,6 +7,7 @@ import json
 import math
 import pickle
 import struct
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -238,8 +239,9 @@ def test_header_that_is_not_an_object_is_rejected() -> None:
 
 
 def test_deeply_nested_header_is_rejected() -> None:
+    # Fewer lists than a header may hold, nested far deeper than the parser goes.
     with pytest.raises(RunFileError, match="header is not JSON"):
-        runfile.loads(raw_file(b"[" * 200_000 + b"]" * 200_000))
+        runfile.loads(raw_file(b"[" * 50_000 + b"]" * 50_000))
 
 
 @pytest.mark.parametrize("version", ["2", "0", "", None])
@@ -305,14 +307,122 @@ def test_metadata_values_that_are_not_strings_are_rejected(saved: bytes) -> None
         ('[{"w1": "x"}]', "damaged"),
         ('[{"w1": [1]}]', "damaged"),
         ('[{"w1": 1' + "0" * 400 + "}]", "damaged"),
+        ('[{"w1": ' + "9" * 5000 + "}]", "digits"),
+        ('[{"w1": 1e400}, {"w1": -' + "7" * 4301 + "}]", "digits"),
+        ('[{"w1": true}]', "damaged"),
+        ('[{"w1": {"a": 1}}]', "damaged"),
+        ("[[1]]", "damaged"),
+        (json.dumps([{f"m{i}": 1.0 for i in range(runfile.MAX_ROW_KEYS + 1)}]), "damaged"),
+        (json.dumps([{"m" * (runfile.MAX_KEY_CHARS + 1): 1.0}]), "damaged"),
     ],
-    ids=["object", "numbers", "string-value", "list-value", "huge-int"],
+    ids=[
+        "object",
+        "numbers",
+        "string-value",
+        "list-value",
+        "huge-int",
+        "int-5000-digits",
+        "int-4301-digits",
+        "bool-value",
+        "object-value",
+        "list-row",
+        "too-many-keys",
+        "long-key",
+    ],
 )
 def test_damaged_history_is_rejected(saved: bytes, history: str, message: str) -> None:
     tensors, meta = parts(saved)
     meta["history"] = history
-    with pytest.raises(RunFileError, match=message):
+    with pytest.raises(RunFileError, match=message) as info:
         runfile.loads(rebuild(tensors, meta))
+    assert len(str(info.value)) < 200
+
+
+def with_meta(saved: bytes, **changes: str) -> bytes:
+    tensors, meta = parts(saved)
+    return rebuild(tensors, {**meta, **changes})
+
+
+def test_history_values_may_be_null_ints_or_huge_but_finite(saved: bytes) -> None:
+    history = '[{"iteration": 10, "w1": null, "kl_grid": 1' + "0" * 300 + "}]"
+    t = runfile.loads(with_meta(saved, history=history))
+    assert t.history == [{"iteration": 10.0, "kl_grid": 1e300}]  # null: no value, as in charts
+
+
+def test_a_history_of_millions_of_rows_is_refused_before_it_is_parsed(saved: bytes) -> None:
+    data = with_meta(saved, history="[" + ",".join(["{}"] * 5_000_000) + "]")  # 15 MB
+    tracemalloc.start()
+    try:
+        with pytest.raises(RunFileError, match=f"at most {runfile.MAX_HISTORY_ROWS} history rows"):
+            runfile.loads(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * len(data)  # a copy of the header at most, nothing built per row
+
+
+def test_one_row_over_the_limit_is_refused_naming_it(saved: bytes) -> None:
+    history = "[" + ",".join(["{}"] * (runfile.MAX_HISTORY_ROWS + 1)) + "]"
+    with pytest.raises(RunFileError, match=f"at most {runfile.MAX_HISTORY_ROWS} are allowed"):
+        runfile.loads(with_meta(saved, history=history))
+
+
+def test_a_history_at_the_limit_loads(saved: bytes) -> None:
+    rows = [{"iteration": float(i), "w1": 0.25} for i in range(runfile.MAX_HISTORY_ROWS)]
+    assert runfile.loads(with_meta(saved, history=json.dumps(rows))).history == rows
+
+
+def test_saving_a_longer_history_thins_it_so_that_the_file_loads() -> None:
+    t = trained(ADAM, 5)
+    t.history = [{"iteration": float(i)} for i in range(runfile.MAX_HISTORY_ROWS + 7)]
+    rows = runfile.loads(runfile.dumps(t)).history
+    assert len(rows) == runfile.MAX_HISTORY_ROWS
+    assert rows[0] == t.history[0] and rows[-1] == t.history[-1]
+    iterations = [r["iteration"] for r in rows]
+    assert iterations == sorted(set(iterations))  # in order, none twice
+
+
+def config_with(saved: bytes, section: str | None, key: str, raw: str) -> bytes:
+    """The saved file with one config value replaced by raw JSON text."""
+    _, meta = parts(saved)
+    config = json.loads(meta["config"])
+    (config[section] if section else config)[key] = "@RAW@"
+    return with_meta(saved, config=json.dumps(config).replace('"@RAW@"', raw))
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "raw", "message"),
+    [
+        (None, "seed", "1" + "0" * 300, "config is invalid: seed: must be <= 2147483647"),
+        ("d_optimizer", "lr", "1" + "0" * 300, "config is invalid: d_optimizer.lr"),
+        ("d_optimizer", "lr", "1e400", "config is invalid: d_optimizer.lr"),
+        ("generator", "layers", "-1" + "0" * 350, "config is invalid: generator.layers"),
+        (None, "seed", "9" * 5000, "config holds a number of 5000 digits"),
+        ("training", "batch_size", "1" * 4301, "config holds a number of 4301 digits"),
+    ],
+    ids=["int-300-digits", "float-field-int-300-digits", "float-1e400", "negative-351-digits",
+         "int-5000-digits", "int-4301-digits"],
+)  # fmt: skip
+def test_huge_numbers_in_the_config_give_a_short_run_file_error(
+    saved: bytes, section: str | None, key: str, raw: str, message: str
+) -> None:
+    with pytest.raises(RunFileError, match=message) as info:
+        runfile.loads(config_with(saved, section, key, raw))
+    assert len(str(info.value)) < 200
+
+
+def test_a_huge_integer_in_the_tensor_header_is_a_run_file_error(saved: bytes) -> None:
+    _, meta = parts(saved)
+    entry = {"dtype": "F32", "shape": ["@RAW@"], "data_offsets": [0, 4]}
+    text = json.dumps({"__metadata__": meta, "x": entry}).replace('"@RAW@"', "9" * 5000)
+    with pytest.raises(RunFileError, match="not a run file: header holds a number of 5000"):
+        runfile.loads(raw_file(text.encode(), b"\0" * 8))
+
+
+def test_a_long_version_is_quoted_only_in_part(saved: bytes) -> None:
+    with pytest.raises(RunFileError, match="unsupported run file version") as info:
+        runfile.loads(with_meta(saved, version="9" * 1_000_000))
+    assert len(str(info.value)) < 150
 
 
 @pytest.mark.parametrize("name", ["g.params", "d_opt.exp_avg", "stream.noise.position", "counters"])
@@ -395,6 +505,31 @@ def test_negative_counts_are_rejected(saved: bytes, name: str) -> None:
     tensors[name] = -tensors[name] - 1
     with pytest.raises(RunFileError, match=rf"tensor {name} holds negative counts"):
         runfile.loads(rebuild(tensors, meta))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("counters", [2**63 - 1] * 3),
+        ("counters", [20, 2**53 + 1, 20]),
+        ("g_opt.steps", [2**63 - 1]),
+        ("d_opt.steps", [2**53 + 1]),
+    ],
+    ids=["int64-max", "d-updates", "g-steps-int64-max", "d-steps"],
+)
+def test_counts_past_2_53_are_rejected(saved: bytes, name: str, value: list[int]) -> None:
+    tensors, meta = parts(saved)
+    tensors[name] = torch.tensor(value, dtype=torch.int64)
+    with pytest.raises(RunFileError, match=rf"tensor {name} holds counts over {runfile.MAX_COUNT}"):
+        runfile.loads(rebuild(tensors, meta))
+
+
+def test_counts_of_2_53_load_and_save_again(saved: bytes) -> None:
+    tensors, meta = parts(saved)
+    tensors["counters"] = torch.tensor([runfile.MAX_COUNT] * 3, dtype=torch.int64)
+    t = runfile.loads(rebuild(tensors, meta))
+    assert (t.iteration, t.d_updates, t.g_updates) == (2**53, 2**53, 2**53)
+    assert runfile.loads(runfile.dumps(t)).iteration == 2**53
 
 
 def test_damaged_random_generator_state_is_rejected(saved: bytes) -> None:

@@ -78,3 +78,35 @@ def test_any_json_gives_a_command_or_a_protocol_error(value):
         assert isinstance(exc.message, str) and exc.message
     else:
         assert isinstance(value, dict) and out["type"] == value["type"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"type": "play", "id": ' + "9" * 5000 + "}",
+     '{"type": "config", "set": {"seed": -' + "1" * 4301 + "}}",
+     "[" + "7" * 100_000 + "]"],
+    ids=["id", "negative-in-set", "top-level"],
+)  # fmt: skip
+def test_integers_over_python_s_digit_limit_are_a_clear_bad_json(text):
+    e = error(text)
+    assert e.code == "bad_json"
+    assert "digits" in e.message and "sys." not in e.message and len(e.message) < 120
+
+
+def test_a_huge_but_parseable_integer_reaches_the_field_check():
+    e = error('{"type": "reset", "seed": 1' + "0" * 300 + "}")
+    assert (e.code, e.field) == ("bad_message", "seed")
+    assert cmd(type="config", set={"seed": 10**300}) == {"type": "config", "set": {"seed": 10**300}}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"type": "' + "x" * 900_000 + '"}',
+     '{"type": [' + "1, " * 100_000 + "1]}",
+     '{"type": "play", "' + "k" * 900_000 + '": 1}'],
+    ids=["type-string", "type-list", "unknown-field"],
+)  # fmt: skip
+def test_errors_quote_at_most_a_short_part_of_the_client_s_text(text):
+    e = error(text)
+    assert len(e.message) < 200 and "..." in e.message
+    assert e.field is None or len(e.field) <= 60

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 Activation = Literal["relu", "leaky_relu", "tanh", "elu"]
 LossKind = Literal["log", "lsgan", "wgan", "wgan_gp", "hinge"]
@@ -136,7 +137,7 @@ class DataConfig(_Strict):
             validate_custom(strokes=None, points=self.points)
         elif self.name not in DISTRIBUTIONS:
             allowed = ", ".join([*DISTRIBUTIONS, "drawing", "points"])
-            raise ValueError(f"unknown distribution {self.name!r}; allowed: {allowed}")
+            raise ValueError(f"unknown distribution {shown(self.name)}; allowed: {allowed}")
         return self
 
 
@@ -182,7 +183,19 @@ class ConfigError(ValueError):
         self.message = message
 
 
-def _describe(error: dict[str, Any]) -> str:
+SHOWN = 60  # characters of a given value quoted in an error message
+
+
+def shown(value: Any) -> str:
+    """A value quoted in an error message, cut to SHOWN characters (a client may send 1 MB)."""
+    try:
+        text = repr(value)
+    except ValueError:  # str() of an int over Python's 4,300-digit limit
+        text = "an integer too long to show"
+    return text if len(text) <= SHOWN else text[: SHOWN - 3] + "..."
+
+
+def _describe(error: ErrorDetails) -> str:
     """A message that states the allowed range or values, not pydantic's internals."""
     ctx = error.get("ctx") or {}
     kind = error["type"]
@@ -192,19 +205,22 @@ def _describe(error: dict[str, Any]) -> str:
         "less_than_equal": "<= {le}",
         "less_than": "< {lt}",
     }
+    got = shown(error.get("input"))
     if kind in bounds:
-        return f"must be {bounds[kind].format(**ctx)}, got {error.get('input')!r}"
+        return f"must be {bounds[kind].format(**ctx)}, got {got}"
     if kind == "literal_error":
-        return f"must be one of {ctx.get('expected')}, got {error.get('input')!r}"
+        return f"must be one of {ctx.get('expected')}, got {got}"
     if kind == "extra_forbidden":
         return "is not a known field"
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
-    return f"{error['msg'].lower()}, got {error.get('input')!r}"[:300]
+    return f"{error['msg'].lower()}, got {got}"
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(p) for p in loc if not str(p).startswith("function-"))
+    path = ".".join(str(p) for p in loc if not str(p).startswith("function-"))
+    # An unknown field's name is the sender's text: cut like any other quoted value.
+    return path if len(path) <= SHOWN else path[: SHOWN - 3] + "..."
 
 
 def config_error(exc: ValidationError) -> ConfigError:
@@ -232,10 +248,19 @@ def merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
 
 
 def updated(config: ExperimentConfig, patch: dict[str, Any]) -> ExperimentConfig:
-    """A new config with `patch` applied; raises ConfigError and leaves `config` untouched."""
+    """A new config with `patch` applied; raises ConfigError and leaves `config` untouched.
+
+    A patch naming another distribution replaces the data section (what it leaves out takes
+    its default): the old drawing's strokes or imported points are not carried along. A data
+    patch without a new name merges, e.g. a new brush width for the same drawing.
+    """
     if not isinstance(patch, dict):
         raise ConfigError("set", "must be an object of config fields")
-    return parse_config(merge(config.model_dump(), patch))
+    base = config.model_dump()
+    data = patch.get("data")
+    if isinstance(data, dict) and "name" in data and data["name"] != config.data.name:
+        del base["data"]
+    return parse_config(merge(base, patch))
 
 
 def set_dotted(patch: dict[str, Any], key: str, value: Any) -> None:

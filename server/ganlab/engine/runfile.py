@@ -16,18 +16,52 @@ import torch
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
-from ganlab.engine.config import ConfigError, parse_config
+from ganlab.engine.config import MAX_POINTS, MAX_STROKE_POINTS, ConfigError, parse_config
 from ganlab.engine.streams import CHUNK
 from ganlab.engine.trainer import Trainer
 
 FORMAT = "ganlab-run"
 VERSION = 1
 MAX_BYTES = 256 * 1024 * 1024
-MAX_HEADER = 16 * 1024 * 1024
+# A live run records a metric row every `metrics.every` iterations (100 by default) while rows
+# take at most a tenth of its time: about 17 rows a second at default settings, some 60,000 in
+# an hour (the CLI keeps about 100 a run). Files keep at most this many rows (`dumps` thins a
+# longer history), so a hostile file cannot make the loader build millions of rows.
+MAX_HISTORY_ROWS = 100_000
+MAX_ROW_KEYS = 32  # a metric row has 14 (wire.messages.HISTORY_COLUMNS)
+MAX_KEY_CHARS = 64
+# A metric row takes about 450 bytes of header: room for MAX_HISTORY_ROWS of them.
+MAX_HEADER = 64 * 1024 * 1024
+# JSON containers and values a header may hold, counted by their bytes before it is parsed:
+# history rows and their values, drawn or imported points (in the config), and the tensors.
+MAX_HEADER_OBJECTS = MAX_HISTORY_ROWS + 1024
+MAX_HEADER_LISTS = 2 * MAX_STROKE_POINTS + MAX_POINTS + 1024
+MAX_HEADER_VALUES = MAX_HISTORY_ROWS * MAX_ROW_KEYS + 4 * (MAX_STROKE_POINTS + MAX_POINTS) + 4096
+# Longer integers are refused while parsing: Python's own limit (4,300 digits) raises a
+# ValueError naming its internals, and no field takes numbers anywhere near this long.
+MAX_INT_DIGITS = 400
+# Iteration, update and optimizer step counters: integers JSON and JavaScript hold exactly
+# (they are sent in frames and events). Far beyond any run, so a file over it is forged.
+MAX_COUNT = 2**53
+SHOWN = 60  # characters of a file's own text quoted in an error message
+_FLOAT = {float}
 
 
 class RunFileError(ValueError):
     """The file is not a valid ganlab run; the message says what is wrong."""
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= SHOWN else text[: SHOWN - 3] + "..."
+
+
+def thinned(history: list[dict[str, float]], limit: int) -> list[dict[str, float]]:
+    """At most `limit` rows, evenly spread and keeping the first and the last, so that every
+    file `dumps` writes loads again however long the run was."""
+    n = len(history)
+    if n <= limit:
+        return history
+    return [history[(i * (n - 1)) // (limit - 1)] for i in range(limit)]
 
 
 def dumps(trainer: Trainer) -> bytes:
@@ -35,7 +69,7 @@ def dumps(trainer: Trainer) -> bytes:
         "format": FORMAT,
         "version": str(VERSION),
         "config": trainer.config.model_dump_json(),
-        "history": json.dumps(trainer.history),
+        "history": json.dumps(thinned(trainer.history, MAX_HISTORY_ROWS)),
     }
     return save_tensors(trainer.state(), metadata=metadata)
 
@@ -46,22 +80,94 @@ def save(trainer: Trainer, path: str | Path) -> Path:
     return path
 
 
+class _LongInteger(ValueError):
+    pass
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _LongInteger(f"a number of {len(text.lstrip('-'))} digits")
+    return int(text)
+
+
+def _json(text: str | bytes, what: str) -> Any:
+    """Parse one JSON text of the file; `what` names it in the error."""
+    try:
+        return json.loads(text, parse_int=_bounded_int)
+    except _LongInteger as exc:
+        raise RunFileError(f"{what} holds {exc}; numbers have at most {MAX_INT_DIGITS}") from None
+    except (ValueError, RecursionError):  # bad UTF-8, bad JSON, nesting too deep
+        raise RunFileError(f"{what} is not JSON") from None
+
+
+def _check_complexity(head: bytes) -> None:
+    """Refuse a header whose parse would build more objects than a run file ever holds.
+
+    Counting bytes is cheap and overcounts (strings may hold the same characters), so a
+    valid file always passes while a few megabytes of `[]` or `{}` never reach json.loads,
+    which would spend seconds and gigabytes building them.
+    """
+    for char, limit, what in ((b"{", MAX_HEADER_OBJECTS, "objects"),
+                              (b"[", MAX_HEADER_LISTS, "lists"),
+                              (b",", MAX_HEADER_VALUES, "values")):  # fmt: skip
+        if head.count(char) > limit:
+            raise RunFileError(f"run file header holds more than {limit} JSON {what}; a run "
+                               f"file keeps at most {MAX_HISTORY_ROWS} history rows")  # fmt: skip
+
+
 def _metadata(data: bytes) -> dict[str, str]:
     if len(data) < 8:
         raise RunFileError("not a run file: too short")
     (size,) = struct.unpack("<Q", data[:8])
     if size > min(MAX_HEADER, len(data) - 8):
         raise RunFileError("not a run file: bad header length")
-    try:
-        header = json.loads(data[8 : 8 + size])
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise RunFileError("not a run file: header is not JSON") from None
+    head = data[8 : 8 + size]
+    _check_complexity(head)
+    header = _json(head, "not a run file: header")
     meta = header.get("__metadata__") if isinstance(header, dict) else None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise RunFileError("not a ganlab run file")
     if meta.get("version") != str(VERSION):
-        raise RunFileError(f"unsupported run file version {meta.get('version')!r}; need {VERSION}")
+        version = _cut(repr(meta.get("version")))
+        raise RunFileError(f"unsupported run file version {version}; need {VERSION}")
     return meta
+
+
+def _history(rows: Any) -> list[dict[str, float]]:
+    """Metric rows: a list of flat objects of metric name -> number (null: no value)."""
+    if not isinstance(rows, list):
+        raise RunFileError("run file history is damaged: it must be a list of rows")
+    if len(rows) > MAX_HISTORY_ROWS:
+        raise RunFileError(f"run file history has {len(rows)} rows; at most "
+                           f"{MAX_HISTORY_ROWS} are allowed")  # fmt: skip
+    out: list[dict[str, float]] = []
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or len(row) > MAX_ROW_KEYS:
+            raise RunFileError(f"run file history is damaged: row {i} must be an object of at "
+                               f"most {MAX_ROW_KEYS} metrics")  # fmt: skip
+        # What dumps writes (floats only) passes at C speed: map, not a Python loop.
+        if (
+            set(map(type, row.values())) <= _FLOAT
+            and max(map(len, row), default=0) <= MAX_KEY_CHARS
+        ):
+            out.append(row)
+            continue
+        clean: dict[str, float] = {}
+        for key, value in row.items():
+            if len(key) > MAX_KEY_CHARS:
+                raise RunFileError(f"run file history is damaged: row {i} has a metric name "
+                                   f"over {MAX_KEY_CHARS} characters")  # fmt: skip
+            if value is None:
+                continue  # no value: a gap in the charts, as a missing key
+            try:
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise TypeError
+                clean[key] = float(value)
+            except (TypeError, OverflowError):
+                raise RunFileError(f"run file history is damaged: row {i}, {_cut(repr(key))} "
+                                   "must be a number in float range or null") from None  # fmt: skip
+        out.append(clean)
+    return out
 
 
 def loads(data: bytes, device: str | None = None) -> Trainer:
@@ -69,23 +175,21 @@ def loads(data: bytes, device: str | None = None) -> Trainer:
     if len(data) > MAX_BYTES:
         raise RunFileError(f"run file too large ({len(data)} bytes; limit {MAX_BYTES})")
     meta = _metadata(data)
-    try:
-        config_data: Any = json.loads(meta["config"])
-        history = json.loads(meta.get("history", "[]"))
-    except (KeyError, TypeError, json.JSONDecodeError, RecursionError):
-        raise RunFileError("run file metadata is damaged") from None
+    config_text, history_text = meta.get("config"), meta.get("history", "[]")
+    if not isinstance(config_text, str) or not isinstance(history_text, str):
+        raise RunFileError("run file metadata is damaged: config and history must be JSON text")
+    config_data = _json(config_text, "run file metadata is damaged: config")
+    history = _history(_json(history_text, "run file metadata is damaged: history"))
     if device is not None and isinstance(config_data, dict):
         config_data["device"] = device
     try:
         config = parse_config(config_data)
     except ConfigError as exc:
         raise RunFileError(f"run file config is invalid: {exc}") from None
-    if not isinstance(history, list) or not all(isinstance(r, dict) for r in history):
-        raise RunFileError("run file history is damaged")
     try:
         tensors = load_tensors(data)
     except Exception as exc:  # safetensors raises its own error types for damaged files
-        raise RunFileError(f"run file tensors are damaged: {exc}") from None
+        raise RunFileError(f"run file tensors are damaged: {str(exc)[:200]}") from None
     try:
         trainer = Trainer(config)
     except ConfigError as exc:  # e.g. saved with device="cuda", opened where there is none
@@ -93,7 +197,7 @@ def loads(data: bytes, device: str | None = None) -> Trainer:
     _check_shapes(trainer.state(), tensors, max(CHUNK, config.training.batch_size))
     try:
         trainer.load_state(tensors)
-        trainer.history = [{str(k): float(v) for k, v in row.items()} for row in history]
+        trainer.history = history
     except (RuntimeError, ValueError, TypeError, OverflowError) as exc:
         raise RunFileError(f"run file state is damaged: {exc}") from None
     return trainer
@@ -118,8 +222,12 @@ def _check_shapes(
             )
         if t.is_floating_point() and not torch.isfinite(t).all():
             raise RunFileError(f"tensor {name} holds NaN or infinite values")
-        if (name == "counters" or name.endswith(".steps")) and bool((t < 0).any()):
-            raise RunFileError(f"tensor {name} holds negative counts")
+        if name == "counters" or name.endswith(".steps"):
+            if bool((t < 0).any()):
+                raise RunFileError(f"tensor {name} holds negative counts")
+            if bool((t > MAX_COUNT).any()):
+                raise RunFileError(f"tensor {name} holds counts over {MAX_COUNT} (2**53), "
+                                   "more than any run could make")  # fmt: skip
         if name.endswith(".position"):
             # A stream's chunk is at most `longest_chunk` samples and is read from its start.
             offset, length = (int(v) for v in t)

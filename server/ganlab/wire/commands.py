@@ -16,6 +16,9 @@ MAX_ID = 2**53
 MAX_IMPORT_CHARS = 4 * 1024 * 1024
 # Deeper JSON than any command needs (strokes are 3 levels inside `set`) is refused early.
 MAX_DEPTH = 32
+# Longer integers are refused while parsing (10**300 still reaches the field's own range check).
+MAX_INT_DIGITS = 1000
+SHOWN = 60  # characters of a client's value quoted in an error message
 
 
 class ProtocolError(ValueError):
@@ -105,15 +108,37 @@ _ADAPTER: TypeAdapter[Any] = TypeAdapter(Command)
 TYPES = ("play", "pause", "step", "reset", "config", "data", "speed", "save", "ping", "load")
 
 
+def cut(text: str) -> str:
+    """Client text quoted in an error message, cut to SHOWN characters."""
+    return text if len(text) <= SHOWN else text[: SHOWN - 3] + "..."
+
+
+class _Refused(ValueError):
+    """Valid JSON syntax holding a value no command may carry."""
+
+
 def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not valid JSON")
+    raise _Refused(f"{name} is not valid JSON")
+
+
+def _bounded_int(text: str) -> int:
+    # Checked before int(), whose own limit (sys.get_int_max_str_digits) raises a ValueError
+    # that names Python internals; past MAX_INT_DIGITS no field could accept the number anyway.
+    digits = len(text.lstrip("-"))
+    if digits > MAX_INT_DIGITS:
+        raise _Refused(f"an integer of {digits} digits; numbers have at most {MAX_INT_DIGITS}")
+    return int(text)
 
 
 def parse_json(text: str) -> Any:
     try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, ValueError, RecursionError) as exc:
+        return json.loads(text, parse_constant=_reject_constant, parse_int=_bounded_int)
+    except _Refused as exc:
+        raise ProtocolError("bad_json", f"message refused: {exc}") from None
+    except ValueError as exc:  # json.JSONDecodeError: its message names line and column
         raise ProtocolError("bad_json", f"message is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ProtocolError("bad_json", "message is not valid JSON: nested too deeply") from None
 
 
 def _depth(value: Any, limit: int) -> int:
@@ -147,10 +172,8 @@ def parse_command(text: str) -> dict[str, Any]:
         raise ProtocolError("bad_message", f"message nested deeper than {MAX_DEPTH} levels",
                             None, mid)  # fmt: skip
     if not isinstance(kind, str) or kind not in TYPES:
-        raise ProtocolError(
-            "unknown_command", f"unknown command type {kind!r}; allowed: {', '.join(TYPES)}",
-            "type", mid,
-        )  # fmt: skip
+        raise ProtocolError("unknown_command", f"unknown command type {cut(repr(kind))}; "
+                            f"allowed: {', '.join(TYPES)}", "type", mid)  # fmt: skip
     if kind == "load":
         raise ProtocolError("bad_message", "send a run file as a binary 'run' message", "type", mid)
     try:
@@ -158,7 +181,7 @@ def parse_command(text: str) -> dict[str, Any]:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = [str(p) for p in err["loc"][1:]]  # drop the union tag
-        field = ".".join(loc) or None
+        field = cut(".".join(loc)) or None  # an unknown field's name is the client's text
         raise ProtocolError("bad_message", f"{field or kind}: {err['msg']}", field, mid) from None
     out = model.model_dump(exclude_unset=True, by_alias=True)
     out["type"] = kind

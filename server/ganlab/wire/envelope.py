@@ -9,15 +9,26 @@ front end's decoder is tested against.
 from __future__ import annotations
 
 import json
+import math
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
 MAGIC = b"GLB1"
-DTYPES = {"f4": np.dtype("<f4"), "u1": np.dtype("u1"), "u2": np.dtype("<u2"), "i4": np.dtype("<i4")}
+DTYPES: dict[str, np.dtype[Any]] = {
+    "f4": np.dtype("<f4"),
+    "u1": np.dtype("u1"),
+    "u2": np.dtype("<u2"),
+    "i4": np.dtype("<i4"),
+}
 MAX_HEADER = 1 << 20
+# Limits a hostile header is checked against (every real message is far inside them).
+MAX_DIMS = 8
+MAX_INT_DIGITS = 32
+SHOWN = 60  # characters of a bad value quoted in an error message
 
 
 class FrameError(ValueError):
@@ -79,7 +90,8 @@ def _quantize(q: Quantized) -> tuple[np.ndarray, dict[str, Any]]:
     if not np.isfinite(hi - lo) or not hi > lo:
         lo, hi = 0.0, 1.0
     levels = (1 << q.bits) - 1
-    scaled = (v - np.float32(lo)) * np.float32(levels / (hi - lo))
+    # asarray: a 0-d input gives a NumPy scalar here, which cannot take `out=` below.
+    scaled = np.asarray((v - np.float32(lo)) * np.float32(levels / (hi - lo)))
     # fmax/fmin skip NaN, so NaN becomes 0 and infinities the ends of the range.
     np.fmax(scaled, np.float32(0.0), out=scaled)
     np.fmin(scaled, np.float32(levels), out=scaled)
@@ -89,7 +101,7 @@ def _quantize(q: Quantized) -> tuple[np.ndarray, dict[str, Any]]:
 
 
 def encode(header: dict[str, Any],
-           arrays: dict[str, np.ndarray | Quantized | Encoded] | None = None,
+           arrays: Mapping[str, np.ndarray | Quantized | Encoded] | None = None,
            payload: bytes = b"") -> bytes:  # fmt: skip
     """One binary message: `header` (must hold `kind`) plus arrays, or plus a raw payload."""
     descriptions: list[dict[str, Any]] = []
@@ -106,6 +118,33 @@ def encode(header: dict[str, Any],
     return b"".join([MAGIC, struct.pack("<I", len(head)), head, *chunks, payload])
 
 
+def _shown(value: Any) -> str:
+    """A hostile value quoted in an error message, cut to a readable length."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = type(value).__name__
+    return text if len(text) <= SHOWN else text[: SHOWN - 3] + "..."
+
+
+def _header_int(text: str) -> int:
+    # Bounded here, before int(): Python refuses over 4,300 digits with a ValueError of its own.
+    if len(text) > MAX_INT_DIGITS:
+        raise FrameError(f"header holds an integer of {len(text)} digits; at most {MAX_INT_DIGITS}")
+    return int(text)
+
+
+def _header_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400: encode() could never have written it
+        raise FrameError(f"header holds a number out of range: {text[: SHOWN - 3]}")
+    return value
+
+
+def _no_constant(name: str) -> None:
+    raise FrameError(f"header holds {name}, which is not JSON")
+
+
 def decode_header(data: bytes) -> tuple[dict[str, Any], int]:
     """The header of an envelope and its length, without touching the arrays."""
     if len(data) < 8 or data[:4] != MAGIC:
@@ -114,16 +153,76 @@ def decode_header(data: bytes) -> tuple[dict[str, Any], int]:
     if size > min(MAX_HEADER, len(data) - 8):
         raise FrameError("bad header length")
     try:
-        header = json.loads(data[8 : 8 + size])
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        header = json.loads(bytes(data[8 : 8 + size]), parse_int=_header_int,
+                            parse_float=_header_float, parse_constant=_no_constant)  # fmt: skip
+    except FrameError:
+        raise
+    except (ValueError, RecursionError):  # bad UTF-8, bad JSON, nesting too deep
         raise FrameError("header is not JSON") from None
     if not isinstance(header, dict) or not isinstance(header.get("kind"), str):
         raise FrameError("header must be an object with a 'kind'")
     return header, size
 
 
+def _is_int(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    name: str
+    dtype: np.dtype[Any]
+    shape: tuple[int, ...]
+    offset: int
+    nbytes: int
+    lo: float | None
+    hi: float | None
+
+
+def _layout(d: Any, body_size: int) -> _Layout:
+    """Check one array description against the body's real size, before anything is read."""
+    if not isinstance(d, dict):
+        raise FrameError(f"an array description must be an object, got {_shown(d)}")
+    name = d.get("name")
+    if not isinstance(name, str):
+        raise FrameError(f"an array needs a string 'name', got {_shown(d)}")
+    label = _shown(name)
+    dtype = DTYPES.get(d["dtype"]) if isinstance(d.get("dtype"), str) else None
+    if dtype is None:
+        raise FrameError(f"array {label}: 'dtype' must be one of {', '.join(DTYPES)}")
+    shape = d.get("shape")
+    if (not isinstance(shape, list) or len(shape) > MAX_DIMS
+            or not all(_is_int(s) and s >= 0 for s in shape)):  # fmt: skip
+        raise FrameError(f"array {label}: 'shape' must be a list of at most {MAX_DIMS} "
+                         "non-negative integers")  # fmt: skip
+    offset = d.get("offset")
+    if not _is_int(offset) or offset < 0:
+        raise FrameError(f"array {label}: 'offset' must be a non-negative integer")
+    # Exact integer arithmetic: numpy's product would wrap around for huge claimed shapes.
+    nbytes = math.prod(shape) * dtype.itemsize
+    if offset + nbytes > body_size:
+        raise FrameError(f"array {label} lies outside the message")
+    lo, hi = d.get("min"), d.get("max")
+    if lo is None and hi is None:
+        return _Layout(name, dtype, tuple(shape), offset, nbytes, None, None)
+    if dtype.kind != "u":
+        raise FrameError(f"array {label}: 'min' and 'max' apply only to u1 and u2 arrays")
+    if _is_number(lo) and _is_number(hi):
+        # Finite: _header_int and _header_float checked every number of the header.
+        return _Layout(name, dtype, tuple(shape), offset, nbytes, float(lo), float(hi))
+    raise FrameError(f"array {label}: a quantized array needs numbers 'min' and 'max'")
+
+
 def decode(data: bytes) -> Message:
-    """Parse an envelope; quantized arrays come back as float32 values."""
+    """Parse an envelope; quantized arrays come back as float32 values.
+
+    Every malformed envelope raises FrameError, and no array is read or allocated before its
+    claimed size is checked against the bytes that are really there.
+    """
     header, size = decode_header(data)
     descriptions = header.get("arrays", [])
     if not isinstance(descriptions, list):
@@ -132,23 +231,13 @@ def decode(data: bytes) -> Message:
     arrays: dict[str, np.ndarray] = {}
     end = 0
     for d in descriptions:
-        try:
-            dtype = DTYPES[d["dtype"]]
-            shape = tuple(int(s) for s in d["shape"])
-            offset = int(d["offset"])
-            count = int(np.prod(shape)) if shape else 1
-            nbytes = count * dtype.itemsize
-            if offset < 0 or offset + nbytes > len(body) or min(shape, default=0) < 0:
-                raise FrameError(f"array {d.get('name')!r} lies outside the message")
-            arr = np.frombuffer(body[offset : offset + nbytes], dtype=dtype).reshape(shape)
-        except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, FrameError):
-                raise
-            raise FrameError(f"bad array description {d!r}") from None
-        if "min" in d:
-            levels = (1 << (8 * dtype.itemsize)) - 1
-            lo, hi = float(d["min"]), float(d["max"])
-            arr = (lo + arr.astype(np.float32) / levels * (hi - lo)).astype(np.float32)
-        arrays[str(d["name"])] = arr
-        end = max(end, offset + nbytes + _pad8(nbytes))
+        a = _layout(d, len(body))
+        view = body[a.offset : a.offset + a.nbytes]
+        arr = np.frombuffer(view, dtype=a.dtype).reshape(a.shape)
+        if a.lo is not None and a.hi is not None:
+            levels = (1 << (8 * a.dtype.itemsize)) - 1
+            with np.errstate(over="ignore", invalid="ignore"):  # extreme ranges give inf
+                arr = (a.lo + arr.astype(np.float32) / levels * (a.hi - a.lo)).astype(np.float32)
+        arrays[a.name] = arr
+        end = max(end, a.offset + a.nbytes + _pad8(a.nbytes))
     return Message(header, arrays, bytes(body[end:]))

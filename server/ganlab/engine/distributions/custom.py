@@ -23,6 +23,11 @@ StrokeList = Sequence[Sequence[Sequence[float]]]
 MAX_COORDINATE = 1e6
 # Drawn strokes live in the unit square; a little slack for brush overshoot at the borders.
 STROKE_RANGE = (-0.5, 1.5)
+# Characters of the user's text quoted in an error message (a line may be a megabyte long).
+SHOWN = 60
+# Longer JSON integers are refused while parsing: Python's own limit (4,300 digits) raises an
+# error naming its internals, and any coordinate past 7 digits is out of range anyway.
+MAX_INT_DIGITS = 400
 
 
 class PointsError(ValueError):
@@ -222,6 +227,11 @@ def _finish(rows: list[tuple[float, float]]) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64).reshape(-1, 2)
 
 
+def _quoted(line: str) -> str:
+    """A line of the user's text for an error message, cut to about SHOWN characters."""
+    return repr(line) if len(line) <= SHOWN else repr(line[: SHOWN - 3]) + "..."
+
+
 def _float_or_none(field: str) -> float | None:
     try:
         return float(field)
@@ -249,13 +259,13 @@ def parse_points_csv(text: str) -> np.ndarray:
             continue
         first = False
         if len(fields) != 2 or values[0] is None or values[1] is None:
-            raise PointsError(number, f"expected 2 numbers, got {line!r}")
+            raise PointsError(number, f"expected 2 numbers, got {_quoted(line)}")
         x, y = values[0], values[1]
         if not (math.isfinite(x) and math.isfinite(y)):
-            raise PointsError(number, f"coordinates must be finite numbers, got {line!r}")
+            raise PointsError(number, f"coordinates must be finite numbers, got {_quoted(line)}")
         if max(abs(x), abs(y)) > MAX_COORDINATE:
             raise PointsError(number, f"coordinates must be within ±{MAX_COORDINATE:g}, "
-                              f"got {line!r}")  # fmt: skip
+                              f"got {_quoted(line)}")  # fmt: skip
         if len(rows) == MAX_POINTS:
             raise PointsError(number, f"too many points: at most {MAX_POINTS} are allowed")
         rows.append((x, y))
@@ -311,6 +321,30 @@ def _item_offsets(text: str, top: Any) -> list[int] | None:
         return None
 
 
+class _LongInteger(ValueError):
+    def __init__(self, digits: int) -> None:
+        super().__init__(f"a number of {digits} digits; coordinates must be within "
+                         f"±{MAX_COORDINATE:g}")  # fmt: skip
+
+
+def _bounded_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_INT_DIGITS:
+        raise _LongInteger(digits)
+    return int(text)
+
+
+def _line_of_long_integer(text: str) -> int:
+    """The line of the first integer token over MAX_INT_DIGITS digits (0 if none is found)."""
+    found = re.search(rf"(?<![\w.])-?\d{{{MAX_INT_DIGITS + 1},}}(?![\w.])", text)
+    return _line_of(text, found.start()) if found else 0
+
+
+def _shown_json(item: Any) -> str:
+    text = json.dumps(item)
+    return text if len(text) <= SHOWN else text[: SHOWN - 3] + "..."
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -328,7 +362,9 @@ def parse_points_json(text: str) -> np.ndarray:
     """
     text = text.lstrip("\ufeff")
     try:
-        top = json.loads(text)
+        top = json.loads(text, parse_int=_bounded_int)
+    except _LongInteger as exc:
+        raise PointsError(_line_of_long_integer(text), str(exc)) from None
     except json.JSONDecodeError as exc:
         raise PointsError(exc.lineno, f"invalid JSON: {exc.msg}") from None
     except RecursionError:
@@ -359,20 +395,18 @@ def parse_points_json(text: str) -> np.ndarray:
             x, y = _number(item[0]), _number(item[1])
         else:
             x = y = None
-        shown = json.dumps(item)
-        shown = shown if len(shown) <= 60 else shown[:57] + "..."
         if x is None or y is None:
             raise PointsError(
                 where(index),
-                f'points[{index}]: expected [x, y] or {{"x": .., "y": ..}}, got {shown}',
+                f'points[{index}]: expected [x, y] or {{"x": .., "y": ..}}, '
+                f"got {_shown_json(item)}",
             )
         if not (math.isfinite(x) and math.isfinite(y)):
-            raise PointsError(
-                where(index), f"points[{index}]: coordinates must be finite, got {shown}"
-            )
+            raise PointsError(where(index), f"points[{index}]: coordinates must be finite, "
+                              f"got {_shown_json(item)}")  # fmt: skip
         if max(abs(x), abs(y)) > MAX_COORDINATE:
             raise PointsError(where(index), f"points[{index}]: coordinates must be within "
-                              f"±{MAX_COORDINATE:g}, got {shown}")  # fmt: skip
+                              f"±{MAX_COORDINATE:g}, got {_shown_json(item)}")  # fmt: skip
         rows.append((x, y))
     return _finish(rows)
 
