@@ -128,3 +128,11 @@ def test_errors_quote_at_most_a_short_part_of_the_value(patch, field):
     assert len(str(info.value)) < 250
     assert field is None or info.value.field == field
     assert len(info.value.field) <= 60
+
+
+def test_strokes_are_bounded_whatever_the_data_name():
+    from ganlab.engine.config import MAX_POINTS
+
+    huge = [[(0.5, 0.5)] * 1000] * (MAX_POINTS // 1000 + 2)
+    with pytest.raises(ConfigError):
+        parse_config({"data": {"name": "ring8", "strokes": huge}})

@@ -363,3 +363,16 @@ def test_a_config_event_carries_the_data_only_when_it_changed():
 
 def test_the_frame_rate_of_a_new_session_is_the_servers_default():
     assert Session("s", SMALL, fps=12).attach({})[0].data["speed"]["fps"] == 12
+
+
+def test_a_history_longer_than_a_run_file_holds_is_thinned_and_sent_again(monkeypatch):
+    from ganlab.engine import runfile
+
+    monkeypatch.setattr(runfile, "MAX_HISTORY_ROWS", 8)
+    s = make(metrics={"every": 1})
+    s.metrics.record = lambda t, sharing=1: t.history.append({"iteration": t.iteration}) or True
+    sent = []
+    for _ in range(9):
+        sent += events(s.handle({"type": "step"}), "binary")
+    assert len(s.trainer.history) == 4 and s.trainer.history[-1]["iteration"] == 9
+    assert [decode(b).header["kind"] for b in sent] == ["history"]

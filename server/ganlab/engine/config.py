@@ -131,11 +131,12 @@ class DataConfig(_Strict):
     def _check_custom(self) -> DataConfig:
         from ganlab.engine.distributions import DISTRIBUTIONS, validate_custom
 
-        if self.name == "drawing":
-            validate_custom(strokes=self.strokes, points=None)
-        elif self.name == "points":
-            validate_custom(strokes=None, points=self.points)
-        elif self.name not in DISTRIBUTIONS:
+        # Strokes and points are checked (their sizes bounded) whatever the name says.
+        if self.name == "drawing" or self.strokes is not None:
+            validate_custom(strokes=self.strokes, points=None, name="drawing")
+        if self.name == "points" or self.points is not None:
+            validate_custom(strokes=None, points=self.points, name="points")
+        if self.name not in (*DISTRIBUTIONS, "drawing", "points"):
             allowed = ", ".join([*DISTRIBUTIONS, "drawing", "points"])
             raise ValueError(f"unknown distribution {shown(self.name)}; allowed: {allowed}")
         return self
@@ -160,16 +161,16 @@ class MetricsConfig(_Strict):
 
 
 class ExperimentConfig(_Strict):
-    data: DataConfig = Field(default_factory=DataConfig)  # type: ignore[arg-type]
-    noise: NoiseConfig = Field(default_factory=NoiseConfig)  # type: ignore[arg-type]
-    generator: NetworkConfig = Field(default_factory=NetworkConfig)  # type: ignore[arg-type]
-    discriminator: DiscriminatorConfig = Field(default_factory=DiscriminatorConfig)  # type: ignore[arg-type]
-    loss: LossConfig = Field(default_factory=LossConfig)  # type: ignore[arg-type]
-    g_optimizer: GeneratorOptimizerConfig = Field(default_factory=GeneratorOptimizerConfig)  # type: ignore[arg-type]
-    d_optimizer: DiscriminatorOptimizerConfig = Field(default_factory=DiscriminatorOptimizerConfig)  # type: ignore[arg-type]
-    training: TrainingConfig = Field(default_factory=TrainingConfig)  # type: ignore[arg-type]
-    view: ViewConfig = Field(default_factory=ViewConfig)  # type: ignore[arg-type]
-    metrics: MetricsConfig = Field(default_factory=MetricsConfig)  # type: ignore[arg-type]
+    data: DataConfig = Field(default_factory=DataConfig)
+    noise: NoiseConfig = Field(default_factory=NoiseConfig)
+    generator: NetworkConfig = Field(default_factory=NetworkConfig)
+    discriminator: DiscriminatorConfig = Field(default_factory=DiscriminatorConfig)
+    loss: LossConfig = Field(default_factory=LossConfig)
+    g_optimizer: GeneratorOptimizerConfig = Field(default_factory=GeneratorOptimizerConfig)
+    d_optimizer: DiscriminatorOptimizerConfig = Field(default_factory=DiscriminatorOptimizerConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    view: ViewConfig = Field(default_factory=ViewConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Random seed.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where to train.")
 

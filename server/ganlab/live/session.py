@@ -81,6 +81,7 @@ class Session:
         # The updates slow motion has completed in the iteration under way ('d', 'g', ...).
         self.walk_done: list[str] = []
         self._slice_first = 0
+        self.history_thinned = False
 
     # What the engine process and the client see of the parts.
     @property
@@ -184,9 +185,9 @@ class Session:
         else:
             t.step()
             if t.iteration % t.config.metrics.every == 0:
-                self.metrics.record(t)
+                self._record(1)
         self.dirty = True
-        return [*out, self._ack(cmd), *self._check_diverged()]
+        return [*out, self._ack(cmd), *self._check_diverged(), *self._thinned_history()]
 
     def _walk_phase(self, network: str) -> list[Out]:
         if self.walk is None or self.walk[0] != network:
@@ -197,7 +198,8 @@ class Session:
         if name == "update":
             self.dirty = True
             self._walk_update_done(net)
-        return [Out("binary", phase_message(net, name, index, values)), *self._check_diverged()]
+        return [Out("binary", phase_message(net, name, index, values)), *self._check_diverged(),
+                *self._thinned_history()]  # fmt: skip
 
     def _walk_update_done(self, network: str) -> None:
         """Slow motion finished one update: when the iteration's updates (d_steps of D's, then
@@ -211,7 +213,7 @@ class Session:
             self.walk_done = []
             t.iteration += 1
             if t.iteration % t.config.metrics.every == 0:
-                self.metrics.record(t)
+                self._record(1)
 
     def _cmd_reset(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
         if cmd.get("seed") is not None:
@@ -340,13 +342,29 @@ class Session:
 
     def after_step(self, sharing: int) -> None:
         if self.trainer.iteration % self.trainer.config.metrics.every == 0:
-            self.metrics.record(self.trainer, sharing)
+            self._record(sharing)
 
     def end_slice(self, now: float, diverged: bool | None = None) -> list[Out]:
         """`diverged`: the trainer's state if already known (checked for a whole group)."""
         t = self.trainer
         self.pacing.mark(now, t.iteration)
-        return self._check_diverged(diverged) if t.iteration != self._slice_first else []
+        if t.iteration == self._slice_first:
+            return []
+        return [*self._check_diverged(diverged), *self._thinned_history()]
+
+    def _record(self, sharing: int) -> None:
+        """A metric row within the budget; a history grown past what a run file holds is
+        thinned to half of that (evenly, first and last kept) and sent again whole."""
+        t = self.trainer
+        if self.metrics.record(t, sharing) and len(t.history) > runfile.MAX_HISTORY_ROWS:
+            t.history = runfile.thinned(t.history, runfile.MAX_HISTORY_ROWS // 2)
+            self.history_thinned = True
+
+    def _thinned_history(self) -> list[Out]:
+        if not self.history_thinned:
+            return []
+        self.history_thinned = False
+        return self._full_history()
 
     def _check_diverged(self, diverged: bool | None = None) -> list[Out]:
         if not (self.trainer.diverged() if diverged is None else diverged):
