@@ -292,3 +292,19 @@ def test_more_than_max_pending_commands_are_refused_as_busy(worker):
 
     read_until(worker, refused)
     assert all(i >= n - 8 for i in busy)  # the last ones, not the first
+
+
+def test_a_costly_playing_session_still_draws_its_frames_and_so_does_its_neighbour(worker):
+    worker.send(Create("hog", HOG, HOG_LIMITS))
+    worker.send(Create("honest", SMALL, {}))
+    for sid in ("hog", "honest"):
+        worker.send(Attach(sid, {}))
+        worker.send(Command(sid, {"type": "play"}))
+    seen = {"hog": 0, "honest": 0}
+
+    def both_drew(m):
+        if isinstance(m, Frame) and decode(m.data).header["iteration"] > 0:
+            seen[m.sid] += 1
+        return seen["hog"] >= 3 and seen["honest"] >= 10
+
+    read_until(worker, both_drew)

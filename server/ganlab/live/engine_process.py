@@ -64,6 +64,8 @@ SLICE_SECONDS = 0.002
 GROUP_SLICE_MAX = 0.01
 # Commands of one session taken in one turn: at least one, then more while they are quick.
 COMMANDS_SLICE = 0.005
+# A turn that has taken this long (CPU seconds) stops: its frame waits for the next turn.
+LONG_TURN = 0.02
 # Commands that may wait for one session; beyond, the client is told the server is busy.
 MAX_PENDING = 32
 # After a group fails to step together, sessions step alone for this long (seconds).
@@ -88,6 +90,8 @@ class EngineProcess:
         self.conn = conn
         self.sessions: dict[str, Session] = {}
         self.pending: dict[str, deque[Command]] = {}
+        # Sessions whose last turn ran long before their frame: it comes first next turn.
+        self.frame_owed: set[str] = set()
         self.fair = FairShare()
         self.running = True
         self.grouping_from = 0.0
@@ -170,6 +174,7 @@ class EngineProcess:
             case Drop(sid):
                 self.sessions.pop(sid, None)
                 self.pending.pop(sid, None)
+                self.frame_owed.discard(sid)
                 self.fair.forget(sid)
             case _:
                 pass  # for a session dropped meanwhile
@@ -261,18 +266,33 @@ class EngineProcess:
             self.flush()
 
     def _turn(self, unit: list[str], sharing: int) -> None:
-        """One turn: the unit's waiting commands, a training slice, the frames due."""
-        for sid in unit:
+        """One turn: the unit's waiting commands, a training slice, the frames due. A turn
+        that has taken long ends early, and what it left (a frame) starts the unit's next
+        turn, after its neighbours have had theirs: a costly session's step and its picture
+        do not hold the others back together."""
+        start = time.thread_time()
+        members = [(sid, s) for sid in unit if (s := self.sessions.get(sid)) is not None]
+        owed = [(sid, s) for sid, s in members if sid in self.frame_owed]
+        if owed:
+            self.frame_owed.difference_update(sid for sid, _ in owed)
+            self._frames(owed, sharing)
+            if time.thread_time() - start >= LONG_TURN:
+                return
+        for sid, _ in members:
             self._commands(sid)
         members = [(sid, s) for sid in unit if (s := self.sessions.get(sid)) is not None]
-        playing = [(sid, s) for sid, s in members if s.runnable]
-        keys = {group_key(s.trainer) for _, s in playing}
-        if len(playing) > 1 and len(keys) == 1:  # a command may have changed a shape
-            self._train_together(playing, sharing)
+        if time.thread_time() - start < LONG_TURN:
+            playing = [(sid, s) for sid, s in members if s.runnable]
+            keys = {group_key(s.trainer) for _, s in playing}
+            if len(playing) > 1 and len(keys) == 1:  # a command may have changed a shape
+                self._train_together(playing, sharing)
+            else:
+                for sid, session in playing:
+                    self._train_alone(sid, session, sharing)
+        if time.thread_time() - start < LONG_TURN:
+            self._frames(members, sharing)
         else:
-            for sid, session in playing:
-                self._train_alone(sid, session, sharing)
-        self._frames(members, sharing)
+            self.frame_owed.update(sid for sid, _ in members)
 
     def _commands(self, sid: str) -> None:
         """The session's waiting commands: one at least, more while within COMMANDS_SLICE."""
