@@ -1,18 +1,13 @@
 import asyncio
+import logging
 import os
 import queue
+import signal
+import time
 
 import pytest
 
-from ganlab.live.hub import (
-    BALANCE_GAP,
-    WORKER_NICENESS,
-    Hub,
-    HubError,
-    WorkerHandle,
-    plan_move,
-    with_queued,
-)
+from ganlab.live.hub import WORKER_NICENESS, Hub, HubError, WorkerHandle, with_queued
 from ganlab.live.settings import Settings
 from ganlab.wire.envelope import decode
 
@@ -87,7 +82,9 @@ def test_start_gives_up_waiting_for_an_engine_that_never_says_ready(monkeypatch,
 def test_create_resume_and_limits():
     async def body(hub):
         a = hub.create()
-        hub.create()
+        b = hub.create()
+        hub.attach(a, FakeClient(), resumed=False)
+        hub.attach(b, FakeClient(), resumed=False)
         with pytest.raises(HubError) as info:
             hub.create()
         assert (info.value.code, info.value.close_code) == ("server_full", 1013)
@@ -141,10 +138,12 @@ def test_a_dead_engine_process_loses_only_its_sessions_and_is_replaced():
         # Engine processes run at a lower priority than the server.
         own = os.getpriority(os.PRIO_PROCESS, 0)
         assert os.getpriority(os.PRIO_PROCESS, old.proc.pid) == min(19, own + WORKER_NICENESS)
+        pid = old.proc.pid
         old.proc.kill()
         await wait_for(lambda: client.closed is not None, timeout=30)
         assert client.closed[0] == 1011 and client.closed[1]["code"] == "session_lost"
         assert rec.sid not in hub.sessions and hub.workers[0] is not old
+        await wait_for(lambda: reaped(pid), timeout=20)
         fresh, other = hub.create(), FakeClient()
         hub.attach(fresh, other, resumed=False)
         await wait_for(lambda: any(k == "frame" for k, _ in other.got), timeout=60)
@@ -152,31 +151,103 @@ def test_a_dead_engine_process_loses_only_its_sessions_and_is_replaced():
     run(body, workers_override=1)
 
 
-def rows(n, ips, key="k", prefix="s"):
-    return [(f"{prefix}{i}", ips, key) for i in range(n)]
+def reaped(pid):
+    """Whether the child process `pid` is gone for good: a dead child not yet joined (a
+    zombie) keeps its /proc entry."""
+    return not os.path.exists(f"/proc/{pid}")
 
 
-def test_plan_move_evens_out_clear_imbalances_only():
-    a, b = "worker a", "worker b"
-    # Even, or within the noise of scheduling: stay.
-    assert plan_move([(a, rows(10, 100.0)), (b, rows(10, 100.0, prefix="t"))]) is None
-    near = 100.0 * (1 + BALANCE_GAP) * 0.99
-    assert plan_move([(a, rows(10, 100.0)), (b, rows(10, near, prefix="t"))]) is None
-    # Twelve sessions at 60 against eight at 150: one of the twelve moves over.
-    sid, dest = plan_move([(a, rows(12, 60.0)), (b, rows(8, 150.0, prefix="t"))])
-    assert dest == b and sid.startswith("s")
-    # A worker with nothing playing takes one from a busy worker...
-    assert plan_move([(a, rows(4, 100.0)), (b, [])])[1] == b
-    # ...but a lone session has nowhere better to go, and one worker cannot balance.
-    assert plan_move([(a, rows(1, 10.0)), (b, [])]) is None
-    assert plan_move([(a, rows(5, 10.0))]) is None
-    assert plan_move([(a, []), (b, [])]) is None
+def applied_frames(client):
+    return [decode(d).header["applied"] for k, d in client.got if k == "frame"]
 
 
-def test_plan_move_prefers_a_session_that_joins_a_group_over_there():
-    slow = [("x", 50.0, "shape-1"), ("y", 50.0, "shape-2"), ("z", 50.0, None)]
-    fast = rows(3, 200.0, key="shape-2", prefix="t")
-    assert plan_move([("a", slow), ("b", fast)]) == ("y", "b")
+def test_a_stopped_engine_process_is_found_hung_killed_and_replaced(caplog):
+    # SIGSTOP: the process lives but says nothing, its pipe open. Its heartbeats stop.
+    async def body(hub):
+        recs = [hub.create(), hub.create()]
+        stuck, other = recs[0].worker, recs[1].worker
+        assert stuck is not other  # one session each
+        clients = [CreditingClient(hub, rec) for rec in recs]
+        for rec, client in zip(recs, clients, strict=True):
+            hub.attach(rec, client, resumed=False)
+        await wait_for(lambda: all(applied_frames(c) for c in clients), timeout=60)
+        pid = stuck.proc.pid
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            await wait_for(lambda: clients[0].closed is not None, timeout=60)
+        finally:
+            if not reaped(pid):
+                os.kill(pid, signal.SIGCONT)
+        assert clients[0].closed[0] == 1011 and clients[0].closed[1]["code"] == "session_lost"
+        assert recs[0].sid not in hub.sessions and stuck not in hub.workers
+        await wait_for(lambda: reaped(pid), timeout=20)
+        # The other session goes on, on its process; the fresh one takes new sessions.
+        assert clients[1].closed is None and hub.workers[other.index] is other
+        hub.command(recs[1], {"type": "step", "id": 5})
+        await wait_for(lambda: 5 in applied_frames(clients[1]), timeout=30)
+        fresh = hub.workers[stuck.index]
+        await wait_for(fresh.ready.is_set, timeout=120)
+        rec = hub.create()
+        client = CreditingClient(hub, rec)
+        assert rec.worker is fresh
+        hub.attach(rec, client, resumed=False)
+        await wait_for(lambda: applied_frames(client), timeout=60)
+
+    run(body, workers_override=2, engine_hang_seconds=5)
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any("hung" in line and "said nothing" in line for line in lines), lines
+
+
+def test_a_full_server_frees_the_slot_of_the_session_without_a_client_longest(caplog):
+    caplog.set_level(logging.INFO, "ganlab.sessions")
+
+    async def body(hub):
+        recs = [hub.create() for _ in range(3)]
+        clients = [FakeClient() for _ in recs]
+        for rec, client in zip(recs, clients, strict=True):
+            hub.attach(rec, client, resumed=False)
+        with pytest.raises(HubError) as info:  # every session has a client: full
+            hub.create()
+        assert info.value.code == "server_full" and "each with a client" in info.value.message
+        hub.detach(recs[1], clients[1])
+        hub.detach(recs[0], clients[0])
+        hub.create()
+        assert recs[1].sid not in hub.sessions and recs[0].sid in hub.sessions
+        assert f"session {recs[1].sid} evicted" in caplog.text
+        with pytest.raises(HubError) as info:
+            hub.resume(recs[1].sid, recs[1].token)
+        assert info.value.code == "unknown_session" and "make room" in info.value.message
+        assert hub.resume(recs[0].sid, recs[0].token) is recs[0]
+        # Connecting and closing again and again never fills the server.
+        for _ in range(64):
+            rec, client = hub.create(), FakeClient()
+            hub.attach(rec, client, resumed=False)
+            hub.detach(rec, client)
+        assert len(hub.sessions) == 3 and recs[2].sid in hub.sessions
+
+    run(body, max_sessions=3)
+
+
+def test_refused_resumes_are_logged_once_per_interval_with_a_count(caplog):
+    async def body(hub):
+        a, b = hub.create(), hub.create()
+        for token in ["wrong"] * 50 + [None]:
+            with pytest.raises(HubError):
+                hub.resume(a.sid, token)
+        with pytest.raises(HubError):
+            hub.resume(b.sid, "")
+
+        def lines():
+            return [r.getMessage() for r in caplog.records if "resume refused" in r.getMessage()]
+
+        assert len(lines()) == 2 and a.sid in lines()[0] and b.sid in lines()[1]
+        hub.refusals.clock = lambda: time.monotonic() + 10.0  # ten seconds later
+        with pytest.raises(HubError):
+            hub.resume(a.sid, "wrong")
+        assert len(lines()) == 3 and a.sid in lines()[2] and "50 more" in lines()[2]
+        assert a.token not in caplog.text and b.token not in caplog.text
+
+    run(body)
 
 
 def test_a_session_moves_to_another_worker_and_what_was_sent_meanwhile_follows_it():

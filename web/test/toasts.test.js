@@ -95,6 +95,7 @@ test("server errors read as sentences, the field path in small print", () => {
   );
   // Other messages: a prefix that says what was refused, made a sentence.
   assert.equal(describeError({ code: "rate_limited", message: "slow down" }).text, "Too many commands at once: slow down.");
+  assert.equal(describeError({ code: "busy", message: "wait" }).text, "The server is still busy with this run's earlier requests: wait.");
   assert.equal(describeError({ code: "internal", message: "boom" }).text, "The server hit a problem and paused training: boom.");
   assert.equal(describeError({ code: "bad_run_file", message: "not a run" }).text, "The run file was refused: not a run.");
   assert.equal(describeError({ code: "whatever", message: "plain words" }).text, "Plain words.");

@@ -1,5 +1,7 @@
 """The FastAPI app: static front end, health check, what the front end builds its controls
-from, and the live sessions' websocket (ws.py) backed by the hub of engine workers."""
+from, and the live sessions' websocket (ws.py) backed by the hub of engine workers. Requests
+for host names not served are refused, and resume tokens kept out of the log, however the app
+is run (`ganlab serve` runs it with connection limits: serving.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from ganlab.engine.distributions import DISTRIBUTIONS
 from ganlab.engine.losses import OBJECTIVES
 from ganlab.engine.presets import PRESETS
 from ganlab.live.hub import Hub
+from ganlab.live.security import HostCheck, install_log_redaction, trusted_hosts
 from ganlab.live.settings import Settings
 from ganlab.live.websocket import router as ws_router
 
@@ -34,8 +37,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await hub.stop()
 
+    install_log_redaction()
     app = FastAPI(title="ganlab", version=__version__, lifespan=lifespan)
     app.state.settings = settings
+    app.state.allowed_hosts = trusted_hosts(settings.host, settings.allowed_hosts)
+    app.add_middleware(HostCheck, hosts=app.state.allowed_hosts)
     app.include_router(ws_router)
 
     @app.get("/healthz")

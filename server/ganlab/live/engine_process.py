@@ -261,6 +261,8 @@ class EngineProcess:
                 start = time.thread_time()
                 self._turn(unit, sharing)
                 self.fair.charge(unit, time.thread_time() - start)
+                if (now := time.perf_counter()) - self.beat_at >= HEARTBEAT:
+                    self.heartbeat(now)  # a round of costly turns must not look like a hang
                 self.flush()  # not held back while the others take their turns
                 self.receive(0.0)  # credits and pings come in between turns
             self.flush()

@@ -1,12 +1,14 @@
 """The live sessions of the server: which exist, who watches each, and which worker trains it.
 
-Runs in the web server's event loop. Sessions live in engine workers (worker.py); the hub
-creates them, routes commands in and messages out, resumes them by token, pauses them when
-their client leaves and frees them when nobody came back in time. It also keeps the workers
-evenly loaded: when the playing sessions of one worker train clearly slower than those of
-another (a busier core, more sessions), it moves one session over, whole and exact. A worker
-that dies takes only its own sessions with it: their clients are told, and a fresh worker
-takes its place.
+Runs in the web server's event loop. Sessions live in engine workers (engine_process.py); the
+hub creates them, routes commands in and messages out, resumes them by token, pauses them when
+their client leaves and frees them when nobody came back in time, or sooner when the server is
+full and a new client needs the slot (the session without a client for longest goes). It also
+keeps the workers evenly loaded (balancing.py): when the playing sessions of one worker train
+clearly slower than those of another, it moves one session over, whole and exact. A worker
+that dies, or hangs (no heartbeat for `engine_hang_seconds`: killed), takes only its own
+sessions with it: their clients are told, the process is reaped, and a fresh worker takes its
+place.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from typing import Any, Protocol
 from ganlab import __version__
 from ganlab.engine.config import MAX_POINTS
 from ganlab.live import engine_messages as em
+from ganlab.live.balancing import BALANCE_EVERY, Balancer
 from ganlab.live.engine_process import serve
+from ganlab.live.security import LogThrottle
 from ganlab.live.settings import Settings
 from ganlab.wire.commands import ProtocolError
 
@@ -35,16 +39,12 @@ log = logging.getLogger("ganlab.sessions")
 # websockets should not wait for it. The lowest priority: at 10 the page on a 2-core machine
 # still had main-thread tasks over 50 ms in one run of four, at 19 in none.
 WORKER_NICENESS = 19
+# An engine process starting up imports PyTorch before its first word (seconds, more on a busy
+# machine): it counts as hung only after this long.
+START_GRACE = 120.0
+# Refused resumes of one session: one log line per this many seconds, with a count.
+REFUSAL_LOG_INTERVAL = 10.0
 
-
-# Balancing: how often to look, how long after a move to wait (the speeds settle), how much
-# faster another worker's sessions must train to count as an imbalance (speeds wander by a
-# few percent as the system schedules processes), and by how much a move must be expected to
-# lift the slowest sessions.
-BALANCE_EVERY = 0.5
-BALANCE_SETTLE = 5.0
-BALANCE_GAP = 0.35
-BALANCE_GAIN = 0.03
 # Messages for a worker that go as one pipe message at most (a run file can be MiBs).
 WRITE_BATCH_MAX = 64
 
@@ -59,39 +59,6 @@ def with_queued(first: Any, box: queue.SimpleQueue[Any], limit: int = WRITE_BATC
             break
         batch.append(more)
     return batch
-
-
-def plan_move(loads: list[tuple[Any, list[tuple[str, float, Any]]]]) -> tuple[str, Any] | None:
-    """Which session to move where, from each worker's load report (its playing sessions'
-    iterations/s and group keys), or None. A worker's sessions share its time, so a worker
-    with n of them at a mean speed v would give n/(n-1) as much to n-1, and n/(n+1) to n+1;
-    a worker with none has room to spare."""
-    busy = [(w, rows) for w, rows in loads if rows]
-    if not busy or len(loads) < 2:
-        return None
-
-    def mean(rows: list[tuple[str, float, Any]]) -> float:
-        return sum(r[1] for r in rows) / len(rows)
-
-    slow, slow_rows = min(busy, key=lambda x: mean(x[1]))
-    v, n = mean(slow_rows), len(slow_rows)
-    if n < 2:  # moving its only session would only swap the places
-        return None
-    idle = [w for w, rows in loads if not rows]
-    if idle:
-        dest, dest_rows, after = idle[0], [], v * n / (n - 1)
-    else:
-        dest, dest_rows = max(busy, key=lambda x: mean(x[1]))
-        if dest is slow or mean(dest_rows) < v * (1 + BALANCE_GAP):
-            return None
-        m = len(dest_rows)
-        after = min(v * n / (n - 1), mean(dest_rows) * m / (m + 1))
-    if after < v * (1 + BALANCE_GAIN):
-        return None
-    # One that steps with sessions of its shape over there, if any does.
-    keys = [r[2] for r in dest_rows]
-    sid = max(slow_rows, key=lambda r: keys.count(r[2]) if r[2] is not None else -1)[0]
-    return sid, dest
 
 
 class HubError(Exception):
@@ -134,8 +101,12 @@ class WorkerHandle:
         # The latest load report: (sid, iterations/s, group key) per playing session.
         self.load: list[tuple[str, float, Any]] | None = None
         self.load_at = 0.0
-        # When the process last said anything (a heartbeat at least every HEARTBEAT s).
+        # When the process last said anything (a heartbeat at least every HEARTBEAT s); set
+        # by the reader thread as each message arrives, so that a busy event loop does not
+        # make a live process look hung.
         self.heard_at = time.monotonic()
+        self.in_process = in_process
+        self.hang_reported = False
         self.conn, child = multiprocessing.Pipe()
         self.outbox: queue.SimpleQueue[em.ToEngine | None] = queue.SimpleQueue()
         if in_process:
@@ -153,7 +124,12 @@ class WorkerHandle:
         self.stopped = False
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
-        threading.Thread(target=self._write, daemon=True).start()
+        self.writer = threading.Thread(target=self._write, daemon=True)
+        self.writer.start()
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.in_process else int(self.proc.pid)
 
     def send(self, msg: em.ToEngine) -> None:
         self.outbox.put(msg)
@@ -176,20 +152,37 @@ class WorkerHandle:
                 msg = self.conn.recv()
             except Exception:  # EOF or a closed handle: the worker is gone (or stopping)
                 if not self.stopped:
-                    self.hub.call(self.hub.on_worker_lost, self)
+                    self.hub.call(self.hub.on_worker_lost, self, "died (its pipe closed)")
                 return
+            self.heard_at = time.monotonic()
             self.hub.call(self.hub.on_messages, self, em.unbatched(msg))
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Ask the worker to stop, and wait for it (killed if it does not within `timeout`)."""
         self.stopped = True
         self.send(em.Stop())
+        self._end(timeout)
+
+    def discard(self, timeout: float = 5.0) -> None:
+        """The worker died or hangs: kill it and reap it (a dead child process left unjoined
+        stays a zombie), and end the threads of its pipe. Blocks: run it off the event loop."""
+        self.stopped = True
+        if not self.in_process:
+            self.proc.kill()  # SIGKILL also ends a stopped (SIGSTOP) process
+        self._end(timeout)
+
+    def _end(self, timeout: float) -> None:
         self.outbox.put(None)
         self.proc.join(timeout)
-        if getattr(self.proc, "is_alive", lambda: False)() and hasattr(self.proc, "kill"):
+        if not self.in_process and self.proc.is_alive():
             self.proc.kill()
-        # The worker closing its end ends the reader; close ours only once it has returned.
+            self.proc.join(timeout)
+        # The worker closing its end ends the reader, and a write to it fails: close ours
+        # only once both threads have returned.
         self.reader.join(timeout)
-        self.conn.close()
+        self.writer.join(timeout)
+        if not self.reader.is_alive() and not self.writer.is_alive():
+            self.conn.close()
 
 
 class Hub:
@@ -198,9 +191,12 @@ class Hub:
         self.sessions: dict[str, Record] = {}
         self.workers: list[WorkerHandle] = []
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._expiry: asyncio.Task[None] | None = None
-        self._balancer: asyncio.Task[None] | None = None
-        self.moved_at = 0.0
+        self._tasks: list[asyncio.Task[None]] = []
+        # Lost workers being killed and reaped (off the event loop).
+        self._reaping: set[asyncio.Future[None]] = set()
+        self.balancer: Balancer[WorkerHandle] = Balancer()
+        # A client retrying a wrong token must not write a log line a try.
+        self.refusals = LogThrottle(log, REFUSAL_LOG_INTERVAL)
         self.stopping = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -216,8 +212,8 @@ class Hub:
         self.loop = asyncio.get_running_loop()
         in_process = self.settings.workers == 0
         self.workers = [WorkerHandle(self, i, in_process) for i in range(self.worker_count)]
-        self._expiry = asyncio.create_task(self._expire_loop())
-        self._balancer = asyncio.create_task(self._balance_loop())
+        self._tasks = [asyncio.create_task(loop()) for loop in
+                       (self._expire_loop, self._balance_loop, self._watch_loop)]  # fmt: skip
         waiting = [asyncio.create_task(w.ready.wait()) for w in self.workers]
         _, late = await asyncio.wait(waiting, timeout=ready_timeout)
         for task in late:
@@ -228,10 +224,9 @@ class Hub:
 
     async def stop(self) -> None:
         self.stopping = True
-        for task in (self._expiry, self._balancer):
-            if task:
-                task.cancel()
-        await asyncio.gather(*(asyncio.to_thread(w.stop) for w in self.workers))
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*(asyncio.to_thread(w.stop) for w in self.workers), *self._reaping)
 
     def call(self, fn: Any, *args: Any) -> None:
         """Run fn(*args) in the event loop (from a worker's reader thread)."""
@@ -241,27 +236,40 @@ class Hub:
     # ------------------------------------------------------------------ sessions
     def create(self) -> Record:
         if len(self.sessions) >= self.settings.max_sessions:
-            raise HubError("server_full", f"the server is full: {self.settings.max_sessions} "
-                           "live sessions; try again later", 1013)  # fmt: skip
+            self._make_room()
         worker = min(self.workers, key=lambda w: len(w.sessions))
         rec = Record(secrets.token_urlsafe(12), secrets.token_urlsafe(24), worker)
         self.sessions[rec.sid] = rec
         worker.sessions.add(rec.sid)
         limits = {"iteration_gflop": self.settings.max_iteration_gflop,
                   "picture_gflop": self.settings.max_picture_gflop}  # fmt: skip
-        worker.send(em.Create(rec.sid, {"device": self.settings.device}, limits))
+        worker.send(em.Create(rec.sid, {"device": self.settings.device}, limits, self.settings.fps))
         log.info("session %s created (worker %d, %d live)", rec.sid, worker.index,
                  len(self.sessions))  # fmt: skip
         return rec
 
+    def _make_room(self) -> None:
+        """Free the slot of the session that has been without a client longest: slots held
+        by sessions nobody watches must not keep new users out (connecting and closing again
+        filled the server for `session_timeout`). Full only when every session has a client."""
+        idle = [rec for rec in self.sessions.values() if rec.client is None]
+        if not idle:
+            raise HubError("server_full", f"the server is full: {self.settings.max_sessions} "
+                           "live sessions, each with a client connected; try again later",
+                           1013)  # fmt: skip
+        oldest = min(idle, key=lambda rec: rec.left_at)
+        self.drop(oldest, "evicted: the server is full, and it had no client for "
+                  f"{time.monotonic() - oldest.left_at:.0f} s")  # fmt: skip
+
     def resume(self, sid: str, token: str | None) -> Record:
         rec = self.sessions.get(sid)
         if rec is None:
-            message = (f"no live session {sid[:40]!r}: it expired or never existed; connect "
-                       "without 'session' to start one")  # fmt: skip
+            message = (f"no live session {sid[:40]!r}: it expired, was ended to make room for "
+                       "new sessions, or never existed; connect without 'session' to start "
+                       "one")  # fmt: skip
             raise HubError("unknown_session", message, 4404)
         if not token or not secrets.compare_digest(token.encode(), rec.token.encode()):
-            log.warning("session %s: resume refused (bad token)", sid)
+            self.refusals.log(logging.WARNING, sid, "session %s: resume refused (bad token)", sid)
             raise HubError("bad_token", "wrong or missing token for this session", 4403)
         return rec
 
@@ -309,7 +317,11 @@ class Hub:
     def drop(self, rec: Record, reason: str) -> None:
         self.sessions.pop(rec.sid, None)
         rec.worker.sessions.discard(rec.sid)
-        self._send(rec, em.Drop(rec.sid))
+        # Straight to its worker, even while it moves: if the hand-over fails the session is
+        # still there, and if it succeeds the exported session is let go (its sid unknown).
+        rec.held.clear()
+        rec.worker.send(em.Drop(rec.sid))
+        self.balancer.forget(rec.sid)
         log.info("session %s %s (%d live)", rec.sid, reason, len(self.sessions))
 
     async def _expire_loop(self) -> None:
@@ -329,13 +341,11 @@ class Hub:
 
     def balance(self) -> None:
         """Move one playing session from the worker whose sessions train slowest to the one
-        with the most room, if the load reports show an imbalance (see `plan_move`)."""
-        now = time.monotonic()
-        if now - self.moved_at < BALANCE_SETTLE or any(r.moving_to for r in self.sessions.values()):
+        with the most room, if the load reports show a clear imbalance (balancing.py)."""
+        if any(r.moving_to for r in self.sessions.values()):
             return
-        # Reports from the last second: each measured over a second after the last move.
-        fresh = [w for w in self.workers if w.load is not None and now - w.load_at < 1.0]
-        move = plan_move([(w, w.load or []) for w in fresh])
+        reports = [(w, w.load, w.load_at) for w in self.workers]
+        move = self.balancer.decide(time.monotonic(), reports)
         if move is None:
             return
         rec = self.sessions.get(move[0])
@@ -348,7 +358,7 @@ class Hub:
         if rec.worker is dest or rec.moving_to is not None:
             return
         rec.moving_to = dest
-        self.moved_at = time.monotonic()
+        self.balancer.moved(rec.sid, rec.worker, time.monotonic())
         rec.worker.send(em.Export(rec.sid))
 
     def _moved(self, rec: Record, source: WorkerHandle, blob: bytes | None) -> None:
@@ -374,13 +384,12 @@ class Hub:
             self.on_message(worker, msg)
 
     def on_message(self, worker: WorkerHandle, msg: em.FromEngine) -> None:
-        worker.heard_at = time.monotonic()
         match msg:
             case em.Ready(pid):
                 log.info("engine process %d ready (pid %s)", worker.index, pid)
                 worker.ready.set()
             case em.Heartbeat(load):
-                worker.load, worker.load_at = load, worker.heard_at
+                worker.load, worker.load_at = load, time.monotonic()
             case em.Exported(sid, blob) if (rec := self.sessions.get(sid)) is not None:
                 self._moved(rec, worker, blob)
             case em.ExportFailed(sid, _) if (rec := self.sessions.get(sid)) is not None:
@@ -408,16 +417,58 @@ class Hub:
             case _:
                 pass  # for a session gone meanwhile
 
-    def on_worker_lost(self, worker: WorkerHandle) -> None:
+    # ------------------------------------------------------------------ worker health
+    async def _watch_loop(self) -> None:
+        hang = self.settings.engine_hang_seconds
+        while True:
+            await asyncio.sleep(min(1.0, hang / 4))
+            self.check_workers()
+
+    def check_workers(self) -> None:
+        """Replace a worker process that has died (its pipe may outlive it, held by a child
+        of its own) or has said nothing for `engine_hang_seconds`: stopped, deadlocked or
+        stuck in a computation that never ends. A thread (in_process) cannot be killed: a
+        hung one is reported once."""
+        now = time.monotonic()
+        for worker in list(self.workers):
+            silent = now - worker.heard_at
+            limit = self.settings.engine_hang_seconds
+            if not worker.ready.is_set():
+                limit = max(limit, START_GRACE)
+            if worker.in_process:
+                if silent > limit and not worker.hang_reported:
+                    worker.hang_reported = True
+                    log.error("engine thread %d said nothing for %.0f s: it hangs, and a "
+                              "thread cannot be replaced", worker.index, silent)  # fmt: skip
+            elif not worker.proc.is_alive():
+                self.on_worker_lost(worker, f"exited (code {worker.proc.exitcode})")
+            elif silent > limit:
+                self.on_worker_lost(worker, f"hung: it said nothing for {silent:.0f} s "
+                                    f"(limit {limit:g} s); killed")  # fmt: skip
+
+    def on_worker_lost(self, worker: WorkerHandle, why: str) -> None:
+        """The worker died or hangs: its sessions are lost (their clients told), it is
+        killed and reaped, and a fresh one takes its place."""
         if self.stopping or worker not in self.workers:
             return
-        log.error("engine worker %d stopped; its %d sessions are lost", worker.index,
-                  len(worker.sessions))  # fmt: skip
+        worker.stopped = True  # its reader, woken by the kill, is not to report it again
+        log.error("engine process %d (pid %s) %s; its %d sessions are lost", worker.index,
+                  worker.pid, why, len(worker.sessions))  # fmt: skip
         for sid in list(worker.sessions):
             rec = self.sessions.pop(sid, None)
+            self.balancer.forget(sid)
             if rec is not None and rec.client is not None:
                 rec.client.close(1011, ProtocolError(
                     "session_lost", "the engine process of this session failed; reconnect "
                     "to start a new session").event())  # fmt: skip
-        fresh = WorkerHandle(self, worker.index, self.settings.workers == 0)
+        self.balancer.forget_process(worker)
+        fresh = WorkerHandle(self, worker.index, worker.in_process)
         self.workers[self.workers.index(worker)] = fresh
+        reaping = asyncio.ensure_future(asyncio.to_thread(worker.discard))
+        self._reaping.add(reaping)
+        reaping.add_done_callback(self._reaped)
+
+    def _reaped(self, reaping: asyncio.Future[None]) -> None:
+        self._reaping.discard(reaping)
+        if not reaping.cancelled() and (exc := reaping.exception()) is not None:
+            log.error("a lost engine process could not be cleaned up: %r", exc)

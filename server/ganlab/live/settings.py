@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ganlab.live.security import host_pattern
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GANLAB_", extra="ignore")
@@ -42,6 +44,44 @@ class Settings(BaseSettings):
     commands_per_second: float = Field(
         50.0, gt=0, le=10_000, description="Commands a connection may send per second."
     )
+    max_outgoing_bytes: int = Field(
+        8 << 20, ge=1 << 16, le=1 << 30,
+        description="Answers waiting to be sent to one connection, in bytes, beyond which its"
+        " commands are refused as busy (ping and pause excepted).",
+    )  # fmt: skip
+    engine_hang_seconds: float = Field(
+        20.0, ge=1.0, le=3600,
+        description="Seconds an engine process may stay silent (no heartbeat) before it counts"
+        " as hung and is replaced; its sessions are lost.",
+    )  # fmt: skip
+    # The HTTP layer (live/serving.py): who may connect, how many at once, for how long.
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Extra host names clients may use to reach the server, comma separated"
+        " ('*.example.org': its subdomains, '*' = any); localhost names and the listen address"
+        " always may.",
+    )
+    max_connections: int = Field(
+        1000, ge=1, le=1_000_000, description="Open connections at most, from all clients."
+    )
+    max_connections_per_address: int = Field(
+        64, ge=1, le=1_000_000, description="Open connections at most from one client address."
+    )
+    request_timeout: float = Field(
+        10.0, gt=0, le=3600, description="Seconds a client has to send a whole request."
+    )
+    keep_alive_timeout: int = Field(
+        5, ge=1, le=3600, description="Seconds an idle HTTP connection is kept between requests."
+    )
+    max_request_head_bytes: int = Field(
+        16384, ge=1024, le=1 << 20, description="Largest request line plus headers a client sends."
+    )
+    ws_ping_interval: float = Field(
+        20.0, gt=0, le=3600, description="Seconds between the server's pings on a websocket."
+    )
+    ws_ping_timeout: float = Field(
+        20.0, gt=0, le=3600, description="Seconds a websocket client has to answer a ping."
+    )
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
@@ -49,3 +89,13 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
         return value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        return [h for h in value.split(",") if h.strip()] if isinstance(value, str) else value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _check_hosts(cls, value: list[str]) -> list[str]:
+        return [host_pattern(h) for h in value]  # ValueError: pydantic names the field

@@ -76,6 +76,7 @@ export function describeError(e, label = () => null) {
     invalid_points: "The file was refused: ",
     bad_run_file: "The run file was refused: ",
     rate_limited: "Too many commands at once: ",
+    busy: "The server is still busy with this run's earlier requests: ",
     too_large: "Too large: ",
     internal: "The server hit a problem and paused training: ",
   }[e.code] || "";
