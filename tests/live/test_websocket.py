@@ -1485,3 +1485,8 @@ async def read_until(ws: Any, pred: Callable[[Any], bool]) -> list[Any]:
         seen.append(json.loads(raw) if isinstance(raw, str) else decode(raw))
         if pred(seen[-1]):
             return seen
+
+
+def test_the_fps_setting_is_a_new_sessions_frame_rate():
+    with make_client(fps=12) as client, session(client) as ws:
+        assert ws.hello["speed"]["fps"] == 12
