@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import csv
+import errno
+import importlib
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +25,10 @@ from ganlab.engine import runfile
 from ganlab.engine.config import ExperimentConfig
 from ganlab.engine.distributions import DISTRIBUTIONS
 from ganlab.engine.presets import PRESETS, get_preset
+from ganlab.engine.trainer import Trainer
 
+# The module, not the `main` function that `ganlab.cli` re-exports under the same name.
+CLI = importlib.import_module("ganlab.cli.main")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SAMPLE_KEYS = {"kl_grid", "js_grid", "w1"}
 LOSS_KEYS = {"d_loss", "g_loss"}
@@ -193,11 +201,20 @@ def test_seed_makes_runs_reproducible(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- bad input
 
 
-def _bad_inputs(tmp: Path) -> dict[str, tuple[list[str], list[str]]]:
+def _bad_inputs(tmp: Path, case: str) -> dict[str, tuple[list[str], list[str]]]:
     (tmp / "invalid.json").write_text('{"generator": {"layers": 3,}}')
     (tmp / "list.json").write_text('[{"generator": {"layers": 3}}]')
     (tmp / "binary.json").write_bytes(b"\xff\xfe\x00\x81 not text")
     (tmp / "a_file").write_text("x")
+    (tmp / "deep.json").write_text("[" * 100_000)
+    (tmp / "deep_field.json").write_text('{"data": ' + "[" * 100 + "]" * 100 + "}")
+    (tmp / "huge_int.json").write_text('{"seed": ' + "9" * 5000 + "}")
+    (tmp / "huge_float.json").write_text('{"g_optimizer": {"lr": 1e400}}')
+    (tmp / "nan.json").write_text('{"g_optimizer": {"lr": NaN}}')
+    (tmp / "adir.json").mkdir()
+    if case == "config-too-big":  # valid JSON, which the old code read whole and trained on
+        (tmp / "big.json").write_text('{"seed": 1' + " " * (17 << 20) + "}")
+    huge = "9" * 5000
     return {
         "unknown-preset": (["--preset", "nope"], ["--preset", "unknown preset 'nope'", "ring8"]),
         "layers-too-many": (["--set", "generator.layers=99"], ["generator.layers", "<= 8", "99"]),
@@ -208,7 +225,7 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[list[str], list[str]]]:
         "steps-zero": (["--steps", "0"], ["--steps", "0"]),
         "steps-not-a-number": (["--steps", "x"], ["--steps", "'x'"]),
         "threads-zero": (["--threads", "0"], ["--threads"]),
-        "seed-negative": (["--seed", "-1"], ["seed", ">= 0"]),
+        "seed-negative": (["--seed", "-1"], ["--seed", "from 0 to 2147483647", "-1"]),
         "config-missing": (["--config", str(tmp / "missing.json")], ["--config", "missing.json"]),
         "config-invalid": (["--config", str(tmp / "invalid.json")], ["--config", "not JSON"]),
         "config-list": (["--config", str(tmp / "list.json")], ["--config", "JSON object"]),
@@ -217,6 +234,39 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[list[str], list[str]]]:
         "unknown-distribution": (["--set", "data.name=nope"], ["data", "unknown distribution"]),
         "drawing-without-strokes": (["--set", "data.name=drawing"], ["data", "strokes"]),
         "unknown-flag": (["--bogus"], ["--bogus"]),
+        # Findings of the audit: each gave a traceback (exit 1) or a wrong message before.
+        "config-deep": (["--config", str(tmp / "deep.json")], ["--config", "deeper than 32"]),
+        "config-deep-field": (
+            ["--config", str(tmp / "deep_field.json")],
+            ["--config", "deeper than 32"],
+        ),
+        "config-huge-int": (
+            ["--config", str(tmp / "huge_int.json")],
+            ["--config", "5000 digits", "at most 20"],
+        ),
+        "config-1e400": (["--config", str(tmp / "huge_float.json")], ["--config", "too large"]),
+        "config-nan": (["--config", str(tmp / "nan.json")], ["--config", "NaN", "finite"]),
+        "config-too-big": (["--config", str(tmp / "big.json")], ["--config", "16 MiB"]),
+        "config-a-folder": (["--config", str(tmp / "adir.json")], ["--config", "folder"]),
+        "config-name-with-newline": (
+            ["--config", str(tmp / "two\nlines.json")],
+            ["--config", "two\\nlines.json"],
+        ),
+        "set-deep": (["--set", "seed=" + "[" * 100_000], ["--set seed", "deeper than 32"]),
+        "set-huge-int": (["--set", f"seed={huge}"], ["--set seed", "5000 digits"]),
+        "set-10-pow-400": (["--set", f"g_optimizer.lr={10**400}"], ["g_optimizer.lr", "digits"]),
+        "set-1e400": (["--set", "g_optimizer.lr=1e400"], ["g_optimizer.lr", "too large"]),
+        "set-nan": (["--set", "g_optimizer.lr=NaN"], ["g_optimizer.lr", "finite"]),
+        "set-deep-key": (["--set", "a." * 20_000 + "b=1"], ["--set", "deeper than 32"]),
+        "set-empty-key": (["--set", " =1"], ["--set", "key=value"]),
+        "steps-negative": (["--steps", "-5"], ["--steps", "from 1 to 10000000", "-5"]),
+        "steps-huge": (["--steps", huge], ["--steps", "from 1 to 10000000"]),
+        "steps-too-many": (["--steps", "10000001"], ["--steps", "from 1 to 10000000"]),
+        "seed-huge": (["--seed", "2147483648"], ["--seed", "from 0 to 2147483647"]),
+        "threads-too-many": (["--threads", "257"], ["--threads", "from 1 to 256"]),
+        "out-empty": (["--out", ""], ["--out", "empty"]),
+        "out-is-a-file": (["--out", str(tmp / "a_file")], ["--out", "not a folder"]),
+        "device-cuda-without-cuda": (["--set", "device=cuda"], ["device", "CUDA"]),
     }
 
 
@@ -225,14 +275,21 @@ BAD_IDS = [
     "set-into-a-value", "set-wrong-type", "steps-zero", "steps-not-a-number", "threads-zero",
     "seed-negative", "config-missing", "config-invalid", "config-list", "config-binary",
     "out-under-a-file", "unknown-distribution", "drawing-without-strokes", "unknown-flag",
+    "config-deep", "config-deep-field", "config-huge-int", "config-1e400", "config-nan",
+    "config-too-big", "config-a-folder", "config-name-with-newline", "set-deep",
+    "set-huge-int", "set-10-pow-400", "set-1e400", "set-nan", "set-deep-key", "set-empty-key",
+    "steps-negative", "steps-huge", "steps-too-many", "seed-huge", "threads-too-many",
+    "out-empty", "out-is-a-file", "device-cuda-without-cuda",
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize("case", BAD_IDS)
 def test_bad_input_exits_2_with_one_line(
-    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    extra, expected = _bad_inputs(tmp_path)[case]
+    extra, expected = _bad_inputs(tmp_path, case)[case]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # same answer on a GPU box
+    monkeypatch.chdir(tmp_path)  # `--out ""` once meant the current folder
     out = tmp_path / "out"
     argv = ["train", "--preset", "gaussians", "--steps", "5", "--out", str(out), "--quiet"]
     code, stdout, stderr = run([*argv, *extra], capsys)
@@ -244,7 +301,96 @@ def test_bad_input_exits_2_with_one_line(
     for text in expected:
         assert text in lines[0], (text, lines[0])
     assert "Traceback" not in stderr
+    assert len(lines[0]) <= 700, "a huge value must not be echoed whole"
     assert not out.exists()  # nothing trained, nothing written
+    assert not (tmp_path / "final.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("blocked", "extra"),
+    [("final.json", []), ("samples.csv", []), ("metrics.csv", []), ("snapshot.png", []),
+     ("run.safetensors", ["--save-run"])],
+)  # fmt: skip
+def test_unwritable_output_is_refused_before_training(
+    blocked: str,
+    extra: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = tmp_path / "out"
+    (out / blocked).mkdir(parents=True)  # a folder where a result file goes: root cannot write it
+
+    def no_training(self: Trainer, *args: Any, **kwargs: Any) -> int:
+        raise AssertionError("trained before checking that the results can be written")
+
+    monkeypatch.setattr(Trainer, "train", no_training)
+    argv = ["train", "--preset", "line", "--steps", "5", "--out", str(out), "--quiet", *extra]
+    code, stdout, stderr = run(argv, capsys)
+    assert code == 2 and stdout == ""
+    lines = stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ganlab: error: --out: "), stderr
+    assert blocked in lines[0] and "not a regular file" in lines[0]
+    assert sorted(p.name for p in out.iterdir()) == [blocked]  # the probe left nothing behind
+
+
+def test_write_failure_after_training_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ganlab.cli.snapshot
+
+    def disk_full(*args: Any, **kwargs: Any) -> Path:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(ganlab.cli.snapshot, "render_png", disk_full)
+    monkeypatch.setattr(CLI, "FINAL_SAMPLES", 200)  # the exact W1 costs ~n³
+    out = tmp_path / "out"
+    argv = ["train", "--preset", "line", "--steps", "5", "--out", str(out), "--quiet"]
+    code, _, stderr = run(argv, capsys)
+    assert code == 1
+    lines = stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ganlab: error: cannot write"), stderr
+    assert os.strerror(errno.ENOSPC) in lines[0]
+
+
+@pytest.fixture
+def _sigint_raises() -> Iterator[None]:
+    """Python's own Ctrl-C handler, even where the test run was started with SIGINT ignored."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+@pytest.mark.usefixtures("_sigint_raises")
+def test_ctrl_c_stops_training_and_writes_the_results_so_far(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    step = Trainer.step
+
+    def step_then_ctrl_c(self: Trainer) -> None:
+        step(self)
+        if self.iteration == 30:
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(Trainer, "step", step_then_ctrl_c)
+    monkeypatch.setattr(CLI, "FINAL_SAMPLES", 200)  # the exact W1 costs ~n³
+    out = tmp_path / "out"
+    argv = ["train", "--preset", "line", "--steps", "100000", "--out", str(out), "--quiet",
+            "--save-run"]  # fmt: skip
+    try:
+        code, stdout, stderr = run(argv, capsys)
+    except KeyboardInterrupt:  # not as pytest's own: that would end the whole session
+        pytest.fail("Ctrl-C escaped main as KeyboardInterrupt")
+    assert code == 130 and stdout == ""
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("ganlab: interrupted at iteration 30 of 100000")
+    final = read_json(out / "final.json")
+    assert final["interrupted"] is True and final["steps"] == 30
+    for name in ("samples.csv", "metrics.csv", "snapshot.png"):
+        assert (out / name).stat().st_size > 0
+    assert runfile.load(out / "run.safetensors").iteration == 30
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
 
 
 @pytest.mark.parametrize(
@@ -301,6 +447,76 @@ def test_real_process_bad_input_exits_2_without_traceback(tmp_path: Path) -> Non
     assert proc.stdout == ""
 
 
+def test_real_process_deep_json_exits_2_without_traceback(tmp_path: Path) -> None:
+    config = tmp_path / "deep.json"
+    config.write_text("[" * 100_000)
+    proc = subprocess.run(
+        [*_command(), "train", "--preset", "line", "--config", str(config), "--out",
+         str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=240, env=_env(),
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ganlab: error: --config"), proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def _default_sigint() -> None:
+    # A child inherits an ignored SIGINT, and Python then installs no handler for it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def test_real_process_ctrl_c_exits_130_without_traceback(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [*_command(), "train", "--preset", "line", "--steps", "10000000", "--out", str(out),
+         "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+        preexec_fn=_default_sigint,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not out.exists():  # the folder appears once the config is checked
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the output folder never appeared"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    lines = stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ganlab: interrupted"), stderr
+
+
+def test_real_process_closed_stdout_exits_without_traceback() -> None:
+    read, write = os.pipe()
+    os.close(read)  # `ganlab presets | head -0`: nobody reads
+    try:
+        proc = subprocess.run([*_command(), "presets"], stdout=write, stderr=subprocess.PIPE,
+                              text=True, timeout=120, env=_env())  # fmt: skip
+    finally:
+        os.close(write)
+    assert proc.returncode == 1
+    assert proc.stderr == ""
+
+
+def test_real_process_undecodable_out_name_is_printed(tmp_path: Path) -> None:
+    out = os.fsencode(tmp_path) + b"/\xff"  # a file name that is not UTF-8
+    proc = subprocess.run(
+        [*_command(), "train", "--preset", "line", "--steps", "5", "--out", out],
+        capture_output=True, timeout=240, env={**_env(), "PYTHONIOENCODING": "utf-8"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert b"Traceback" not in proc.stderr
+    assert b"wrote " + os.fsencode(tmp_path) + b"/\\xff/final.json" in proc.stdout
+    assert (Path(os.fsdecode(out)) / "final.json").exists()
+
+
 def test_serve_rejects_bad_port(capsys):
     from ganlab.cli.main import main
 
@@ -315,3 +531,23 @@ def test_serve_rejects_bad_device(capsys):
     assert main(["serve", "--device", "tpu"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("ganlab: error: --device") and "Traceback" not in err
+
+
+def test_serve_on_a_port_in_use_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        code, _, err = run(["serve", "--host", "127.0.0.1", "--port", str(port)], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "choose a free port" in err
+
+
+def test_serve_on_cuda_without_cuda_is_refused(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    code, _, err = run(["serve", "--device", "cuda", "--port", "1"], capsys)
+    assert code == 2 and "CUDA is not available here" in err

@@ -1,28 +1,52 @@
 """The `ganlab` command: list presets, train headless, serve the app.
 
-Bad flags or configs print one line `ganlab: error: ...` and exit with status 2.
+Bad flags or configs print one line `ganlab: error: ...` and exit with status 2, before any
+training starts; Ctrl-C stops a run cleanly with status 130.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import logging
 import math
+import os
+import signal
+import stat
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
-
-import torch
+from types import FrameType
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ganlab.engine.config import ConfigError, ExperimentConfig, merge, parse_config, set_dotted
-from ganlab.engine.evaluation import metric_row
-from ganlab.engine.presets import PRESETS, get_preset
+from ganlab.engine.presets import PRESETS
+
+if TYPE_CHECKING:  # torch is imported only by `train`: `presets` and usage errors stay fast
+    from ganlab.engine.trainer import Trainer
 
 FINAL_SAMPLES = 2500
 MAX_METRIC_ROWS = 100
+MAX_STEPS = 10_000_000
+MAX_THREADS = 256
+SEED_MAX = 2**31 - 1  # ExperimentConfig.seed's upper bound
+# A config holds at most 20k points or stroke points: a few MB of JSON. The cap stops
+# `--config /dev/zero` from filling memory.
+MAX_CONFIG_BYTES = 16 << 20
+# Configs nest five levels at most (data.strokes); deeper input is a mistake or an attack.
+MAX_JSON_DEPTH = 32
+# No config field needs more than 10 digits; the cap keeps Python's int-string limit (4300
+# digits) and huge echoes out of error messages.
+MAX_INT_DIGITS = 20
+MAX_MESSAGE = 600
+RESULT_FILES = ("final.json", "samples.csv", "metrics.csv", "snapshot.png")
+RUN_FILE = "run.safetensors"
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
 class UsageError(Exception):
@@ -34,13 +58,113 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _parse_value(text: str) -> Any:
+def _short(text: str, limit: int = 40) -> str:
+    """User input echoed in a message, cut so that a huge value keeps the line readable."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def _one_line(message: str) -> str:
+    """Escape newlines and other unprintable characters (a file name may hold them) and cut
+    the middle of a very long message, keeping its end, which says what is allowed."""
+    text = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in message)
+    if len(text) > MAX_MESSAGE:
+        text = f"{text[: MAX_MESSAGE - 200]} ... {text[-190:]}"
+    return text
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+# --------------------------------------------------------------------------- JSON input
+
+
+class _JsonLimit(ValueError):
+    """JSON that parses but breaks a limit: too deep, a number out of range, NaN."""
+
+
+def _parse_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_INT_DIGITS:
+        raise _JsonLimit(
+            f"integer {text[:12]}... has {digits} digits; at most {MAX_INT_DIGITS} are allowed"
+        )
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _JsonLimit(f"number {_short(text)} is too large; numbers must be below 1.8e308")
+    return value
+
+
+def _parse_constant(text: str) -> NoReturn:
+    raise _JsonLimit(f"{text} is not allowed; numbers must be finite")
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of parsed JSON, without recursion (the input may be deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            items = node.values() if isinstance(node, dict) else node
+            stack.extend((item, depth + 1) for item in items)
+    return deepest
+
+
+def _parse_json(text: str) -> Any:
+    """Strict JSON for configs: raises JSONDecodeError, or _JsonLimit naming the limit."""
+    too_deep = _JsonLimit(f"values nest deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        value = json.loads(text, parse_int=_parse_int, parse_float=_parse_float,
+                           parse_constant=_parse_constant)  # fmt: skip
+    except RecursionError:
+        raise too_deep from None
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise too_deep
+    return value
+
+
+def _read_config(name: str) -> dict[str, Any]:
+    try:
+        # Read through a size cap rather than stat: `--config <(...)` is a pipe.
+        with open(name, "rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+    except IsADirectoryError:
+        raise UsageError(f"--config: {name} is a folder; give a JSON file") from None
+    except OSError as exc:
+        raise UsageError(f"--config: cannot read {name}: {_reason(exc)}") from None
+    except ValueError:  # an embedded NUL, only possible in-process
+        raise UsageError(f"--config: {name!r} is not a valid file name") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise UsageError(f"--config: {name} is larger than {MAX_CONFIG_BYTES >> 20} MiB")
+    try:
+        text = raw.decode("utf-8-sig")  # a BOM, as some editors write, is fine
+    except UnicodeDecodeError:
+        raise UsageError(f"--config: {name} is not UTF-8 text") from None
+    try:
+        loaded = _parse_json(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--config: {name} is not JSON: {exc.msg} at line {exc.lineno}") from None
+    except _JsonLimit as exc:
+        raise UsageError(f"--config: {name}: {exc}") from None
+    if not isinstance(loaded, dict):
+        raise UsageError("--config: the file must hold a JSON object of config fields")
+    return loaded
+
+
+def _parse_value(key: str, text: str) -> Any:
     """`--set` values are JSON where they parse as JSON (numbers, true, null, lists), else
     plain strings, so `loss.kind=hinge` needs no quotes."""
     try:
-        return json.loads(text)
+        return _parse_json(text)
     except json.JSONDecodeError:
         return text
+    except _JsonLimit as exc:
+        raise UsageError(f"--set {_short(key)}: {exc}") from None
 
 
 def build_config(args: argparse.Namespace) -> tuple[ExperimentConfig, int]:
@@ -48,31 +172,25 @@ def build_config(args: argparse.Namespace) -> tuple[ExperimentConfig, int]:
     data: dict[str, Any] = {}
     steps = 5000
     if args.preset is not None:
-        try:
-            preset = get_preset(args.preset)
-        except KeyError as exc:
-            raise UsageError(f"--preset: {exc.args[0]}") from None
+        preset = PRESETS.get(args.preset)
+        if preset is None:
+            raise UsageError(f"--preset: unknown preset {_short(repr(args.preset))}; "
+                             f"allowed: {', '.join(PRESETS)}")  # fmt: skip
         data, steps = dict(preset.config), preset.steps
     if args.config is not None:
-        try:
-            loaded = json.loads(Path(args.config).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise UsageError(f"--config: cannot read {args.config}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise UsageError(f"--config: {args.config} is not UTF-8 text") from None
-        except json.JSONDecodeError as exc:
-            raise UsageError(
-                f"--config: {args.config} is not JSON: {exc.msg} at line {exc.lineno}"
-            ) from None
-        if not isinstance(loaded, dict):
-            raise UsageError("--config: the file must hold a JSON object of config fields")
-        data = merge(data, loaded)
+        data = merge(data, _read_config(args.config))
     patch: dict[str, Any] = {}
     for item in args.set or []:
         key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--set: expected key=value, got {item!r}")
-        set_dotted(patch, key.strip(), _parse_value(value.strip()))
+        if not sep or not key.strip():
+            raise UsageError(f"--set: expected key=value, got {_short(repr(item))}")
+        key = key.strip()
+        parsed = _parse_value(key, value.strip())
+        # `a.a.a...=1` nests like `[[[...]]]` does: deep enough, it breaks repr and merge.
+        if key.count(".") + 1 + _depth(parsed) > MAX_JSON_DEPTH:
+            raise UsageError(f"--set {_short(key)}: nests deeper than {MAX_JSON_DEPTH} levels; "
+                             "fields are named like generator.layers")  # fmt: skip
+        set_dotted(patch, key, parsed)
     data = merge(data, patch)
     if args.seed is not None:
         data["seed"] = args.seed
@@ -86,6 +204,148 @@ def cmd_presets(args: argparse.Namespace) -> int:
     for preset in PRESETS.values():
         print(f"{preset.name:<{width}}  {preset.title}: {preset.description} "
               f"({preset.steps} steps)")  # fmt: skip
+    sys.stdout.flush()  # a closed pipe fails here, where main reports it, not at exit
+    return 0
+
+
+# --------------------------------------------------------------------------- output checks
+
+
+def _probe(path: Path) -> None:
+    """Fail now, not after training, if `path` cannot be written: open an existing file
+    for append (which changes nothing), or create the missing one and remove it again."""
+    try:
+        target = path.resolve()  # a symlink is written where it points
+    except (OSError, RuntimeError):  # a symlink loop: opening below reports it
+        target = path
+    try:
+        try:
+            mode = target.stat().st_mode
+        except FileNotFoundError:
+            with open(target, "xb"):
+                pass
+            target.unlink(missing_ok=True)
+            return
+        if not stat.S_ISREG(mode):  # a folder, or a pipe that would block the write
+            raise UsageError(f"--out: {path} exists and is not a regular file; "
+                             "remove it or give another folder")  # fmt: skip
+        with open(target, "ab"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"--out: cannot write {path}: {_reason(exc)}; "
+                         "give a folder where the results can be written") from None  # fmt: skip
+
+
+def prepare_out(name: str, files: list[str]) -> Path:
+    """Create the output folder (with its parents) and check each result file can be
+    written; on failure remove the folders this call created and raise UsageError."""
+    if not name.strip():
+        raise UsageError("--out: give the folder to write the results to, got an empty name")
+    if "\0" in name:
+        raise UsageError(f"--out: {name!r} is not a valid folder name")
+    out = Path(name)
+    created = [p for p in (out, *out.parents) if not os.path.lexists(p)]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for file in files:
+            _probe(out / file)
+    except FileExistsError:
+        _remove_folders(created)
+        raise UsageError(f"--out: {out} exists and is not a folder; give a folder") from None
+    except OSError as exc:
+        _remove_folders(created)
+        raise UsageError(f"--out: cannot create the folder {out}: {_reason(exc)}; give a "
+                         "folder that can be created and written") from None  # fmt: skip
+    except UsageError:
+        _remove_folders(created)
+        raise
+    return out
+
+
+def _remove_folders(folders: list[Path]) -> None:
+    for folder in folders:  # deepest first
+        with contextlib.suppress(OSError):  # not empty, or not ours to remove
+            folder.rmdir()
+
+
+# --------------------------------------------------------------------------- train
+
+
+class _StopOnInterrupt:
+    """While training, the first Ctrl-C asks the loop to stop after the current step, so
+    the results so far are still written; a second one raises KeyboardInterrupt as usual."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._installed = False
+        self._previous: Any = signal.default_int_handler
+
+    def __enter__(self) -> _StopOnInterrupt:
+        previous = signal.getsignal(signal.SIGINT)
+        # Only the main thread may set handlers; an ignored SIGINT stays ignored.
+        if previous is not signal.SIG_IGN and _in_main_thread():
+            signal.signal(signal.SIGINT, self._handle)
+            self._installed = True
+            if previous is not None:  # None: a handler not set from Python
+                self._previous = previous
+        return self
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
+        self._restore()
+
+    def _restore(self) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+            self._installed = False
+
+    def __exit__(self, *exc: object) -> None:
+        self._restore()
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _shown(path: Path) -> str:
+    """A path for stdout, whose strict encoding rejects undecodable file-name bytes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    config, steps = build_config(args)
+    files = [*RESULT_FILES, *([RUN_FILE] if args.save_run else [])]
+    from ganlab.engine.trainer import Trainer, resolve_device
+
+    resolve_device(config.device)  # `device=cuda` without CUDA: refuse before writing
+    out = prepare_out(args.out, files)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    trainer = Trainer(config)
+    # Keep metric rows to about a hundred per run, so evaluation never dominates training.
+    every = max(config.metrics.every, math.ceil(steps / MAX_METRIC_ROWS))
+    trainer.configure({"metrics": {"every": every}})
+    start = time.perf_counter()
+    with _StopOnInterrupt() as stop:
+        _train(trainer, steps, every, stop, quiet=args.quiet)
+    train_seconds = time.perf_counter() - start
+    diverged = trainer.diverged()
+    try:
+        final = _write_results(trainer, config, out, args, train_seconds, stop.requested)
+    except OSError as exc:
+        _fail(f"ganlab: error: cannot write the results to {out}: {_reason(exc)}")
+        return 1
+    if stop.requested:
+        _fail(f"ganlab: interrupted at iteration {trainer.iteration} of {steps}; "
+              f"wrote the results so far to {out}")  # fmt: skip
+        return EXIT_INTERRUPTED
+    if diverged:
+        _fail(f"ganlab: training diverged (NaN or inf) at iteration {trainer.iteration}")
+        return 1
+    if not args.quiet:
+        print(f"wrote {_shown(out)}/final.json, samples.csv, metrics.csv, snapshot.png  "
+              f"{_fmt(final)}")  # fmt: skip
     return 0
 
 
@@ -94,7 +354,7 @@ def _fmt(row: dict[str, float]) -> str:
     return "  ".join(f"{label} {row[k]:.3g}" for k, label in keys if k in row)
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def _train(trainer: Trainer, steps: int, every: int, stop: _StopOnInterrupt, quiet: bool) -> None:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -103,37 +363,32 @@ def cmd_train(args: argparse.Namespace) -> int:
         TimeRemainingColumn,
     )
 
-    from ganlab.cli.snapshot import render_png
-    from ganlab.engine.picture import PictureCache, compute_picture
-    from ganlab.engine.trainer import Trainer
-
-    config, steps = build_config(args)
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"--out: cannot create {out}: {exc.strerror}") from None
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    trainer = Trainer(config)
-    # Keep metric rows to about a hundred per run, so evaluation never dominates training.
-    every = max(config.metrics.every, math.ceil(steps / MAX_METRIC_ROWS))
-    trainer.configure({"metrics": {"every": every}})
     columns = (TextColumn("training"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]:>6.0f} it/s"), TimeRemainingColumn(),
                TextColumn("{task.fields[row]}"))  # fmt: skip
     start = time.perf_counter()
-    with Progress(*columns, disable=args.quiet, transient=False) as progress:
+    with Progress(*columns, disable=quiet, transient=False) as progress:
         task = progress.add_task("train", total=steps, rate=0.0, row="")
         done = 0
-        while done < steps and not trainer.diverged():
-            n = trainer.train(min(every, steps - done))
-            done += n
+        while done < steps and not trainer.diverged() and not stop.requested:
+            done += trainer.train(min(every, steps - done), should_stop=lambda: stop.requested)
             rate = done / max(time.perf_counter() - start, 1e-9)
             row = _fmt(trainer.history[-1]) if trainer.history else ""
             progress.update(task, completed=done, rate=rate, row=row)
-    train_seconds = time.perf_counter() - start
-    diverged = trainer.diverged()
+
+
+def _write_results(
+    trainer: Trainer,
+    config: ExperimentConfig,
+    out: Path,
+    args: argparse.Namespace,
+    train_seconds: float,
+    interrupted: bool,
+) -> dict[str, float]:
+    from ganlab.cli.snapshot import render_png
+    from ganlab.engine.evaluation import metric_row
+    from ganlab.engine.picture import PictureCache, compute_picture
+
     final = metric_row(trainer, samples=FINAL_SAMPLES, w1_samples=FINAL_SAMPLES)
     samples = trainer.sample(FINAL_SAMPLES)
     with (out / "samples.csv").open("w", newline="") as f:
@@ -148,7 +403,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         "train_seconds": round(train_seconds, 3),
         "iterations_per_second": round(trainer.iteration / max(train_seconds, 1e-9), 1),
         "device": str(trainer.device),
-        "diverged": diverged,
+        "diverged": trainer.diverged(),
+        "interrupted": interrupted,
         "metrics": final,
     }
     (out / "final.json").write_text(json.dumps(summary, indent=2, allow_nan=True) + "\n")
@@ -158,14 +414,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.save_run:
         from ganlab.engine.runfile import save
 
-        save(trainer, out / "run.safetensors")
-    if diverged:
-        print(f"ganlab: training diverged (NaN or inf) at iteration {trainer.iteration}",
-              file=sys.stderr)  # fmt: skip
-        return 1
-    if not args.quiet:
-        print(f"wrote {out}/final.json, samples.csv, metrics.csv, snapshot.png  {_fmt(final)}")
-    return 0
+        save(trainer, out / RUN_FILE)
+    return final
 
 
 def _write_history(path: Path, history: list[dict[str, float]]) -> None:
@@ -179,10 +429,10 @@ def _write_history(path: Path, history: list[dict[str, float]]) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
     from pydantic import ValidationError
 
-    from ganlab.live.app import create_app
+    from ganlab.live.security import WILDCARD_ADDRESSES
+    from ganlab.live.serving import listen, serve
     from ganlab.live.settings import Settings
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port),
@@ -191,21 +441,52 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = Settings(**overrides)
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise UsageError(f"--{err['loc'][0]}: {err['msg']}") from None
+        field = str(err["loc"][0])  # a flag's, or else a GANLAB_* variable's
+        name = f"--{field}" if field in overrides else f"GANLAB_{field.upper()}"
+        raise UsageError(f"{name}: {err['msg']}") from None
+    if settings.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UsageError("--device: CUDA is not available here; use auto or cpu")
+    try:
+        sock = listen(settings)
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise UsageError(
+            f"--port: cannot listen on {settings.host}:{settings.port}: {reason}; "
+            "choose a free port (1-65535) and an address of this machine"
+        ) from None
     if args.open:
         import threading
         import webbrowser
 
-        url = f"http://{settings.host}:{settings.port}/"
+        # A name the server serves (allowed_hosts): not 0.0.0.0 when listening everywhere.
+        host = "127.0.0.1" if settings.host in WILDCARD_ADDRESSES else settings.host
+        host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+        url = f"http://{host}:{settings.port}/"
         threading.Timer(1.0, webbrowser.open, (url,)).start()
     # One line per session event (created, resumed, expired, diverged, error).
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # Frames are float data that deflate barely shrinks, at a CPU cost per frame: off. A
-    # message over the hard cap closes the socket; up to it, the app answers with an error.
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
-                ws_max_size=settings.max_run_bytes + (1 << 20),
-                ws_per_message_deflate=False)  # fmt: skip
+    serve(settings, sock)  # uvicorn with connection limits and timeouts (live/serving.py)
     return 0
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number in [low, high], else a message saying so."""
+
+    def parse(text: str) -> int:
+        try:
+            value: int | None = int(text)
+        except ValueError:  # not a number, or past Python's 4300-digit limit
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number from {low} to {high}, got {_short(repr(text))}"
+            )
+        return value
+
+    return parse
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -217,10 +498,13 @@ def make_parser() -> argparse.ArgumentParser:
     train.add_argument("--config", help="JSON file of config fields, merged over the preset")
     train.add_argument("--set", action="append", metavar="KEY=VALUE",
                        help="one config field, e.g. generator.layers=3 (repeatable)")  # fmt: skip
-    train.add_argument("--steps", type=int, help="training iterations (default: the preset's)")
-    train.add_argument("--seed", type=int, help="random seed")
-    train.add_argument("--out", required=True, help="output folder")
-    train.add_argument("--threads", type=int, default=1, help="CPU threads for PyTorch (1)")
+    train.add_argument("--steps", type=_int_in(1, MAX_STEPS),
+                       help="training iterations (default: the preset's)")  # fmt: skip
+    train.add_argument("--seed", type=_int_in(0, SEED_MAX), help="random seed")
+    train.add_argument("--out", required=True,
+                       help="output folder (created; checked before training)")  # fmt: skip
+    train.add_argument("--threads", type=_int_in(1, MAX_THREADS), default=1,
+                       help="CPU threads for PyTorch (1)")  # fmt: skip
     train.add_argument("--save-run", action="store_true", help="also write run.safetensors")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=cmd_train)
@@ -233,24 +517,25 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check_ranges(args: argparse.Namespace) -> None:
-    if getattr(args, "steps", None) is not None and not 1 <= args.steps <= 10_000_000:
-        raise UsageError(f"--steps: must be between 1 and 10000000, got {args.steps}")
-    if getattr(args, "threads", None) is not None and not 1 <= args.threads <= 256:
-        raise UsageError(f"--threads: must be between 1 and 256, got {args.threads}")
+def _fail(message: str) -> None:
+    """One line on stderr, whatever the message quotes (file names may hold newlines)."""
+    print(_one_line(message), file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         args = make_parser().parse_args(argv)
-        _check_ranges(args)
         return int(args.func(args))
-    except UsageError as exc:
-        print(f"ganlab: error: {exc}", file=sys.stderr)
-        return 2
-    except ConfigError as exc:
-        print(f"ganlab: error: {exc}", file=sys.stderr)
-        return 2
+    except (UsageError, ConfigError) as exc:
+        _fail(f"ganlab: error: {exc}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:  # Ctrl-C outside the training loop (which stops by itself)
+        _fail("ganlab: interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `ganlab presets | head -1`: the reader left; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the flush at exit cannot fail again
+        return 1
 
 
 if __name__ == "__main__":

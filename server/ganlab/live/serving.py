@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+import socket
 from http import HTTPStatus
 from typing import Any, cast
 
@@ -270,15 +271,23 @@ def make_server(
     return uvicorn.Server(config)
 
 
-def serve(settings: Settings) -> None:
-    """Serves until interrupted, as `ganlab serve` does."""
+def listen(settings: Settings) -> socket.socket:
+    """The listening socket, opened before anything starts so that a port in use or an
+    address this machine does not have is one clear error (OSError), not a server that
+    starts and then exits."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    return socket.create_server((settings.host.strip("[]"), settings.port), family=family)
+
+
+def serve(settings: Settings, sock: socket.socket | None = None) -> None:
+    """Serves until interrupted, as `ganlab serve` does (on `sock` if given)."""
     _raise_descriptor_limit(settings.max_connections)
     if settings.host in WILDCARD_ADDRESSES and not settings.allowed_hosts:
         log.warning(
             "listening on every interface, but serving only the host names localhost, "
             "127.0.0.1 and [::1]: list the names clients use in GANLAB_ALLOWED_HOSTS"
         )
-    make_server(settings).run()
+    make_server(settings).run(sockets=[sock] if sock is not None else None)
 
 
 def _raise_descriptor_limit(connections: int) -> None:
