@@ -308,3 +308,36 @@ def test_a_costly_playing_session_still_draws_its_frames_and_so_does_its_neighbo
         return seen["hog"] >= 3 and seen["honest"] >= 10
 
     read_until(worker, both_drew)
+
+
+def test_memory_is_handed_back_after_a_config_change_and_a_drop(monkeypatch):
+    from ganlab.live.memory import MemoryReleaser
+
+    trims = []
+
+    def releaser() -> MemoryReleaser:
+        return MemoryReleaser(every=0.0, release=lambda: trims.append(1) or True)
+
+    monkeypatch.setattr(ganlab.live.engine_process, "MemoryReleaser", releaser)
+    conn, child = multiprocessing.Pipe()
+    thread = threading.Thread(target=serve, args=(child, 0), daemon=True)
+    thread.start()
+    try:
+        assert isinstance(conn.recv(), Ready)
+        conn.send(Create("a", SMALL, {}))
+        conn.send(Attach("a", {}))
+        conn.send(Command("a", {"type": "ping"}))
+        read_until(conn, lambda m: isinstance(m, Text) and m.event["type"] == "pong")
+        assert trims == []  # nothing freed yet
+        conn.send(Command("a", {"type": "config", "set": {"generator": {"neurons": 12}}}))
+        read_until(conn, lambda m: isinstance(m, Text) and m.event["type"] == "config")
+        conn.send(Command("a", {"type": "ping", "id": 5}))
+        read_until(conn, lambda m: isinstance(m, Text) and m.event.get("id") == 5)
+        read_until(conn, lambda m: len(trims) == 1)
+        conn.send(Drop("a"))
+        conn.send(Create("b", SMALL, {}))
+        conn.send(Attach("b", {}))
+        read_until(conn, lambda m: len(trims) == 2)  # heartbeats come every HEARTBEAT s
+    finally:
+        conn.send(Stop())
+        thread.join(5)

@@ -54,6 +54,7 @@ from ganlab.live.engine_messages import (
     unbatched,
 )
 from ganlab.live.fair_share import FairShare
+from ganlab.live.memory import MemoryReleaser
 from ganlab.live.session import CREDITS, Limits, Out, Session
 from ganlab.wire.commands import ProtocolError
 
@@ -75,6 +76,8 @@ HEARTBEAT = 0.5
 # A session counts in a load report once it has played this long (its speed is measured).
 LOAD_SETTLED = 2.0
 
+# Commands after which much memory is free (networks, optimizer state, a run replaced).
+FREEING = frozenset({"config", "data", "reset", "load"})
 _FOR_CLIENT = {"text": Text, "frame": Frame, "binary": Binary}
 
 
@@ -93,6 +96,8 @@ class EngineProcess:
         # Sessions whose last turn ran long before their frame: it comes first next turn.
         self.frame_owed: set[str] = set()
         self.fair = FairShare()
+        # Freed memory goes back to the system now and then (glibc keeps it otherwise).
+        self.memory = MemoryReleaser()
         self.running = True
         self.grouping_from = 0.0
         self.beat_at = 0.0
@@ -176,6 +181,7 @@ class EngineProcess:
                 self.pending.pop(sid, None)
                 self.frame_owed.discard(sid)
                 self.fair.forget(sid)
+                self.memory.freed()
             case _:
                 pass  # for a session dropped meanwhile
 
@@ -266,6 +272,7 @@ class EngineProcess:
                 self.flush()  # not held back while the others take their turns
                 self.receive(0.0)  # credits and pings come in between turns
             self.flush()
+            self.memory.maybe_release()
 
     def _turn(self, unit: list[str], sharing: int) -> None:
         """One turn: the unit's waiting commands, a training slice, the frames due. A turn
@@ -302,6 +309,8 @@ class EngineProcess:
         start = time.perf_counter()
         while queue and (session := self.sessions.get(sid)) is not None:
             msg = queue.popleft()
+            if msg.cmd["type"] in FREEING:
+                self.memory.freed()
             try:
                 self.send(sid, session.handle(msg.cmd, msg.payload))
             except ProtocolError as exc:
