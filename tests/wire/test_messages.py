@@ -84,3 +84,18 @@ def test_arrays_a_view_keeps_are_encoded_once_and_never_served_stale():
     assert np.abs(c.arrays["real_density"] - third.real_density).max() <= (
         third.real_density.max() / 255
     )
+
+
+def test_cached_constant_arrays_go_with_the_arrays():
+    import gc
+
+    from ganlab.wire import messages
+
+    arrays = [np.random.default_rng(i).random((50, 2)).astype(np.float32) for i in range(10)]
+    for a in arrays:
+        messages._constant(a)
+    ids = [id(a) for a in arrays]
+    assert all(i in messages._constants for i in ids)
+    del arrays, a
+    gc.collect()
+    assert not any(i in messages._constants for i in ids)

@@ -6,6 +6,7 @@ docs/protocol.md lists every field.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -46,17 +47,27 @@ def _d_values(values: np.ndarray, output: str) -> Quantized:
 # Wire forms of the arrays a picture shares with the previous ones (real samples, the fakes'
 # noise, the real density: fixed until the view changes), by the identity of the source array.
 _CONSTANT_LIMIT = 1024
-_constants: dict[int, tuple[np.ndarray, Encoded]] = {}
+# Held weakly: an entry goes when its picture cache lets go of the array (a view changed, a
+# session dropped), not after a thousand dead views have piled up in an engine process.
+_constants: dict[int, tuple[weakref.ref[np.ndarray], Encoded]] = {}
+
+
+def _forget(key: int, ref: weakref.ref[np.ndarray]) -> None:
+    entry = _constants.get(key)
+    if entry is not None and entry[0] is ref:
+        del _constants[key]
 
 
 def _constant(values: np.ndarray, make: Callable[[np.ndarray], Quantized] | None = None) -> Encoded:
     hit = _constants.get(id(values))
-    if hit is not None and hit[0] is values:
+    if hit is not None and hit[0]() is values:
         return hit[1]
     if len(_constants) >= _CONSTANT_LIMIT:
         _constants.clear()
     ready = prepare(make(values) if make else values)
-    _constants[id(values)] = (values, ready)  # holding the array keeps its id unique
+    ref = weakref.ref(values)
+    _constants[id(values)] = (ref, ready)
+    weakref.finalize(values, _forget, id(values), ref)
     return ready
 
 
