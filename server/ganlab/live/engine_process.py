@@ -65,7 +65,8 @@ SLICE_SECONDS = 0.002
 GROUP_SLICE_MAX = 0.01
 # Commands of one session taken in one turn: at least one, then more while they are quick.
 COMMANDS_SLICE = 0.005
-# A turn that has taken this long (CPU seconds) stops: its frame waits for the next turn.
+# A turn that has taken this long (CPU seconds per session in it) stops: its frame waits for
+# the unit's next turn.
 LONG_TURN = 0.02
 # Commands that may wait for one session; beyond, the client is told the server is busy.
 MAX_PENDING = 32
@@ -281,16 +282,18 @@ class EngineProcess:
         do not hold the others back together."""
         start = time.thread_time()
         members = [(sid, s) for sid in unit if (s := self.sessions.get(sid)) is not None]
+        # A group's turn does the work of its members: it is long only past each one's share.
+        long_turn = LONG_TURN * max(1, len(members))
         owed = [(sid, s) for sid, s in members if sid in self.frame_owed]
         if owed:
             self.frame_owed.difference_update(sid for sid, _ in owed)
             self._frames(owed, sharing)
-            if time.thread_time() - start >= LONG_TURN:
+            if time.thread_time() - start >= long_turn:
                 return
         for sid, _ in members:
             self._commands(sid)
         members = [(sid, s) for sid in unit if (s := self.sessions.get(sid)) is not None]
-        if time.thread_time() - start < LONG_TURN:
+        if time.thread_time() - start < long_turn:
             playing = [(sid, s) for sid, s in members if s.runnable]
             keys = {group_key(s.trainer) for _, s in playing}
             if len(playing) > 1 and len(keys) == 1:  # a command may have changed a shape
@@ -298,7 +301,7 @@ class EngineProcess:
             else:
                 for sid, session in playing:
                     self._train_alone(sid, session, sharing)
-        if time.thread_time() - start < LONG_TURN:
+        if time.thread_time() - start < long_turn:
             self._frames(members, sharing)
         else:
             self.frame_owed.update(sid for sid, _ in members)
