@@ -77,8 +77,24 @@ HEARTBEAT = 0.5
 # A session counts in a load report once it has played this long (its speed is measured).
 LOAD_SETTLED = 2.0
 
-# Commands after which much memory is free (networks, optimizer state, a run replaced).
-FREEING = frozenset({"config", "data", "reset", "load"})
+# Commands after which much memory is free (networks, optimizer state, a run replaced), and
+# config sections whose change rebuilds something large (a learning rate frees nothing).
+FREEING = frozenset({"data", "reset", "load"})
+REBUILDING = frozenset({"generator", "discriminator", "noise", "training", "view", "data",
+                        "device", "metrics"})  # fmt: skip
+
+
+def frees_memory(cmd: dict[str, Any]) -> bool:
+    if cmd["type"] != "config":
+        return cmd["type"] in FREEING
+    patch = cmd["set"]
+    optimizers = (patch.get(k) for k in ("d_optimizer", "g_optimizer"))
+    # A new optimizer kind starts afresh (its old state is freed); a new rate does not.
+    return any(key in REBUILDING for key in patch) or any(
+        isinstance(o, dict) and "kind" in o for o in optimizers
+    )
+
+
 _FOR_CLIENT = {"text": Text, "frame": Frame, "binary": Binary}
 
 
@@ -312,7 +328,7 @@ class EngineProcess:
         start = time.perf_counter()
         while queue and (session := self.sessions.get(sid)) is not None:
             msg = queue.popleft()
-            if msg.cmd["type"] in FREEING:
+            if frees_memory(msg.cmd):
                 self.memory.freed()
             try:
                 self.send(sid, session.handle(msg.cmd, msg.payload))
