@@ -112,3 +112,40 @@ def test_batch_losses_before_any_update_and_with_uneven_columns():
     # Columns of different lengths (never from the trainer) still give each its own mean.
     got = batch_losses(obj, loss, (torch.zeros(3, 1), torch.zeros(7, 1)), None)
     assert got["d_loss"] == pytest.approx(2 * math.log(2)) and got["d_real"] == 0.5
+
+
+@pytest.mark.parametrize("name", sorted(OBJECTIVES))
+def test_d_bias_grad_is_the_derivative_for_a_shift_of_every_output(name):
+    """d(D loss)/d(output bias) = d/ds of the loss with s added to every output, at s = 0."""
+    obj = OBJECTIVES[name]
+    exact = obj.d_bias_grad(O_REAL, O_FAKE)
+    if name in ("log", "lsgan"):  # never exactly 0 in practice: the summed d_grad serves
+        assert exact is None
+        return
+    assert exact is not None and exact.shape == (1,)
+
+    def shift_grad(o_real: torch.Tensor) -> torch.Tensor:
+        s = torch.zeros(1, requires_grad=True)
+        (grad,) = torch.autograd.grad(obj.d_value(o_real + s, O_FAKE + s, 1.0), s)
+        return grad
+
+    torch.testing.assert_close(exact, shift_grad(O_REAL))
+    # Stacked runs (batched.py): one value per run.
+    stacked = obj.d_bias_grad(torch.stack([O_REAL, O_REAL + 5]), torch.stack([O_FAKE, O_FAKE]))
+    assert stacked is not None and stacked.shape == (2, 1)
+    torch.testing.assert_close(stacked, torch.stack([shift_grad(O_REAL), shift_grad(O_REAL + 5)]))
+
+
+def test_d_bias_grad_is_exactly_zero_where_the_exact_value_is():
+    """Over 150 packs (1/150 is inexact in binary) d_bias_grad gives 0 exactly."""
+    gen = torch.Generator().manual_seed(0)
+    o_real, o_fake = torch.randn(150, 1, generator=gen), torch.randn(150, 1, generator=gen)
+    for name in ("wgan", "wgan_gp"):
+        assert float(OBJECTIVES[name].d_bias_grad(o_real, o_fake)) == 0.0
+    hinge = OBJECTIVES["hinge"]
+    inside_real, inside_fake = o_real * 0.1, o_fake * 0.1  # every pack inside the margin
+    assert float(hinge.d_bias_grad(inside_real, inside_fake)) == 0.0
+    # 5 reals pushed out of the margin: (150 - 145) / 150.
+    outside = inside_real.clone()
+    outside[:5] = 2.0
+    assert float(hinge.d_bias_grad(outside, inside_fake)) == pytest.approx(5 / 150, rel=1e-7)

@@ -100,6 +100,9 @@ def _d_update(runs: Sequence[Trainer], g_stack: _Stacked) -> None:
     g_real, g_fake = t0.objective.d_grad(o_real, o_fake, 1.0 - t0.config.loss.label_smoothing)
     flat, _ = d_stack.backward(outs, torch.cat([g_real, g_fake], dim=1))
     assert flat is not None
+    exact = t0.objective.d_bias_grad(o_real, o_fake)
+    if exact is not None:  # the output bias is each run's last parameter (see Trainer)
+        flat[:, -1:] = exact
     _give_grads([t.D for t in runs], flat)
     for t, r, f in zip(runs, o_real.unbind(0), o_fake.unbind(0), strict=True):
         t._last_d = (r, f)

@@ -47,6 +47,14 @@ class Objective:
     def d_grad(self, o_real: torch.Tensor, o_fake: torch.Tensor, target: float) -> Pair:
         raise NotImplementedError
 
+    def d_bias_grad(self, o_real: Tensor, o_fake: Tensor) -> Tensor | None:
+        """d(D's loss)/d(D's output bias), shaped (1,) or (runs, 1), for objectives where it
+        is often exactly 0. The trainer writes it over the backward pass's float32 sum of
+        `d_grad` over the packs, which leaves ~3e-8 of one sign there at every step (Adam and
+        RMSProp scale that to an lr-sized step). Penalties on grad_x D (WGAN-GP, R1) add
+        nothing to this gradient. None: the sum serves (it is never exactly 0 in practice)."""
+        return None
+
     # --- generator -----------------------------------------------------------------------
     def g_terms(self, o_fake: torch.Tensor, saturating: bool) -> torch.Tensor:
         """Each fake sample's part of G's loss (its value is their mean)."""
@@ -104,6 +112,10 @@ class Wasserstein(Objective):
             torch.full_like(o_fake, 1.0 / o_fake.shape[-2]),
         )
 
+    def d_bias_grad(self, o_real: Tensor, o_fake: Tensor) -> Tensor:
+        # mean D(fake) - mean D(real) does not change when a constant is added to D's output.
+        return o_real.new_zeros((*o_real.shape[:-2], 1))
+
     def g_terms(self, o_fake: Tensor, saturating: bool) -> Tensor:
         return -o_fake
 
@@ -120,6 +132,14 @@ class Hinge(Wasserstein):
             (o_real < 1).to(o_real.dtype).div_(-o_real.shape[-2]),
             (o_fake > -1).to(o_fake.dtype).div_(o_fake.shape[-2]),
         )
+
+    def d_bias_grad(self, o_real: Tensor, o_fake: Tensor) -> Tensor:
+        # fakes inside the margin / fake packs - reals inside / real packs, in exact integers
+        # and one rounding: 0 whenever the shares tie, as in the first steps, when every pack
+        # is inside.
+        nr, nf = o_real.shape[-2], o_fake.shape[-2]
+        balance = (o_fake > -1).sum(-2) * nr - (o_real < 1).sum(-2) * nf
+        return balance.to(o_fake.dtype).div_(nr * nf)
 
 
 OBJECTIVES: dict[str, Objective] = {

@@ -67,6 +67,31 @@ def _np(x: torch.Tensor) -> np.ndarray:
     return x.detach().cpu().numpy().astype(np.float32, copy=False)
 
 
+POINTS_SHAPE = "points must be an array of shape (n, 2) of finite numbers"
+
+
+def points_array(points: Any) -> np.ndarray:
+    """Any array-like of n points as an (n, 2) float32 array; ValueError saying what is
+    allowed for anything else (strings, booleans, complex numbers, other shapes, NaN)."""
+    if isinstance(points, torch.Tensor):
+        points = points.detach().cpu().numpy()
+    try:
+        arr = np.asarray(points)
+        if arr.dtype.kind == "O":  # e.g. lists holding Fractions or Decimals
+            arr = arr.astype(np.float64)
+    except (TypeError, ValueError, OverflowError):  # ragged lists, non-numbers, huge ints
+        raise ValueError(f"{POINTS_SHAPE}, got {type(points).__name__}") from None
+    if arr.dtype.kind not in "iuf":
+        raise ValueError(f"{POINTS_SHAPE}, got values of type {arr.dtype}")
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise ValueError(f"{POINTS_SHAPE}, got shape {arr.shape}")
+    with np.errstate(over="ignore"):  # beyond float32's range: refused just below
+        out = arr.astype(np.float32)
+    if not np.isfinite(out).all():
+        raise ValueError(f"{POINTS_SHAPE} (within float32's range), got NaN or infinity")
+    return out
+
+
 class Trainer:
     def __init__(self, config: ExperimentConfig | dict[str, Any] | None = None) -> None:
         if config is None:
@@ -207,6 +232,9 @@ class Trainer:
             o = outs[-1]
             g_real, g_fake = obj.d_grad(o[:packs], o[packs:], target)
             self.D.backward(outs, torch.cat([g_real, g_fake]))
+        exact = obj.d_bias_grad(o[:packs], o[packs:])
+        if exact is not None:  # where it can be exactly 0, no rounding residue (losses.py)
+            self.D.grad_biases[-1].copy_(exact)
         self._last_d = (o[:packs], o[packs:])
         if trace is not None:
             norm = self.normalizer
@@ -381,6 +409,17 @@ class Trainer:
         z = noise_sampler(self.config.noise.kind, self.config.noise.dim)(n, gen).to(self.device)
         with torch.inference_mode():
             return self.normalizer.to_data(self.G(z))
+
+    def discriminate(self, points: Any) -> np.ndarray:
+        """D's raw output at `points`, an array-like of shape (n, 2) in the distribution's
+        coordinates: a float32 array of shape (n,), holding logits for the log loss and
+        scores for the others (`objective.prob` turns them into what pictures draw). With
+        packing m, D judges m points at once: each point is judged as a pack of m copies
+        of itself, as the picture's heatmap does. Raises ValueError for anything else."""
+        x = torch.from_numpy(points_array(points)).to(self.device)
+        packs = self.normalizer.from_data(x).repeat(1, self.config.discriminator.packing)
+        with torch.inference_mode():
+            return _np(self.D(packs).reshape(-1))
 
     def real_sample(self, n: int, generator: torch.Generator | None = None) -> np.ndarray:
         gen = generator or torch.Generator().manual_seed(self.config.seed + 8)
