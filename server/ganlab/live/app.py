@@ -1,5 +1,5 @@
 """The FastAPI app: static front end, health check, what the front end builds its controls
-from, and the live sessions' websocket (ws.py) backed by the hub of engine workers. Requests
+from, and the live sessions' websocket (websocket.py) backed by the hub of engine workers. Requests
 for host names not served are refused, and resume tokens kept out of the log, however the app
 is run (`ganlab serve` runs it with connection limits: serving.py)."""
 
