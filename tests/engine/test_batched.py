@@ -103,7 +103,9 @@ def test_what_shapes_the_computation_splits_groups():
         assert group_key(Trainer({**SMALL, **change})) == base, change
 
 
-@pytest.mark.parametrize("loss", [{"kind": "wgan_gp"}, {"kind": "log", "r1": 1.0}])
+@pytest.mark.parametrize(
+    "loss", [{"kind": "wgan_gp"}, {"kind": "log", "r1": 1.0}, {"kind": "hinge", "r2": 0.5}]
+)
 def test_penalties_need_autograd_and_step_alone(loss):
     assert group_key(Trainer({**SMALL, "loss": loss})) is None
 

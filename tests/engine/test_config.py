@@ -36,6 +36,8 @@ def test_defaults_are_valid_and_round_trip():
         ({"data": {"name": "nope"}}, "data", "unknown distribution"),
         ({"data": {"name": "drawing"}}, "data", ""),
         ({"generator": {"bogus": 1}}, "generator.bogus", "not a known field"),
+        ({"loss": {"r2": -0.5}}, "loss.r2", ">= 0"),
+        ({"loss": {"r2": 1001}}, "loss.r2", "<= 1000"),
         ({"seed": -1}, "seed", ">= 0"),
         ({"device": "tpu"}, "device", "'cpu'"),
         ({"generator": {"layers": "many"}}, "generator.layers", "integer"),

@@ -1,7 +1,7 @@
 """Where the exact gradient of D's output bias is zero, the engine's is exactly zero.
 
 A Wasserstein critic's loss, mean D(fake) - mean D(real), does not change when a constant is
-added to D's output, so its output bias has gradient 0 (the WGAN-GP and R1 penalties depend
+added to D's output, so its output bias has gradient 0 (the WGAN-GP, R1 and R2 penalties depend
 on grad_x D only, which the bias does not touch); a hinge loss has gradient 0 there whenever
 as many real as fake packs are inside the margin. Summed in float32 the real and the fake
 halves used to leave about 3e-8 of one sign at every step, which Adam and RMSProp scale to an
@@ -84,9 +84,10 @@ def test_a_wasserstein_critic_keeps_its_output_bias_alone(loss, packing, optimiz
     assert_untouched(t, start)
 
 
+@pytest.mark.parametrize("penalty", ["r1", "r2"])
 @pytest.mark.parametrize("packing", [1, 2])
-def test_an_r1_penalty_keeps_a_wasserstein_output_bias_alone(packing):
-    t = Trainer(config({"kind": "wgan", "r1": 1.0}, packing, {"kind": "adam"}))
+def test_an_r1_or_r2_penalty_keeps_a_wasserstein_output_bias_alone(packing, penalty):
+    t = Trainer(config({"kind": "wgan", penalty: 1.0}, packing, {"kind": "adam"}))
     assert t.needs_autograd
     start = start_bias(t)
     for _ in range(STEPS):

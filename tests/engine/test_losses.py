@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ganlab.engine.config import LossConfig
-from ganlab.engine.losses import OBJECTIVES, batch_losses, gradient_penalty, r1_penalty
+from ganlab.engine.losses import OBJECTIVES, batch_losses, gradient_penalty, r1_penalty, r2_penalty
 
 O_REAL = torch.tensor([[2.0], [-1.0], [0.5]])
 O_FAKE = torch.tensor([[-3.0], [0.0], [1.5], [0.2]])
@@ -77,6 +77,7 @@ def test_penalties_by_hand():
     x = torch.randn(6, 2)
     assert float(gradient_penalty(critic, x, x + 1, torch.rand(6, 1))) == pytest.approx(16.0)
     assert float(r1_penalty(critic, x)) == pytest.approx(12.5)
+    assert float(r2_penalty(critic, x + 3)) == pytest.approx(12.5)
 
 
 def test_probability_output():

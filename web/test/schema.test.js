@@ -6,7 +6,7 @@ import { HINTS } from "../src/state/controls.js";
 
 // fixtures/schema.json is a copy of the server's schema (what GET /api/schema returns). After a
 // change to server/ganlab/config.py, regenerate it from the repository root with:
-//   .venv/bin/python -c "import json; from ganlab.config import json_schema; print(json.dumps(json_schema(), indent=1))" > web/test/fixtures/schema.json
+//   .venv/bin/python -c "import json; from ganlab.engine.config import json_schema; print(json.dumps(json_schema(), indent=1))" > web/test/fixtures/schema.json
 const SCHEMA = JSON.parse(readFileSync(new URL("./fixtures/schema.json", import.meta.url), "utf8"));
 
 test("the schema copy has every setting the UI hints name, with the option values they label", () => {

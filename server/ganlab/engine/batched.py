@@ -8,7 +8,7 @@ backward passes, hands each run its own gradient, and lets each run's optimizer 
 A run steps exactly as it would alone (same samples, same update rule), up to the rounding
 of the batched matrix products.
 
-Runs that need autograd (gradient penalties) or differ in anything that shapes the
+Runs that need autograd (gradient penalties: WGAN-GP, R1, R2) or differ in anything that shapes the
 computation have different `group_key`s and step alone.
 """
 

@@ -86,6 +86,12 @@ class LossConfig(_Strict):
     clip: float = Field(0.01, gt=0.0, le=10.0, description="WGAN weight clipping bound.")
     gp_weight: float = Field(10.0, ge=0.0, le=1000.0, description="WGAN-GP penalty weight λ.")
     r1: float = Field(0.0, ge=0.0, le=1000.0, description="R1 penalty weight γ (0 = off).")
+    r2: float = Field(
+        0.0,
+        ge=0.0,
+        le=1000.0,
+        description="Gradient penalty on fake samples (R2): γ/2 · E|∇D(fake)|²; 0 = off.",
+    )
     label_smoothing: float = Field(
         0.0, ge=0.0, le=0.5, description="One-sided label smoothing: real target 1 - value."
     )

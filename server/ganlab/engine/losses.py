@@ -51,7 +51,7 @@ class Objective:
         """d(D's loss)/d(D's output bias), shaped (1,) or (runs, 1), for objectives where it
         is often exactly 0. The trainer writes it over the backward pass's float32 sum of
         `d_grad` over the packs, which leaves ~3e-8 of one sign there at every step (Adam and
-        RMSProp scale that to an lr-sized step). Penalties on grad_x D (WGAN-GP, R1) add
+        RMSProp scale that to an lr-sized step). Penalties on grad_x D (WGAN-GP, R1, R2) add
         nothing to this gradient. None: the sum serves (it is never exactly 0 in practice)."""
         return None
 
@@ -194,8 +194,18 @@ def gradient_penalty(
     return (grad.norm(dim=1) - 1).pow(2).mean()
 
 
-def r1_penalty(critic: Callable[[Tensor], Tensor], real: torch.Tensor) -> torch.Tensor:
-    """R1: 0.5 * mean |grad_x D(x)|^2 at real packs (the weight γ multiplies this)."""
-    x = real.detach().requires_grad_(True)
+def _half_squared_slope(critic: Callable[[Tensor], Tensor], at: torch.Tensor) -> torch.Tensor:
+    """0.5 * mean |grad_x D(x)|^2 at the given packs (zero-centred, unlike WGAN-GP)."""
+    x = at.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
     return 0.5 * grad.pow(2).sum(dim=1).mean()
+
+
+def r1_penalty(critic: Callable[[Tensor], Tensor], real: torch.Tensor) -> torch.Tensor:
+    """R1: 0.5 * mean |grad_x D(x)|^2 at real packs (the weight γ multiplies this)."""
+    return _half_squared_slope(critic, real)
+
+
+def r2_penalty(critic: Callable[[Tensor], Tensor], fake: torch.Tensor) -> torch.Tensor:
+    """R2: 0.5 * mean |grad_x D(x)|^2 at (detached) fake packs (the weight γ multiplies this)."""
+    return _half_squared_slope(critic, fake)

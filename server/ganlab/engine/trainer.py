@@ -23,7 +23,14 @@ import torch
 
 from ganlab.engine.config import ConfigError, ExperimentConfig, parse_config, updated
 from ganlab.engine.distributions import Distribution, resolve
-from ganlab.engine.losses import OBJECTIVES, Objective, batch_losses, gradient_penalty, r1_penalty
+from ganlab.engine.losses import (
+    OBJECTIVES,
+    Objective,
+    batch_losses,
+    gradient_penalty,
+    r1_penalty,
+    r2_penalty,
+)
 from ganlab.engine.mlp import MLP, network_sizes
 from ganlab.engine.optimizers import FlatOptimizer, make_optimizer
 from ganlab.engine.streams import Stream, noise_sampler
@@ -205,7 +212,8 @@ class Trainer:
 
     @property
     def needs_autograd(self) -> bool:
-        return self.objective.gradient_penalty or self.config.loss.r1 > 0
+        c = self.config.loss
+        return self.objective.gradient_penalty or c.r1 > 0 or c.r2 > 0
 
     def _mode(self) -> contextlib.AbstractContextManager[Any]:
         # Inference mode is the cheapest; penalties need tensors autograd may save.
@@ -263,6 +271,8 @@ class Trainer:
                 loss = loss + c.gp_weight * gradient_penalty(critic, x[:packs], x[packs:], mix)
             if c.r1 > 0:
                 loss = loss + c.r1 * r1_penalty(critic, x[:packs])
+            if c.r2 > 0:  # at the fakes of this update, detached: G gets no gradient here
+                loss = loss + c.r2 * r2_penalty(critic, x[packs:])
             (grad,) = torch.autograd.grad(loss, flat)
         self.D.grad.copy_(grad)
         return o.detach()

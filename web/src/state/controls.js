@@ -143,6 +143,10 @@ export const HINTS = [
     help: "Penalises the discriminator's slope on real points, which calms oscillation. 0 is off; try 0.1 to 10.",
   },
   {
+    path: "loss.r2", node: "loss", label: "R2 penalty", fullLabel: "R2 penalty γ", step: 0.1, advanced: true,
+    help: "Penalises the discriminator's slope on generated points, so it pushes fakes more gently. 0 is off; try 0.1 to 10.",
+  },
+  {
     path: "loss.label_smoothing", node: "loss", label: "Label smoothing", step: 0.05, advanced: true,
     when: (c) => c?.loss?.kind === "log" || c?.loss?.kind === "lsgan",
     help: "Real points are labelled 1 minus this value, so the discriminator is never fully sure. 0 is off; 0.1 is typical.",
