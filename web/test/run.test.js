@@ -676,6 +676,7 @@ test("a config event without `data` keeps the data the run had (the server leave
   conn.handlers.onEvent({ type: "config", config: withoutData, rebuilt: ["seed"], id: null });
   assert.equal(run.config.seed, 9);
   assert.deepEqual(run.config.data, { name: "points", points: [[0, 1], [1, 0]] });
+  assert.deepEqual(Object.keys(run.config), Object.keys(CONFIG), "the sections keep their order");
   conn.handlers.onEvent({ type: "config", config: { ...CONFIG, data: { name: "ring8" } }, rebuilt: ["data"], id: null });
   assert.deepEqual(run.config.data, { name: "ring8" });
 });

@@ -179,7 +179,8 @@ export class Run extends Emitter {
         break;
       case "config":
         // The server leaves `data` out when it did not change (it can be 20,000 points).
-        this.config = "data" in m.config || !this.config ? m.config : { ...m.config, data: this.config.data };
+        // (Spread over the old one, the sections keep their order: links list them in it.)
+        this.config = "data" in m.config || !this.config ? m.config : { ...this.config, ...m.config };
         if (m.rebuilt && m.rebuilt.includes("reset")) this.emit("reset", m);
         this.emit("config", this.config);
         if (m.id !== undefined && m.id !== null) this.emit("applied", { id: m.id, rebuilt: m.rebuilt || [] });
