@@ -182,3 +182,13 @@ def test_log_throttle_keeps_a_bounded_table(caplog):
     assert len(throttle.seen) == 101
     now[0] = 120.0  # all old: room again
     assert throttle.log(logging.INFO, "new", "k") and len(throttle.seen) == 1
+
+
+def test_token_bucket_says_how_long_until_the_next_token():
+    now = [0.0]
+    bucket = TokenBucket(rate=10, burst=2, clock=lambda: now[0], tokens=0.0)
+    assert bucket.wait() == 0.1 and not bucket.take()
+    now[0] = 0.05
+    assert abs(bucket.wait() - 0.05) < 1e-12
+    now[0] = 0.1
+    assert bucket.wait() == 0.0 and bucket.take()

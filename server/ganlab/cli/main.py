@@ -23,6 +23,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from ganlab.engine import bounded_json
+from ganlab.engine.bounded_json import JsonLimit
 from ganlab.engine.config import ConfigError, ExperimentConfig, merge, parse_config, set_dotted
 from ganlab.engine.presets import PRESETS
 
@@ -79,51 +81,14 @@ def _reason(exc: OSError) -> str:
 # --------------------------------------------------------------------------- JSON input
 
 
-class _JsonLimit(ValueError):
-    """JSON that parses but breaks a limit: too deep, a number out of range, NaN."""
-
-
-def _parse_int(text: str) -> int:
-    digits = len(text.lstrip("-"))
-    if digits > MAX_INT_DIGITS:
-        raise _JsonLimit(
-            f"integer {text[:12]}... has {digits} digits; at most {MAX_INT_DIGITS} are allowed"
-        )
-    return int(text)
-
-
-def _parse_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise _JsonLimit(f"number {_short(text)} is too large; numbers must be below 1.8e308")
-    return value
-
-
-def _parse_constant(text: str) -> NoReturn:
-    raise _JsonLimit(f"{text} is not allowed; numbers must be finite")
-
-
-def _depth(value: Any) -> int:
-    """Nesting depth of parsed JSON, without recursion (the input may be deep)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict | list):
-            deepest = max(deepest, depth)
-            items = node.values() if isinstance(node, dict) else node
-            stack.extend((item, depth + 1) for item in items)
-    return deepest
-
-
 def _parse_json(text: str) -> Any:
-    """Strict JSON for configs: raises JSONDecodeError, or _JsonLimit naming the limit."""
-    too_deep = _JsonLimit(f"values nest deeper than {MAX_JSON_DEPTH} levels")
+    """Strict JSON for configs: raises JSONDecodeError, or JsonLimit naming the limit."""
+    too_deep = JsonLimit(f"values nest deeper than {MAX_JSON_DEPTH} levels")
     try:
-        value = json.loads(text, parse_int=_parse_int, parse_float=_parse_float,
-                           parse_constant=_parse_constant)  # fmt: skip
+        value = bounded_json.loads(text, MAX_INT_DIGITS, finite=True)
     except RecursionError:
         raise too_deep from None
-    if _depth(value) > MAX_JSON_DEPTH:
+    if bounded_json.depth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
         raise too_deep
     return value
 
@@ -149,7 +114,7 @@ def _read_config(name: str) -> dict[str, Any]:
         loaded = _parse_json(text)
     except json.JSONDecodeError as exc:
         raise UsageError(f"--config: {name} is not JSON: {exc.msg} at line {exc.lineno}") from None
-    except _JsonLimit as exc:
+    except JsonLimit as exc:
         raise UsageError(f"--config: {name}: {exc}") from None
     if not isinstance(loaded, dict):
         raise UsageError("--config: the file must hold a JSON object of config fields")
@@ -163,7 +128,7 @@ def _parse_value(key: str, text: str) -> Any:
         return _parse_json(text)
     except json.JSONDecodeError:
         return text
-    except _JsonLimit as exc:
+    except JsonLimit as exc:
         raise UsageError(f"--set {_short(key)}: {exc}") from None
 
 
@@ -187,7 +152,7 @@ def build_config(args: argparse.Namespace) -> tuple[ExperimentConfig, int]:
         key = key.strip()
         parsed = _parse_value(key, value.strip())
         # `a.a.a...=1` nests like `[[[...]]]` does: deep enough, it breaks repr and merge.
-        if key.count(".") + 1 + _depth(parsed) > MAX_JSON_DEPTH:
+        if key.count(".") + 1 + bounded_json.depth(parsed, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
             raise UsageError(f"--set {_short(key)}: nests deeper than {MAX_JSON_DEPTH} levels; "
                              "fields are named like generator.layers")  # fmt: skip
         set_dotted(patch, key, parsed)

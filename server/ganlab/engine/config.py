@@ -11,6 +11,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
+from ganlab.engine.bounded_json import cut
+
 Activation = Literal["relu", "leaky_relu", "tanh", "elu"]
 LossKind = Literal["log", "lsgan", "wgan", "wgan_gp", "hinge"]
 # Maximum number of custom points an experiment may carry (drawn or imported).
@@ -190,16 +192,13 @@ class ConfigError(ValueError):
         self.message = message
 
 
-SHOWN = 60  # characters of a given value quoted in an error message
-
-
 def shown(value: Any) -> str:
-    """A value quoted in an error message, cut to SHOWN characters (a client may send 1 MB)."""
+    """A value quoted in an error message, cut short (a client may send 1 MB)."""
     try:
         text = repr(value)
     except ValueError:  # str() of an int over Python's 4,300-digit limit
         text = "an integer too long to show"
-    return text if len(text) <= SHOWN else text[: SHOWN - 3] + "..."
+    return cut(text)
 
 
 def _describe(error: ErrorDetails) -> str:
@@ -227,7 +226,7 @@ def _describe(error: ErrorDetails) -> str:
 def _field_path(loc: tuple[Any, ...]) -> str:
     path = ".".join(str(p) for p in loc if not str(p).startswith("function-"))
     # An unknown field's name is the sender's text: cut like any other quoted value.
-    return path if len(path) <= SHOWN else path[: SHOWN - 3] + "..."
+    return cut(path)
 
 
 def config_error(exc: ValidationError) -> ConfigError:

@@ -16,6 +16,8 @@ import torch
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
+from ganlab.engine import bounded_json
+from ganlab.engine.bounded_json import cut
 from ganlab.engine.config import MAX_POINTS, MAX_STROKE_POINTS, ConfigError, parse_config
 from ganlab.engine.streams import CHUNK
 from ganlab.engine.trainer import Trainer
@@ -43,16 +45,11 @@ MAX_INT_DIGITS = 400
 # Iteration, update and optimizer step counters: integers JSON and JavaScript hold exactly
 # (they are sent in frames and events). Far beyond any run, so a file over it is forged.
 MAX_COUNT = 2**53
-SHOWN = 60  # characters of a file's own text quoted in an error message
 _FLOAT = {float}
 
 
 class RunFileError(ValueError):
     """The file is not a valid ganlab run; the message says what is wrong."""
-
-
-def _cut(text: str) -> str:
-    return text if len(text) <= SHOWN else text[: SHOWN - 3] + "..."
 
 
 def thinned(history: list[dict[str, float]], limit: int) -> list[dict[str, float]]:
@@ -80,22 +77,12 @@ def save(trainer: Trainer, path: str | Path) -> Path:
     return path
 
 
-class _LongInteger(ValueError):
-    pass
-
-
-def _bounded_int(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_INT_DIGITS:
-        raise _LongInteger(f"a number of {len(text.lstrip('-'))} digits")
-    return int(text)
-
-
 def _json(text: str | bytes, what: str) -> Any:
     """Parse one JSON text of the file; `what` names it in the error."""
     try:
-        return json.loads(text, parse_int=_bounded_int)
-    except _LongInteger as exc:
-        raise RunFileError(f"{what} holds {exc}; numbers have at most {MAX_INT_DIGITS}") from None
+        return bounded_json.loads(text, MAX_INT_DIGITS, constants=True)
+    except bounded_json.JsonLimit as exc:
+        raise RunFileError(f"{what} holds {exc}") from None
     except (ValueError, RecursionError):  # bad UTF-8, bad JSON, nesting too deep
         raise RunFileError(f"{what} is not JSON") from None
 
@@ -128,7 +115,7 @@ def _metadata(data: bytes) -> dict[str, str]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise RunFileError("not a ganlab run file")
     if meta.get("version") != str(VERSION):
-        version = _cut(repr(meta.get("version")))
+        version = cut(repr(meta.get("version")))
         raise RunFileError(f"unsupported run file version {version}; need {VERSION}")
     return meta
 
@@ -164,7 +151,7 @@ def _history(rows: Any) -> list[dict[str, float]]:
                     raise TypeError
                 clean[key] = float(value)
             except (TypeError, OverflowError):
-                raise RunFileError(f"run file history is damaged: row {i}, {_cut(repr(key))} "
+                raise RunFileError(f"run file history is damaged: row {i}, {cut(repr(key))} "
                                    "must be a number in float range or null") from None  # fmt: skip
         out.append(clean)
     return out

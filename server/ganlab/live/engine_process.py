@@ -307,8 +307,7 @@ class EngineProcess:
             if time.thread_time() - start >= long_turn:
                 return
         for sid, _ in members:
-            self._commands(sid)
-        members = [(sid, s) for sid in unit if (s := self.sessions.get(sid)) is not None]
+            self._commands(sid)  # (commands never drop a session: members stay)
         if time.thread_time() - start < long_turn:
             playing = [(sid, s) for sid, s in members if s.runnable]
             keys = {group_key(s.trainer) for _, s in playing}

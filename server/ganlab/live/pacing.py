@@ -35,9 +35,7 @@ class Pacing:
 
     @staticmethod
     def _empty_bucket(ips: float) -> TokenBucket:
-        bucket = TokenBucket(ips, max(1.0, ips * BANK_SECONDS), clock=time.perf_counter)
-        bucket.tokens = 0.0
-        return bucket
+        return TokenBucket(ips, max(1.0, ips * BANK_SECONDS), clock=time.perf_counter, tokens=0.0)
 
     def may_step(self) -> bool:
         """Whether the cap allows one more iteration now (and spend it)."""
@@ -45,11 +43,7 @@ class Pacing:
 
     def wait(self, now: float) -> float:
         """Seconds until the cap allows an iteration, 0 if now."""
-        b = self.bucket
-        if b is None:
-            return 0.0
-        tokens = min(b.burst, b.tokens + (now - b.at) * b.rate)
-        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / b.rate
+        return 0.0 if self.bucket is None else self.bucket.wait(now)
 
     def mark(self, now: float, iteration: int) -> None:
         """Note where training stands, for the measured rate."""

@@ -131,19 +131,28 @@ def origin_allowed(
 class TokenBucket:
     """`rate` events per second on average, bursts of up to `burst`."""
 
-    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic,
+                 tokens: float | None = None) -> None:  # fmt: skip
+        """Starts full, or with `tokens`."""
         self.rate, self.burst, self.clock = rate, burst, clock
-        self.tokens = burst
+        self.tokens = burst if tokens is None else tokens
         self.at = clock()
+
+    def _level(self, now: float) -> float:
+        return min(self.burst, self.tokens + (now - self.at) * self.rate)
 
     def take(self) -> bool:
         now = self.clock()
-        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
-        self.at = now
+        self.tokens, self.at = self._level(now), now
         if self.tokens >= 1.0:
             self.tokens -= 1.0
             return True
         return False
+
+    def wait(self, now: float | None = None) -> float:
+        """Seconds until `take` would succeed (0 if now)."""
+        level = self._level(self.clock() if now is None else now)
+        return 0.0 if level >= 1.0 else (1.0 - level) / self.rate
 
 
 # ---------------------------------------------------------------------------- what the log says

@@ -6,10 +6,12 @@ shape and types; whether a config change is allowed is the engine's decision (`C
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from ganlab.engine import bounded_json
+from ganlab.engine.bounded_json import cut
 
 PROTOCOL = 1
 MAX_ID = 2**53
@@ -18,7 +20,6 @@ MAX_IMPORT_CHARS = 4 * 1024 * 1024
 MAX_DEPTH = 32
 # Longer integers are refused while parsing (10**300 still reaches the field's own range check).
 MAX_INT_DIGITS = 1000
-SHOWN = 60  # characters of a client's value quoted in an error message
 
 
 class ProtocolError(ValueError):
@@ -108,52 +109,15 @@ _ADAPTER: TypeAdapter[Any] = TypeAdapter(Command)
 TYPES = ("play", "pause", "step", "reset", "config", "data", "speed", "save", "ping", "load")
 
 
-def cut(text: str) -> str:
-    """Client text quoted in an error message, cut to SHOWN characters."""
-    return text if len(text) <= SHOWN else text[: SHOWN - 3] + "..."
-
-
-class _Refused(ValueError):
-    """Valid JSON syntax holding a value no command may carry."""
-
-
-def _reject_constant(name: str) -> None:
-    raise _Refused(f"{name} is not valid JSON")
-
-
-def _bounded_int(text: str) -> int:
-    # Checked before int(), whose own limit (sys.get_int_max_str_digits) raises a ValueError
-    # that names Python internals; past MAX_INT_DIGITS no field could accept the number anyway.
-    digits = len(text.lstrip("-"))
-    if digits > MAX_INT_DIGITS:
-        raise _Refused(f"an integer of {digits} digits; numbers have at most {MAX_INT_DIGITS}")
-    return int(text)
-
-
 def parse_json(text: str) -> Any:
     try:
-        return json.loads(text, parse_constant=_reject_constant, parse_int=_bounded_int)
-    except _Refused as exc:
+        return bounded_json.loads(text, MAX_INT_DIGITS)
+    except bounded_json.JsonLimit as exc:
         raise ProtocolError("bad_json", f"message refused: {exc}") from None
     except ValueError as exc:  # json.JSONDecodeError: its message names line and column
         raise ProtocolError("bad_json", f"message is not valid JSON: {exc}") from None
     except RecursionError:
         raise ProtocolError("bad_json", "message is not valid JSON: nested too deeply") from None
-
-
-def _depth(value: Any, limit: int) -> int:
-    """Nesting depth of a JSON value, counting no further than `limit` + 1."""
-    stack, deepest = [(value, 1)], 0
-    while stack:
-        node, level = stack.pop()
-        deepest = max(deepest, level)
-        if deepest > limit:
-            break
-        if isinstance(node, dict):
-            stack.extend((v, level + 1) for v in node.values())
-        elif isinstance(node, list):
-            stack.extend((v, level + 1) for v in node)
-    return deepest
 
 
 def _message_id(raw: dict[str, Any]) -> int | None:
@@ -168,7 +132,7 @@ def parse_command(text: str) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ProtocolError("bad_message", "a command must be a JSON object with a 'type'")
     kind, mid = raw.get("type"), _message_id(raw)
-    if _depth(raw, MAX_DEPTH) > MAX_DEPTH:
+    if bounded_json.depth(raw, MAX_DEPTH) > MAX_DEPTH:
         raise ProtocolError("bad_message", f"message nested deeper than {MAX_DEPTH} levels",
                             None, mid)  # fmt: skip
     if not isinstance(kind, str) or kind not in TYPES:

@@ -17,6 +17,9 @@ from typing import Any, TypeGuard
 
 import numpy as np
 
+from ganlab.engine import bounded_json
+from ganlab.engine.bounded_json import cut
+
 MAGIC = b"GLB1"
 DTYPES: dict[str, np.dtype[Any]] = {
     "f4": np.dtype("<f4"),
@@ -28,7 +31,6 @@ MAX_HEADER = 1 << 20
 # Limits a hostile header is checked against (every real message is far inside them).
 MAX_DIMS = 8
 MAX_INT_DIGITS = 32
-SHOWN = 60  # characters of a bad value quoted in an error message
 
 
 class FrameError(ValueError):
@@ -124,25 +126,7 @@ def _shown(value: Any) -> str:
         text = json.dumps(value)
     except (TypeError, ValueError):
         text = type(value).__name__
-    return text if len(text) <= SHOWN else text[: SHOWN - 3] + "..."
-
-
-def _header_int(text: str) -> int:
-    # Bounded here, before int(): Python refuses over 4,300 digits with a ValueError of its own.
-    if len(text) > MAX_INT_DIGITS:
-        raise FrameError(f"header holds an integer of {len(text)} digits; at most {MAX_INT_DIGITS}")
-    return int(text)
-
-
-def _header_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):  # 1e400: encode() could never have written it
-        raise FrameError(f"header holds a number out of range: {text[: SHOWN - 3]}")
-    return value
-
-
-def _no_constant(name: str) -> None:
-    raise FrameError(f"header holds {name}, which is not JSON")
+    return cut(text)
 
 
 def decode_header(data: bytes) -> tuple[dict[str, Any], int]:
@@ -153,10 +137,9 @@ def decode_header(data: bytes) -> tuple[dict[str, Any], int]:
     if size > min(MAX_HEADER, len(data) - 8):
         raise FrameError("bad header length")
     try:
-        header = json.loads(bytes(data[8 : 8 + size]), parse_int=_header_int,
-                            parse_float=_header_float, parse_constant=_no_constant)  # fmt: skip
-    except FrameError:
-        raise
+        header = bounded_json.loads(bytes(data[8 : 8 + size]), MAX_INT_DIGITS, finite=True)
+    except bounded_json.JsonLimit as exc:  # 1e400 or a 5,000-digit integer: not from encode()
+        raise FrameError(f"header holds {exc}") from None
     except (ValueError, RecursionError):  # bad UTF-8, bad JSON, nesting too deep
         raise FrameError("header is not JSON") from None
     if not isinstance(header, dict) or not isinstance(header.get("kind"), str):

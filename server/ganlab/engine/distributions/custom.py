@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganlab.engine import bounded_json
+from ganlab.engine.bounded_json import SHOWN, cut
 from ganlab.engine.distributions.base import Box, Distribution
 
 GROUP = "custom"
@@ -23,8 +25,6 @@ StrokeList = Sequence[Sequence[Sequence[float]]]
 MAX_COORDINATE = 1e6
 # Drawn strokes live in the unit square; a little slack for brush overshoot at the borders.
 STROKE_RANGE = (-0.5, 1.5)
-# Characters of the user's text quoted in an error message (a line may be a megabyte long).
-SHOWN = 60
 # Longer JSON integers are refused while parsing: Python's own limit (4,300 digits) raises an
 # error naming its internals, and any coordinate past 7 digits is out of range anyway.
 MAX_INT_DIGITS = 400
@@ -321,19 +321,6 @@ def _item_offsets(text: str, top: Any) -> list[int] | None:
         return None
 
 
-class _LongInteger(ValueError):
-    def __init__(self, digits: int) -> None:
-        super().__init__(f"a number of {digits} digits; coordinates must be within "
-                         f"±{MAX_COORDINATE:g}")  # fmt: skip
-
-
-def _bounded_int(text: str) -> int:
-    digits = len(text.lstrip("-"))
-    if digits > MAX_INT_DIGITS:
-        raise _LongInteger(digits)
-    return int(text)
-
-
 def _line_of_long_integer(text: str) -> int:
     """The line of the first integer token over MAX_INT_DIGITS digits (0 if none is found)."""
     found = re.search(rf"(?<![\w.])-?\d{{{MAX_INT_DIGITS + 1},}}(?![\w.])", text)
@@ -341,8 +328,7 @@ def _line_of_long_integer(text: str) -> int:
 
 
 def _shown_json(item: Any) -> str:
-    text = json.dumps(item)
-    return text if len(text) <= SHOWN else text[: SHOWN - 3] + "..."
+    return cut(json.dumps(item))
 
 
 def _number(value: Any) -> float | None:
@@ -362,9 +348,11 @@ def parse_points_json(text: str) -> np.ndarray:
     """
     text = text.lstrip("\ufeff")
     try:
-        top = json.loads(text, parse_int=_bounded_int)
-    except _LongInteger as exc:
-        raise PointsError(_line_of_long_integer(text), str(exc)) from None
+        # NaN and Infinity parse: the point checks below say which item holds one.
+        top = bounded_json.loads(text, MAX_INT_DIGITS, constants=True)
+    except bounded_json.JsonLimit as exc:
+        message = f"{exc}; coordinates must be within ±{MAX_COORDINATE:g}"
+        raise PointsError(_line_of_long_integer(text), message) from None
     except json.JSONDecodeError as exc:
         raise PointsError(exc.lineno, f"invalid JSON: {exc.msg}") from None
     except RecursionError:
