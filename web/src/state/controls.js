@@ -143,7 +143,7 @@ export const HINTS = [
     help: "Penalises the discriminator's slope on real points, which calms oscillation. 0 is off; try 0.1 to 10.",
   },
   {
-    path: "loss.r2", node: "loss", label: "R2 penalty", fullLabel: "R2 penalty γ", step: 0.1, advanced: true,
+    path: "loss.r2", node: "loss", label: "R2 penalty γ", step: 0.1, advanced: true,
     help: "Penalises the discriminator's slope on generated points, so it pushes fakes more gently. 0 is off; try 0.1 to 10.",
   },
   {
