@@ -30,7 +30,13 @@ def test_defaults_are_valid_and_round_trip():
         ({"d_optimizer": {"lr": 0}}, "d_optimizer.lr", "> 0"),
         ({"g_optimizer": {"kind": "adagrad"}}, "g_optimizer.kind", "'adam'"),
         ({"discriminator": {"packing": 5}}, "discriminator.packing", "<= 4"),
-        ({"generator": {"activation": "gelu"}}, "generator.activation", "'relu'"),
+        ({"generator": {"activation": "swish"}}, "generator.activation", "'gelu'"),
+        ({"generator": {"ema": 1.0}}, "generator.ema", "<= 0.9999"),
+        ({"discriminator": {"spectral_norm": "yes"}}, "discriminator.spectral_norm", "bool"),
+        ({"training": {"unrolled_steps": 11}}, "training.unrolled_steps", "<= 10"),
+        ({"training": {"instance_noise": -0.1}}, "training.instance_noise", ">= 0"),
+        ({"training": {"instance_noise_anneal": 0}}, "training.instance_noise_anneal", ">= 1"),
+        ({"training": {"scheme": "gauss_seidel"}}, "training.scheme", "'extragradient'"),
         ({"loss": {"kind": "log", "label_smoothing": 0.6}}, "loss.label_smoothing", "<= 0.5"),
         ({"loss": {"kind": "hinge", "label_smoothing": 0.1}}, "loss", "label_smoothing"),
         ({"data": {"name": "nope"}}, "data", "unknown distribution"),
@@ -73,7 +79,7 @@ def test_merge_and_set_dotted():
 
 def test_schema_has_ranges():
     schema = json_schema()
-    layers = schema["$defs"]["NetworkConfig"]["properties"]["layers"]
+    layers = schema["$defs"]["GeneratorConfig"]["properties"]["layers"]
     assert layers["minimum"] == 0 and layers["maximum"] == 8
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
 from ganlab.engine.bounded_json import cut
 
-Activation = Literal["relu", "leaky_relu", "tanh", "elu"]
+Activation = Literal["relu", "leaky_relu", "tanh", "elu", "gelu", "silu"]
 LossKind = Literal["log", "lsgan", "wgan", "wgan_gp", "hinge"]
 # Maximum number of custom points an experiment may carry (drawn or imported).
 MAX_POINTS = 20_000
@@ -35,9 +35,21 @@ class NetworkConfig(_Strict):
     activation: Activation = Field("relu", description="Activation of the hidden layers.")
 
 
+class GeneratorConfig(NetworkConfig):
+    ema: float = Field(
+        0.0,
+        ge=0.0,
+        le=0.9999,
+        description="Decay of an exponential moving average of G's weights (0 = off, e.g. 0.999).",
+    )
+
+
 class DiscriminatorConfig(NetworkConfig):
     packing: int = Field(
         1, ge=1, le=4, description="PacGAN packing: D judges this many samples at once."
+    )
+    spectral_norm: StrictBool = Field(
+        False, description="Divide each of D's weight matrices by its largest singular value."
     )
 
 
@@ -116,6 +128,24 @@ class TrainingConfig(_Strict):
         le=10_000_000,
         description="Iterations over which both learning rates halve (0 = constant).",
     )
+    scheme: Literal["alternating", "simultaneous", "extragradient"] = Field(
+        "alternating",
+        description="alternating: D's updates, then G's; simultaneous: one update of each from "
+        "the same point; extragradient: both look ahead one update, then step from the start.",
+    )
+    unrolled_steps: int = Field(
+        0, ge=0, le=10, description="G's gradient through this many simulated D updates."
+    )
+    instance_noise: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="σ of Gaussian noise added to every point D sees, in normalised "
+        "coordinates, annealed linearly to 0 (0 = off).",
+    )
+    instance_noise_anneal: int = Field(
+        2000, ge=1, le=10_000_000, description="Iterations over which instance noise falls to 0."
+    )
 
 
 class DataConfig(_Strict):
@@ -157,6 +187,10 @@ class ViewConfig(_Strict):
     manifold: int = Field(21, ge=3, le=64, description="Latent grid lines per axis.")
     fakes: int = Field(240, ge=12, le=2400, description="Fake samples shown (fixed noise).")
     reals: int = Field(480, ge=12, le=4800, description="Real samples shown (fixed subset).")
+    average: StrictBool = Field(
+        False,
+        description="Show and measure the averaged generator (generator.ema) instead of G.",
+    )
 
 
 class MetricsConfig(_Strict):
@@ -171,7 +205,7 @@ class MetricsConfig(_Strict):
 class ExperimentConfig(_Strict):
     data: DataConfig = Field(default_factory=DataConfig)
     noise: NoiseConfig = Field(default_factory=NoiseConfig)
-    generator: NetworkConfig = Field(default_factory=NetworkConfig)
+    generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = Field(default_factory=DiscriminatorConfig)
     loss: LossConfig = Field(default_factory=LossConfig)
     g_optimizer: GeneratorOptimizerConfig = Field(default_factory=GeneratorOptimizerConfig)

@@ -18,6 +18,7 @@ from ganlab.engine.config import json_schema
 from ganlab.engine.distributions import DISTRIBUTIONS
 from ganlab.engine.losses import OBJECTIVES
 from ganlab.engine.presets import PRESETS
+from ganlab.engine.recipes import recipe_for
 from ganlab.live.hub import Hub
 from ganlab.live.security import HostCheck, install_log_redaction, trusted_hosts
 from ganlab.live.settings import Settings
@@ -66,8 +67,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ]  # fmt: skip
 
     @app.get("/api/losses")
-    def losses() -> list[dict[str, str]]:
-        return [{"name": o.name, "title": o.title, "output": o.output} for o in OBJECTIVES.values()]
+    def losses() -> list[dict[str, Any]]:
+        return [
+            {"name": o.name, "title": o.title, "output": o.output, "recipe": recipe_for(o.name)}
+            for o in OBJECTIVES.values()
+        ]
 
     @app.get("/api/schema")
     def schema() -> dict[str, Any]:
