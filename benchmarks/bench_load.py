@@ -5,7 +5,7 @@ half second sends a `config` command (alternating the generator's learning rate)
 how long until the first frame whose `applied` field shows it. Reports per-client frames/s,
 per-session iterations/s, frame size and the command-to-frame latency.
 
-Sessions whose networks have the same shapes step together on a worker (batched.py); with
+Sessions whose networks have the same shapes step together on a worker (step.py); with
 `--shapes N` the clients' generators get N different widths, so that they form N groups
 instead of one (N=K: every session steps alone).
 

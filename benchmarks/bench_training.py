@@ -7,7 +7,7 @@ Adam (lr 1e-3) for both, one D and one G update per iteration.
 Prints both rates and their ratio, the time to compute one picture at the default
 resolution, and the time from an architecture change to the end of the next training step.
 Then the live server's case: 10 runs of this configuration (different seeds) stepped
-together in one batched iteration (batched.py), against the engine stepping them one by one.
+together in one batched iteration (step.py), against the engine stepping them one by one.
 
     .venv/bin/python benchmarks/bench_training.py [--iterations N] [--repeats R] [--json]
 """
@@ -22,7 +22,7 @@ import time
 import torch
 from torch import nn
 
-from ganlab.engine.batched import step_together
+from ganlab.engine.step import step_together
 from ganlab.engine.picture import PictureCache, compute_picture
 from ganlab.engine.trainer import Trainer
 

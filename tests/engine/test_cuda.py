@@ -108,7 +108,7 @@ def test_configure_moves_between_devices() -> None:
 
 
 def test_runs_step_together_on_cuda_as_they_would_alone():
-    from ganlab.engine.batched import group_key, step_together
+    from ganlab.engine.step import group_key, step_together
 
     grouped = [Trainer(_on("cuda", {"seed": s})) for s in range(3)]
     alone = [Trainer(_on("cuda", {"seed": s})) for s in range(3)]

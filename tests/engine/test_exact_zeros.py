@@ -12,7 +12,7 @@ lr-sized step: WGAN-GP's mean D output drifted to -3.4 in 1,000 steps. The batch
 import pytest
 import torch
 
-from ganlab.engine.batched import group_key, step_together
+from ganlab.engine.step import group_key, step_together
 from ganlab.engine.trainer import Trainer
 
 STEPS = 1000

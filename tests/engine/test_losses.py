@@ -131,7 +131,7 @@ def test_d_bias_grad_is_the_derivative_for_a_shift_of_every_output(name):
         return grad
 
     torch.testing.assert_close(exact, shift_grad(O_REAL))
-    # Stacked runs (batched.py): one value per run.
+    # Stacked runs (step.py): one value per run.
     stacked = obj.d_bias_grad(torch.stack([O_REAL, O_REAL + 5]), torch.stack([O_FAKE, O_FAKE]))
     assert stacked is not None and stacked.shape == (2, 1)
     torch.testing.assert_close(stacked, torch.stack([shift_grad(O_REAL), shift_grad(O_REAL + 5)]))

@@ -12,7 +12,7 @@ def _reference_grads(net: MLP, x: torch.Tensor, grad_out: torch.Tensor):
     return out.detach(), gp, gx
 
 
-@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("activation", sorted(a for a, f in ACTIVATIONS.items() if f.closed_form))
 @pytest.mark.parametrize("layers", [0, 1, 3])
 def test_backward_matches_autograd(activation, layers):
     gen = torch.Generator().manual_seed(0)

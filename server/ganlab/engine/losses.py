@@ -3,7 +3,7 @@
 The trainer's hand-written backward pass starts from d(loss)/d(output) given here; tests
 check every closed form against autograd of the value. `o` is D's raw output: a logit for
 the log loss, a score for the others, shaped (packs, 1), or (runs, packs, 1) for several
-runs stepped together (batched.py). Losses are means over the packs in the batch.
+runs stepped together (step.py). Losses are means over the packs in the batch.
 """
 
 from __future__ import annotations
@@ -30,6 +30,13 @@ class Objective:
     clip_weights: bool = False
     gradient_penalty: bool = False
 
+    @property
+    def closed_form(self) -> bool:
+        """Whether both gradients have closed forms here (else the trainer uses autograd of
+        the values: a new objective needs only `d_terms` and `g_terms`)."""
+        cls = type(self)
+        return cls.d_grad is not Objective.d_grad and cls.g_grad is not Objective.g_grad
+
     def prob(self, o: torch.Tensor) -> torch.Tensor:
         """D's opinion as drawn: sigmoid of a logit, or the raw score."""
         return torch.sigmoid(o) if self.output == "probability" else o
@@ -45,6 +52,7 @@ class Objective:
         return real.mean() + fake.mean()
 
     def d_grad(self, o_real: torch.Tensor, o_fake: torch.Tensor, target: float) -> Pair:
+        """Optional closed form: d(D's loss)/d(o_real), d(D's loss)/d(o_fake)."""
         raise NotImplementedError
 
     def d_bias_grad(self, o_real: Tensor, o_fake: Tensor) -> Tensor | None:
@@ -64,7 +72,7 @@ class Objective:
         return self.g_terms(o_fake, saturating).mean()
 
     def g_grad(self, o_fake: torch.Tensor, saturating: bool) -> torch.Tensor:
-        """d(mean G loss)/d(o_fake)."""
+        """Optional closed form: d(mean G loss)/d(o_fake)."""
         raise NotImplementedError
 
 
@@ -185,20 +193,23 @@ def batch_losses(obj: Objective, loss: LossConfig, last_d: tuple[torch.Tensor, t
     return out
 
 
+# The penalties take packs shaped (packs, 2m), or (runs, packs, 2m) for runs stepped together,
+# and return the sum over runs of each run's mean (runs are independent: each run's gradient
+# of the sum is its own).
 def gradient_penalty(
     critic: Callable[[Tensor], Tensor], real: torch.Tensor, fake: torch.Tensor, mix: torch.Tensor
 ) -> torch.Tensor:
     """WGAN-GP: mean (|grad_x D(x)| - 1)^2 at random interpolates of real and fake packs."""
     x = (real + mix * (fake - real)).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
-    return (grad.norm(dim=1) - 1).pow(2).mean()
+    return (grad.norm(dim=-1) - 1).pow(2).mean(-1).sum()
 
 
 def _half_squared_slope(critic: Callable[[Tensor], Tensor], at: torch.Tensor) -> torch.Tensor:
     """0.5 * mean |grad_x D(x)|^2 at the given packs (zero-centred, unlike WGAN-GP)."""
     x = at.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
-    return 0.5 * grad.pow(2).sum(dim=1).mean()
+    return 0.5 * grad.pow(2).sum(dim=-1).mean(-1).sum()
 
 
 def r1_penalty(critic: Callable[[Tensor], Tensor], real: torch.Tensor) -> torch.Tensor:

@@ -1,11 +1,14 @@
-"""A small multilayer perceptron with hand-written backpropagation.
+"""Small multilayer perceptrons over flat parameters, with an optional leading run axis.
 
 For networks this small the cost of a training step is almost all per-operation framework
-overhead, so the parameters live in ONE flat tensor (views give each layer's weight and
-bias), gradients in another, and forward/backward are written out with as few tensor
-operations as possible: no autograd graph, no module hooks. `functional` is the same network
-for autograd, used where second derivatives are needed (gradient penalties) and by tests as
-the reference for `backward`.
+overhead, so a network's parameters live in ONE flat tensor (views give each layer's weight
+and bias), and the same code runs one network (flat shape (P,)) or S same-shaped networks of
+different runs stacked (flat shape (S, P), one batched matrix product per layer).
+
+Two ways through a network: `functional` for autograd (the general path: any activation, any
+loss, penalties, unrolling), and `Layers.forward`/`backward`, hand-written backpropagation
+without an autograd graph (the fast path), for activations whose derivative has a closed form
+in their output. Tests check the fast path against the general one.
 """
 
 from __future__ import annotations
@@ -20,28 +23,140 @@ import torch.nn.functional as F
 
 aten = torch.ops.aten
 LEAKY_SLOPE = 0.2
+Tensor = torch.Tensor
 
 
 @dataclass(frozen=True)
-class ActivationFns:
-    forward: Callable[[torch.Tensor], torch.Tensor]
-    # d(loss)/d(pre-activation) from d(loss)/d(output) and the OUTPUT (so only outputs are kept).
-    backward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    # The same as `forward`, overwriting its input: for a layer's fresh affine output, which
-    # nothing else holds (one allocation less per layer).
-    forward_: Callable[[torch.Tensor], torch.Tensor]
+class Activation:
+    # The value, for autograd: all an activation needs.
+    forward: Callable[[Tensor], Tensor]
+    # Optional speed-ups for the fast path: the same in place (on a layer's fresh affine
+    # output, which nothing else holds), and d(loss)/d(pre-activation) from d(loss)/d(output)
+    # and the OUTPUT (so only outputs are kept). Without `backward`, networks using this
+    # activation train through autograd.
+    forward_: Callable[[Tensor], Tensor] | None = None
+    backward: Callable[[Tensor, Tensor], Tensor] | None = None
+
+    @property
+    def closed_form(self) -> bool:
+        return self.backward is not None
 
 
-ACTIVATIONS: dict[str, ActivationFns] = {
-    "relu": ActivationFns(torch.relu, lambda g, y: aten.threshold_backward(g, y, 0), torch.relu_),
-    "leaky_relu": ActivationFns(
+ACTIVATIONS: dict[str, Activation] = {
+    "relu": Activation(torch.relu, torch.relu_, lambda g, y: aten.threshold_backward(g, y, 0)),
+    "leaky_relu": Activation(
         lambda x: F.leaky_relu(x, LEAKY_SLOPE),
-        lambda g, y: aten.leaky_relu_backward(g, y, LEAKY_SLOPE, True),
         lambda x: F.leaky_relu_(x, LEAKY_SLOPE),
+        lambda g, y: aten.leaky_relu_backward(g, y, LEAKY_SLOPE, True),
     ),
-    "tanh": ActivationFns(torch.tanh, lambda g, y: aten.tanh_backward(g, y), torch.tanh_),
-    "elu": ActivationFns(F.elu, lambda g, y: aten.elu_backward(g, 1.0, 1.0, 1.0, True, y), F.elu_),
+    "tanh": Activation(torch.tanh, torch.tanh_, lambda g, y: aten.tanh_backward(g, y)),
+    "elu": Activation(F.elu, F.elu_, lambda g, y: aten.elu_backward(g, 1.0, 1.0, 1.0, True, y)),
+    # Their derivatives are not functions of their outputs: autograd only.
+    "gelu": Activation(F.gelu),
+    "silu": Activation(F.silu),
 }
+
+Shapes = list[tuple[int, int]]
+
+
+def views(flat: Tensor, shapes: Shapes) -> tuple[list[Tensor], list[Tensor]]:
+    """Each layer's weight (..., fan_in, fan_out) and bias (..., fan_out) as views of `flat`
+    (..., P), in the flat layout: weight then bias, layer by layer."""
+    weights, biases, offset = [], [], 0
+    for fan_in, fan_out in shapes:
+        weights.append(
+            flat[..., offset : offset + fan_in * fan_out].unflatten(-1, (fan_in, fan_out))
+        )
+        offset += fan_in * fan_out
+        biases.append(flat[..., offset : offset + fan_out])
+        offset += fan_out
+    return weights, biases
+
+
+def _affine(b: Tensor, h: Tensor, w: Tensor) -> Tensor:
+    if w.dim() == 2:
+        return torch.addmm(b, h, w)
+    return torch.baddbmm(b.unsqueeze(-2), h, w)
+
+
+def functional(flat: Tensor, shapes: Shapes, act: Activation, x: Tensor) -> Tensor:
+    """The network's output for autograd, parameters taken from `flat` ((P,) or (S, P) with
+    x (n, in) or (S, n, in))."""
+    weights, biases = views(flat, shapes)
+    h = x
+    last = len(shapes) - 1
+    for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        h = _affine(b, h, w)
+        if i < last:
+            h = act.forward(h)
+    return h
+
+
+class Layers:
+    """A network's (or S stacked networks') layers as views of flat parameters, for the
+    fast path: forward keeping every layer's output, and hand-written backpropagation."""
+
+    def __init__(self, flat: Tensor, shapes: Shapes, act: Activation) -> None:
+        self.shapes = shapes
+        self.act = act
+        self.weights, self.biases = views(flat, shapes)
+        self.weights_t = [w.transpose(-2, -1) for w in self.weights]
+        # Resolved once, not at every layer of every step (the per-call cost is what counts).
+        self._act_ = act.forward_ or act.forward
+        self._act_backward = act.backward
+        stacked = flat.dim() == 2
+        self._affine = torch.baddbmm if stacked else torch.addmm
+        self._mm = torch.bmm if stacked else torch.mm
+        self._biases = [b.unsqueeze(-2) for b in self.biases] if stacked else self.biases
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.shapes)
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        """All layer outputs, input first; the last is the network's output."""
+        outs, h = [x], x
+        last = self.num_layers - 1
+        affine, act_ = self._affine, self._act_
+        for i, (w, b) in enumerate(zip(self.weights, self._biases, strict=True)):
+            h = affine(b, h, w)
+            if i < last:
+                h = act_(h)
+            outs.append(h)
+        return outs
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self.forward(x)[-1]
+
+    def backward(
+        self,
+        outs: list[Tensor],
+        grad_out: Tensor,
+        into: tuple[list[Tensor], list[Tensor]] | None = None,
+        param_grads: bool = True,
+        input_grad: bool = False,
+    ) -> tuple[Tensor | None, Tensor | None]:
+        """Backpropagate `grad_out`. Returns (parameter gradients in the flat layout, or None
+        when `into` (a network's gradient views, written in place) or not `param_grads`; the
+        gradient with respect to the input when `input_grad`)."""
+        act_backward = self._act_backward
+        assert act_backward is not None, "no closed form: use the general path"
+        parts: list[Tensor] = []
+        g = grad_out
+        for i in range(self.num_layers - 1, -1, -1):
+            if param_grads and into is not None:
+                torch.mm(outs[i].t(), g, out=into[0][i])
+                torch.sum(g, 0, out=into[1][i])
+            elif param_grads:
+                parts.append(g.sum(-2))
+                parts.append(torch.bmm(outs[i].transpose(-2, -1), g).flatten(-2))
+            if i == 0 and not input_grad:
+                break
+            g = self._mm(g, self.weights_t[i])
+            if i > 0:
+                g = act_backward(g, outs[i])
+        flat = torch.cat(parts[::-1], dim=-1) if parts else None
+        return flat, (g if input_grad else None)
 
 
 class MLP:
@@ -58,27 +173,18 @@ class MLP:
         self.activation = activation
         self.act = ACTIVATIONS[activation]
         self.device = device
-        self.shapes = list(itertools.pairwise(sizes))
+        self.shapes: Shapes = list(itertools.pairwise(sizes))
         total = sum(i * o + o for i, o in self.shapes)
         self.params = torch.empty(total, device=device)
         self.grad = torch.zeros(total, device=device)
-        self.weights, self.biases = self._views(self.params)
-        self.grad_weights, self.grad_biases = self._views(self.grad)
-        self.weights_t = [w.t() for w in self.weights]
+        self.layers = Layers(self.params, self.shapes, self.act)
+        self.weights, self.biases = self.layers.weights, self.layers.biases
+        self.grad_views = views(self.grad, self.shapes)
         self.init(generator)
 
     @property
     def num_layers(self) -> int:
         return len(self.shapes)
-
-    def _views(self, flat: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        weights, biases, offset = [], [], 0
-        for fan_in, fan_out in self.shapes:
-            weights.append(flat[offset : offset + fan_in * fan_out].view(fan_in, fan_out))
-            offset += fan_in * fan_out
-            biases.append(flat[offset : offset + fan_out])
-            offset += fan_out
-        return weights, biases
 
     def init(self, generator: torch.Generator | None) -> None:
         """PyTorch's default Linear initialisation: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
@@ -92,76 +198,32 @@ class MLP:
                 offset += n
             self.params.copy_(values.to(self.device))
 
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """All layer outputs, input first; the last is the network's output."""
-        return layer_outputs(self.weights, self.biases, self.act, x)
+    def forward(self, x: Tensor) -> list[Tensor]:
+        return self.layers.forward(x)
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        h = x
-        last = self.num_layers - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            h = torch.addmm(b, h, w)
-            if i < last:
-                h = self.act.forward_(h)
-        return h
+    def __call__(self, x: Tensor) -> Tensor:
+        if torch.is_grad_enabled():
+            return functional(self.params, self.shapes, self.act, x)
+        return self.layers(x)
 
     def backward(
-        self,
-        outs: list[torch.Tensor],
-        grad_out: torch.Tensor,
-        param_grads: bool = True,
+        self, outs: list[Tensor], grad_out: Tensor, param_grads: bool = True,
         input_grad: bool = False,
-    ) -> torch.Tensor | None:
-        """Backpropagate `grad_out`; writes parameter gradients into `self.grad` (overwriting)
-        when `param_grads`, and returns the gradient with respect to the input if asked."""
-        g = grad_out
-        for i in range(self.num_layers - 1, -1, -1):
-            if param_grads:
-                torch.mm(outs[i].t(), g, out=self.grad_weights[i])
-                torch.sum(g, 0, out=self.grad_biases[i])
-            if i == 0 and not input_grad:
-                return None
-            g = torch.mm(g, self.weights_t[i])
-            if i > 0:
-                g = self.act.backward(g, outs[i])
-        return g
+    ) -> Tensor | None:  # fmt: skip
+        """Backpropagate `grad_out`, writing parameter gradients into `self.grad` when
+        `param_grads`; returns the gradient with respect to the input if asked."""
+        return self.layers.backward(outs, grad_out, self.grad_views, param_grads, input_grad)[1]
 
-    def functional(self, flat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def functional(self, flat: Tensor, x: Tensor) -> Tensor:
         """The same network for autograd, with parameters taken from `flat`."""
-        weights, biases = self._views(flat)
-        h = x
-        last = self.num_layers - 1
-        for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
-            h = torch.addmm(b, h, w)
-            if i < last:
-                h = self.act.forward(h)
-        return h
+        return functional(flat, self.shapes, self.act, x)
 
     def layer_grad_norms(self) -> list[float]:
         """Norm of each layer's gradient (weights and bias together)."""
         return [
             float(torch.sqrt(gw.pow(2).sum() + gb.pow(2).sum()))
-            for gw, gb in zip(self.grad_weights, self.grad_biases, strict=True)
+            for gw, gb in zip(*self.grad_views, strict=True)
         ]
-
-
-def layer_outputs(
-    weights: list[torch.Tensor],
-    biases: list[torch.Tensor],
-    act: ActivationFns,
-    x: torch.Tensor,
-    affine: Callable[..., torch.Tensor] = torch.addmm,
-) -> list[torch.Tensor]:
-    """Every layer's output, input first, activation on all but the last; `affine` is
-    addmm for one network, baddbmm for several stacked (batched.py)."""
-    outs, h = [x], x
-    last = len(weights) - 1
-    for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
-        h = affine(b, h, w)
-        if i < last:
-            h = act.forward_(h)
-        outs.append(h)
-    return outs
 
 
 def network_sizes(inputs: int, outputs: int, layers: int, neurons: int) -> list[int]:

@@ -14,6 +14,9 @@ import torch
 from ganlab.engine.config import OptimizerConfig
 
 EPS = 1e-8
+Tensor = torch.Tensor
+# An optimizer's state for a simulated update: its buffers and its step count.
+SimState = dict[str, torch.Tensor | int]
 
 
 class FlatOptimizer:
@@ -32,6 +35,15 @@ class FlatOptimizer:
 
     def step(self) -> None:
         raise NotImplementedError
+
+    def simulate(self, params: Tensor, grad: Tensor, state: SimState) -> tuple[Tensor, SimState]:
+        """The same update rule without touching anything: new parameters and state from
+        `params`, `grad` and a state from `sim_state()`, differentiable (unrolled steps)."""
+        raise NotImplementedError
+
+    def sim_state(self) -> SimState:
+        """A copy of the optimizer's state for `simulate`."""
+        return {**{k: v.detach().clone() for k, v in self.buffers.items()}, "steps": self.steps}
 
     def state(self) -> dict[str, torch.Tensor]:
         out = {name: buf for name, buf in self.buffers.items()}
@@ -69,6 +81,24 @@ class SGD(FlatOptimizer):
             buf.mul_(c.momentum).add_(self.grad)
         self.params.add_(buf, alpha=-self.lr)
 
+    def simulate(self, params: Tensor, grad: Tensor, state: SimState) -> tuple[Tensor, SimState]:
+        c, steps = self.config, int(state["steps"]) + 1
+        if c.momentum == 0.0:
+            return params - self.lr * grad, {**state, "steps": steps}
+        buf = grad if steps == 1 else _t(state["momentum"]) * c.momentum + grad
+        return params - self.lr * buf, {**state, "momentum": buf, "steps": steps}
+
+
+def _t(x: Tensor | int) -> Tensor:
+    assert isinstance(x, Tensor)
+    return x
+
+
+def _sqrt(x: Tensor) -> Tensor:
+    """sqrt with a finite derivative at 0 (where the value is below EPS's reach anyway): a
+    coordinate whose gradient is exactly 0 must not turn a differentiated update into NaN."""
+    return x.clamp_min(1e-30).sqrt()
+
 
 class Adam(FlatOptimizer):
     def __init__(self, params: torch.Tensor, grad: torch.Tensor, config: OptimizerConfig) -> None:
@@ -92,6 +122,14 @@ class Adam(FlatOptimizer):
         torch.sqrt(v, out=self._denom).div_(bias2**0.5).add_(EPS)
         self.params.addcdiv_(m, self._denom, value=-self.lr / bias1)
 
+    def simulate(self, params: Tensor, grad: Tensor, state: SimState) -> tuple[Tensor, SimState]:
+        c, steps = self.config, int(state["steps"]) + 1
+        m = _t(state["exp_avg"]).lerp(grad, 1 - c.beta1)
+        v = _t(state["exp_avg_sq"]) * c.beta2 + (1 - c.beta2) * grad * grad
+        denom = _sqrt(v / (1 - c.beta2**steps)) + EPS
+        new = params - (self.lr / (1 - c.beta1**steps)) * m / denom
+        return new, {"exp_avg": m, "exp_avg_sq": v, "steps": steps}
+
 
 class RMSProp(FlatOptimizer):
     def __init__(self, params: torch.Tensor, grad: torch.Tensor, config: OptimizerConfig) -> None:
@@ -112,6 +150,15 @@ class RMSProp(FlatOptimizer):
             self.params.add_(buf, alpha=-self.lr)
         else:
             self.params.addcdiv_(self.grad, self._denom, value=-self.lr)
+
+    def simulate(self, params: Tensor, grad: Tensor, state: SimState) -> tuple[Tensor, SimState]:
+        c = self.config
+        sq = _t(state["square_avg"]) * c.alpha + (1 - c.alpha) * grad * grad
+        step = grad / (_sqrt(sq) + EPS)
+        out: SimState = {**state, "square_avg": sq, "steps": int(state["steps"]) + 1}
+        if c.momentum > 0:
+            step = out["momentum"] = _t(state["momentum"]) * c.momentum + step
+        return params - self.lr * step, out
 
 
 def _fused_adam(adams: Sequence[Adam]) -> bool:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from ganlab.engine.step import lone, pull
 from ganlab.engine.streams import noise_sampler
 
 if TYPE_CHECKING:
@@ -167,21 +168,17 @@ def compute_picture(t: Trainer, cache: PictureCache) -> Picture:
     cache.refresh(t)
     c, norm, obj = t.config, t.normalizer, t.objective
     m = c.discriminator.packing
-    saturating = c.loss.generator == "minimax"
     with torch.inference_mode():
         nf = cache.noise.shape[0]
-        g_all = t.G(cache.g_input)
+        g_all = t.generate(cache.g_input)
         fake_n = g_all[:nf]
         packed, n = _packed(fake_n, m)
         k = packed.shape[0]
-        d_outs = t.D.forward(torch.cat([packed, cache.d_fixed]))
-        o = d_outs[-1][:k]
-        # The gradient of each pack's own loss: the mean's gradient times the pack count.
-        g_o = obj.g_grad(o, saturating).mul_(k)
-        g_x = t.D.backward([h[:k] for h in d_outs], g_o, param_grads=False, input_grad=True)
-        assert g_x is not None
+        # D's output everywhere and the gradient of each fake pack's own generator loss: the
+        # training step's own code (step.pull).
+        o_all, g_x = pull(t.d_params(), lone(t), torch.cat([packed, cache.d_fixed]), k)
         fake_grad = g_x.reshape(-1, 2)[:n] / norm.scale
-        p = obj.prob(d_outs[-1])
+        p = obj.prob(o_all)
         fake_d, real_d = p[:k].reshape(-1), p[k : k + cache.real_packs].reshape(-1)
         if m > 1:  # every sample of a pack gets the pack's value
             fake_d = fake_d.repeat_interleave(m)[:n]

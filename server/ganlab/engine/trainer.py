@@ -12,27 +12,25 @@ autograd. No compilation, so a change of architecture trains on the very next st
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
+from ganlab.engine import spectral
 from ganlab.engine.config import ConfigError, ExperimentConfig, parse_config, updated
 from ganlab.engine.distributions import Distribution, resolve
 from ganlab.engine.losses import (
     OBJECTIVES,
     Objective,
     batch_losses,
-    gradient_penalty,
-    r1_penalty,
-    r2_penalty,
 )
-from ganlab.engine.mlp import MLP, network_sizes
+from ganlab.engine.mlp import MLP, Layers, network_sizes
 from ganlab.engine.optimizers import FlatOptimizer, make_optimizer
+from ganlab.engine.step import Group, iterate, lone
 from ganlab.engine.streams import Stream, noise_sampler
 
 Trace = dict[str, dict[str, Any]]
@@ -70,6 +68,12 @@ class Normalizer:
         return (x - c) / self.scale
 
 
+def _shape(section: Any, *besides: str) -> dict[str, Any]:
+    """A network section's fields that shape its network: all but `besides` (a change of
+    those keeps the weights)."""
+    return section.model_dump(exclude=set(besides))
+
+
 def _np(x: torch.Tensor) -> np.ndarray:
     return x.detach().cpu().numpy().astype(np.float32, copy=False)
 
@@ -100,7 +104,13 @@ def points_array(points: Any) -> np.ndarray:
 
 
 class Trainer:
-    def __init__(self, config: ExperimentConfig | dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, config: ExperimentConfig | dict[str, Any] | None = None, closed_forms: bool = True
+    ) -> None:
+        # False: every gradient through autograd (the general path), for tests and benchmarks.
+        self.closed_forms = closed_forms
+        self._group_key: Hashable | None = None
+        self._lone_group: Group | None = None
         if config is None:
             config = ExperimentConfig()
         elif isinstance(config, dict):
@@ -133,6 +143,12 @@ class Trainer:
             torch.Generator().manual_seed(c.seed + 3),
             self.device,
         )
+        self.instance_noise_stream = Stream(
+            lambda n, g: torch.randn(n, 2, generator=g),
+            torch.Generator().manual_seed(c.seed + 4),
+            self.device,
+        )
+        self._group_key = self._lone_group = None
         self._build_generator()
         self._build_discriminator()
         self.view_version = next(VIEW_VERSIONS)
@@ -149,7 +165,15 @@ class Trainer:
         sizes = network_sizes(c.noise.dim, 2, c.generator.layers, c.generator.neurons)
         self.G = MLP(sizes, c.generator.activation, self.device, self._init_gen)
         self.g_opt = make_optimizer(self.G.params, self.G.grad, c.g_optimizer)
-        self._last_g = None
+        self._last_g = self._lone_group = None
+        self._restart_average()
+
+    def _restart_average(self) -> None:
+        """The moving average starts again at G's next update (a new G, or EMA turned on)."""
+        self.g_average: torch.Tensor | None = None
+        self.g_average_count = 0
+        if self.config.generator.ema > 0:  # a buffer from the start, so run files hold it
+            self.g_average = torch.zeros_like(self.G.params)
 
     def _build_discriminator(self) -> None:
         c = self.config
@@ -157,7 +181,13 @@ class Trainer:
         sizes = network_sizes(2 * d.packing, 1, d.layers, d.neurons)
         self.D = MLP(sizes, d.activation, self.device, self._init_gen)
         self.d_opt = make_optimizer(self.D.params, self.D.grad, c.d_optimizer)
-        self._last_d = None
+        self._last_d = self._lone_group = None
+        self._start_spectral()
+
+    def _start_spectral(self) -> None:
+        self._sn_vectors: spectral.Vectors = []
+        if self.config.discriminator.spectral_norm:
+            self._sn_vectors = spectral.start_vectors(self.D.params, self.D.shapes, self._init_gen)
 
     def configure(self, change: ExperimentConfig | dict[str, Any]) -> set[str]:
         """Apply a new or partial config between two steps without losing the run.
@@ -177,14 +207,22 @@ class Trainer:
             self.data_stream.restart(self._draw_real)
         if "noise" in changed:
             self.noise_stream.restart(noise_sampler(new.noise.kind, new.noise.dim))
-        if "generator" in changed or new.noise.dim != old.noise.dim:
+        self._group_key = self._lone_group = None
+        if _shape(new.generator, "ema") != _shape(old.generator, "ema") or \
+                new.noise.dim != old.noise.dim:  # fmt: skip
             self._build_generator()
-        elif "g_optimizer" in changed:
-            self.g_opt = self._reoptimize(self.g_opt, self.G, new.g_optimizer)
-        if "discriminator" in changed:
+        else:
+            if "g_optimizer" in changed:
+                self.g_opt = self._reoptimize(self.g_opt, self.G, new.g_optimizer)
+            if (new.generator.ema > 0) != (old.generator.ema > 0):
+                self._restart_average()
+        if _shape(new.discriminator, "spectral_norm") != _shape(old.discriminator, "spectral_norm"):
             self._build_discriminator()
-        elif "d_optimizer" in changed:
-            self.d_opt = self._reoptimize(self.d_opt, self.D, new.d_optimizer)
+        else:
+            if "d_optimizer" in changed:
+                self.d_opt = self._reoptimize(self.d_opt, self.D, new.d_optimizer)
+            if new.discriminator.spectral_norm != old.discriminator.spectral_norm:
+                self._start_spectral()
         if changed & VIEW_INPUTS:
             self.view_version = next(VIEW_VERSIONS)
         return changed
@@ -199,7 +237,7 @@ class Trainer:
     def _move_to(self, device: torch.device) -> None:
         state = self.state()
         self.device = device
-        for stream in (self.data_stream, self.noise_stream, self.mix_stream):
+        for stream in self._streams().values():
             stream.device = device
         self._build_generator()
         self._build_discriminator()
@@ -211,13 +249,14 @@ class Trainer:
         return OBJECTIVES[self.config.loss.kind]
 
     @property
-    def needs_autograd(self) -> bool:
+    def has_penalties(self) -> bool:
         c = self.config.loss
-        return self.objective.gradient_penalty or c.r1 > 0 or c.r2 > 0
+        return (self.objective.gradient_penalty and c.gp_weight > 0) or c.r1 > 0 or c.r2 > 0
 
-    def _mode(self) -> contextlib.AbstractContextManager[Any]:
-        # Inference mode is the cheapest; penalties need tensors autograd may save.
-        return torch.no_grad() if self.needs_autograd else torch.inference_mode()
+    @property
+    def needs_autograd(self) -> bool:
+        """Whether D's update goes through autograd (the general path)."""
+        return not lone(self).closed_form_d
 
     def _batch(self) -> tuple[int, int]:
         """(packs, samples): D sees batch_size // packing packs; the remainder is dropped."""
@@ -225,130 +264,87 @@ class Trainer:
         packs = max(1, self.config.training.batch_size // m)
         return packs, packs * m
 
-    def _d_compute(self, trace: Trace | None = None) -> None:
-        m = self.config.discriminator.packing
-        packs, n = self._batch()
-        real = self.data_stream.take(n)
-        z = self.noise_stream.take(n)
-        fake = self.G(z)
-        x = torch.cat([real, fake]).view(2 * packs, 2 * m)
-        obj, target = self.objective, 1.0 - self.config.loss.label_smoothing
-        if self.needs_autograd:
-            o = self._d_autograd(x, packs)
-        else:
-            outs = self.D.forward(x)
-            o = outs[-1]
-            g_real, g_fake = obj.d_grad(o[:packs], o[packs:], target)
-            self.D.backward(outs, torch.cat([g_real, g_fake]))
-        exact = obj.d_bias_grad(o[:packs], o[packs:])
-        if exact is not None:  # where it can be exactly 0, no rounding residue (losses.py)
-            self.D.grad_biases[-1].copy_(exact)
-        self._last_d = (o[:packs], o[packs:])
-        if trace is not None:
-            norm = self.normalizer
-            trace["generate"] = {"noise": _np(z), "fake": norm.to_data(fake),
-                                 "real": norm.to_data(real)}  # fmt: skip
-            trace["classify"] = {
-                "d_real": _np(obj.prob(o[:packs]).repeat_interleave(m)),
-                "d_fake": _np(obj.prob(o[packs:]).repeat_interleave(m)),
-            }
-            trace["loss"] = {"d_loss": float(obj.d_value(o[:packs], o[packs:], target))}
-            trace["gradients"] = self._grad_trace(self.D)
-
-    def _d_autograd(self, x: torch.Tensor, packs: int) -> torch.Tensor:
-        c = self.config.loss
-        obj = self.objective
-        with torch.enable_grad():
-            flat = self.D.params.detach().requires_grad_(True)
-
-            def critic(inp: torch.Tensor) -> torch.Tensor:
-                return self.D.functional(flat, inp)
-
-            o = critic(x)
-            loss = obj.d_value(o[:packs], o[packs:], 1.0 - c.label_smoothing)
-            if obj.gradient_penalty and c.gp_weight > 0:
-                mix = self.mix_stream.take(packs)
-                loss = loss + c.gp_weight * gradient_penalty(critic, x[:packs], x[packs:], mix)
-            if c.r1 > 0:
-                loss = loss + c.r1 * r1_penalty(critic, x[:packs])
-            if c.r2 > 0:  # at the fakes of this update, detached: G gets no gradient here
-                loss = loss + c.r2 * r2_penalty(critic, x[packs:])
-            (grad,) = torch.autograd.grad(loss, flat)
-        self.D.grad.copy_(grad)
-        return o.detach()
-
     def _lr_scale(self) -> float:
         """The learning-rate schedule's factor at the current iteration (1 = constant)."""
         halflife = self.config.training.lr_halflife
         return 0.5 ** (self.iteration / halflife) if halflife else 1.0
 
-    def _d_apply(self) -> None:
-        # Set at every update, so single steps, walks and reloaded runs follow the schedule.
-        self.d_opt.lr_scale = self._lr_scale()
-        self.d_opt.step()
-        self._d_applied()
+    def instance_noise_sigma(self) -> float:
+        """σ of the instance noise at the current iteration: linear from its start to 0."""
+        t = self.config.training
+        return t.instance_noise * max(0.0, 1.0 - self.iteration / t.instance_noise_anneal)
 
-    def _d_applied(self) -> None:
+    def _d_applied(self, count: bool = True) -> None:
         if self.objective.clip_weights:
             self.D.params.clamp_(-self.config.loss.clip, self.config.loss.clip)
-        self.d_updates += 1
+        if count:
+            self.d_updates += 1
 
-    def _g_compute(self, trace: Trace | None = None) -> None:
-        m = self.config.discriminator.packing
-        packs, n = self._batch()
-        z = self.noise_stream.take(n)
-        g_outs = self.G.forward(z)
-        fake = g_outs[-1]
-        d_outs = self.D.forward(fake.reshape(packs, 2 * m))
-        o = d_outs[-1]
-        obj, saturating = self.objective, self.config.loss.generator == "minimax"
-        g_o = obj.g_grad(o, saturating)
-        g_x = self.D.backward(d_outs, g_o, param_grads=False, input_grad=True)
-        assert g_x is not None
-        self.G.backward(g_outs, g_x.reshape(n, 2))
-        self._last_g = o
-        if trace is not None:
-            norm = self.normalizer
-            trace["generate"] = {"noise": _np(z), "fake": norm.to_data(fake)}
-            trace["classify"] = {"d_fake": _np(obj.prob(o).repeat_interleave(m))}
-            trace["loss"] = {"g_loss": float(obj.g_value(o, saturating))}
-            # Per-sample arrows: gradient of each pack's own loss (the mean's times `packs`).
-            arrows = _np(g_x.reshape(n, 2) * (packs / norm.scale))
-            trace["gradients"] = {**self._grad_trace(self.G), "fake_grad": arrows}
-
-    def _g_apply(self) -> None:
-        self.g_opt.lr_scale = self._lr_scale()
-        self.g_opt.step()
+    def _g_applied(self) -> None:
+        decay = self.config.generator.ema
+        if decay > 0:
+            if self.g_average is None or self.g_average_count == 0:
+                self.g_average = self.G.params.clone()
+            else:
+                self.g_average.lerp_(self.G.params, 1 - decay)
+            self.g_average_count += 1
         self.g_updates += 1
 
-    @staticmethod
-    def _grad_trace(net: MLP) -> dict[str, Any]:
-        norms = net.layer_grad_norms()
-        return {"layer_grad_norms": norms, "grad_norm": float(np.sqrt(np.sum(np.square(norms))))}
+    def spectral_vectors(self) -> spectral.Vectors:
+        """D's power-iteration vectors (u, v) per layer (spectral norm on), else []."""
+        return self._sn_vectors
+
+    def spectral_step(self) -> None:
+        """One power iteration of every layer's vectors (at each of D's gradients)."""
+        spectral.power_iteration_(self.D.params, self.D.shapes, self._sn_vectors)
+
+    def d_params(self) -> torch.Tensor:
+        """D's parameters as D uses them: spectrally normalised where that is on."""
+        if not self.config.discriminator.spectral_norm:
+            return self.D.params
+        return spectral.normalized(self.D.params, self.D.shapes, self._sn_vectors)
+
+    def averaged_generator(self) -> torch.Tensor | None:
+        """The moving average of G's parameters (generator.ema > 0, after G's first update
+        since it was turned on), else None."""
+        if self.config.generator.ema == 0 or not self.g_average_count:
+            return None
+        return self.g_average
+
+    def shown_generator(self) -> torch.Tensor:
+        """G's parameters as pictures, samples and metrics show them (view.average)."""
+        avg = self.averaged_generator() if self.config.view.average else None
+        return self.G.params if avg is None else avg
+
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        """The shown generator's output at noise z (normalised coordinates)."""
+        flat = self.shown_generator()
+        return self.G.layers(z) if flat is self.G.params else \
+            Layers(flat, self.G.shapes, self.G.act)(z)  # fmt: skip
+
+    def judge(self, x: torch.Tensor) -> torch.Tensor:
+        """D's raw output at packs x, in normalised coordinates."""
+        flat = self.d_params()
+        return self.D.layers(x) if flat is self.D.params else \
+            Layers(flat, self.D.shapes, self.D.act)(x)  # fmt: skip
 
     def step_d(self) -> None:
         """One discriminator update."""
-        with self._mode():
-            self._d_compute()
-            self._d_apply()
+        group = lone(self)
+        with group.mode():
+            group.d_gradients()
+            group.d_apply()
 
     def step_g(self) -> None:
         """One generator update."""
-        with torch.inference_mode():
-            self._g_compute()
-            self._g_apply()
+        group = lone(self)
+        with group.mode():
+            group.g_gradients()
+            group.g_apply()
 
     def step(self) -> None:
-        """One iteration: d_steps discriminator updates, then g_steps generator updates."""
-        t = self.config.training
-        with self._mode():
-            for _ in range(t.d_steps):
-                self._d_compute()
-                self._d_apply()
-            for _ in range(t.g_steps):
-                self._g_compute()
-                self._g_apply()
-        self.iteration += 1
+        """One iteration, by the config's training scheme (step.py)."""
+        iterate([self])
 
     def train(
         self,
@@ -378,15 +374,15 @@ class Trainer:
         if which not in ("d", "g"):
             raise ValueError("which must be 'd' or 'g'")
         trace: Trace = {}
-        mode = self._mode() if which == "d" else torch.inference_mode()
-        with mode:
-            (self._d_compute if which == "d" else self._g_compute)(trace)
+        group = lone(self)
+        with group.mode():
+            (group.d_gradients if which == "d" else group.g_gradients)(trace)
         for phase in ("generate", "classify", "loss", "gradients"):
             yield phase, trace[phase]
         net = self.D if which == "d" else self.G
         before = net.params.clone()
-        with mode:
-            (self._d_apply if which == "d" else self._g_apply)()
+        with group.mode():
+            (group.d_apply if which == "d" else group.g_apply)()
         result: dict[str, Any] = {"param_change": float((net.params - before).norm())}
         if which == "g":
             with torch.inference_mode():
@@ -418,7 +414,7 @@ class Trainer:
         gen = generator or torch.Generator().manual_seed(self.config.seed + 7)
         z = noise_sampler(self.config.noise.kind, self.config.noise.dim)(n, gen).to(self.device)
         with torch.inference_mode():
-            return self.normalizer.to_data(self.G(z))
+            return self.normalizer.to_data(self.generate(z))
 
     def discriminate(self, points: Any) -> np.ndarray:
         """D's raw output at `points`, an array-like of shape (n, 2) in the distribution's
@@ -429,7 +425,7 @@ class Trainer:
         x = torch.from_numpy(points_array(points)).to(self.device)
         packs = self.normalizer.from_data(x).repeat(1, self.config.discriminator.packing)
         with torch.inference_mode():
-            return _np(self.D(packs).reshape(-1))
+            return _np(self.judge(packs).reshape(-1))
 
     def real_sample(self, n: int, generator: torch.Generator | None = None) -> np.ndarray:
         gen = generator or torch.Generator().manual_seed(self.config.seed + 8)
@@ -453,12 +449,24 @@ class Trainer:
         }
         for prefix, opt in (("g_opt", self.g_opt), ("d_opt", self.d_opt)):
             out.update({f"{prefix}.{k}": v for k, v in opt.state().items()})
-        for name, stream in (("data", self.data_stream), ("noise", self.noise_stream),
-                             ("mix", self.mix_stream)):  # fmt: skip
+        for name, stream in self._streams().items():
             out.update({f"stream.{name}.{k}": v for k, v in stream.state().items()})
+        for i, (u, v) in enumerate(self._sn_vectors):
+            out[f"d.spectral.{i}.u"], out[f"d.spectral.{i}.v"] = u, v
+        if self.g_average is not None:
+            out["g.average"] = self.g_average
+            out["g.average_count"] = torch.tensor([self.g_average_count], dtype=torch.int64)
         counters = [self.iteration, self.d_updates, self.g_updates]
         out["counters"] = torch.tensor(counters, dtype=torch.int64)
         return {k: v.detach().cpu().contiguous().clone() for k, v in out.items()}
+
+    def _streams(self) -> dict[str, Stream]:
+        """The run's random streams by name; instance noise's only while it is on (so run
+        files of runs without it stay as they were)."""
+        out = {"data": self.data_stream, "noise": self.noise_stream, "mix": self.mix_stream}
+        if self.config.training.instance_noise > 0:
+            out["instance"] = self.instance_noise_stream
+        return out
 
     def load_state(self, state: dict[str, torch.Tensor]) -> None:
         with torch.no_grad():
@@ -469,9 +477,15 @@ class Trainer:
             opt.load(
                 {k[len(prefix) + 1 :]: v for k, v in state.items() if k.startswith(prefix + ".")}
             )
-        for name, stream in (("data", self.data_stream), ("noise", self.noise_stream),
-                             ("mix", self.mix_stream)):  # fmt: skip
+        for name, stream in self._streams().items():
             p = f"stream.{name}."
             stream.load({k[len(p) :]: v for k, v in state.items() if k.startswith(p)})
+        with torch.no_grad():
+            for i, (u, v) in enumerate(self._sn_vectors):
+                u.copy_(state[f"d.spectral.{i}.u"].to(self.device))
+                v.copy_(state[f"d.spectral.{i}.v"].to(self.device))
+            if self.g_average is not None:
+                self.g_average.copy_(state["g.average"].to(self.device))
+                self.g_average_count = int(state["g.average_count"][0])
         self.iteration, self.d_updates, self.g_updates = (int(v) for v in state["counters"])
         self._last_d = self._last_g = None

@@ -5,7 +5,7 @@ one, every busy session (playing, owing a frame, or with commands waiting) gets 
 least served first (fair_share.py): a session's commands, its training and its frames all
 come out of its own share, so a costly session slows itself and not its neighbours. Playing
 sessions whose networks have the same shapes share their turns and step together, one
-batched iteration for all of them (batched.py), which costs a fraction of stepping each alone.
+batched iteration for all of them (step.py), which costs a fraction of stepping each alone.
 
 The messages to and from the web server are engine_messages.py's; what one turn makes goes
 out as one `Batch`. Every HEARTBEAT seconds the process says it is alive, with the measured
@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from ganlab.engine.batched import diverged_runs, group_key, step_together
+from ganlab.engine.step import diverged_runs, group_key, step_together
 from ganlab.live.engine_messages import (
     Attach,
     Batch,

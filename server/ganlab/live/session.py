@@ -330,7 +330,7 @@ class Session:
             now = time.perf_counter()
         return self.end_slice(now)
 
-    # A slice, in parts, so that a worker can step several sessions together (batched.py).
+    # A slice, in parts, so that a worker can step several sessions together (step.py).
     def begin_slice(self) -> float:
         """Start a slice; returns the time."""
         self._slice_first = self.trainer.iteration
