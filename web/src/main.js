@@ -6,6 +6,7 @@ import { Run } from "./state/run.js";
 import { configToHash, hashToConfig, hashToExperiment } from "./state/url.js";
 import { HINTS, buildNodes, labelFor, setPath } from "./state/controls.js";
 import { HealthMonitor, suggestedRate } from "./state/health.js";
+import { lossChange } from "./state/recipes.js";
 import { PALETTES, heatmapLut } from "./views/colors.js";
 import { DistributionView } from "./views/distribution-view.js";
 import { NoiseView } from "./views/noise-view.js";
@@ -40,6 +41,7 @@ class App {
   constructor() {
     this.pendingFrame = null;
     this.presets = [];
+    this.losses = []; // GET /api/losses: each loss with its recipe
     this.schema = null;
     // framesRendered counts frames the picture has drawn; renderMs* is the drawing time (in the
     // picture's worker), mainMs* the page's own time per frame.
@@ -54,7 +56,7 @@ class App {
     this.scheduled = false;
     this.thumbFrame = null;
     this.health = new HealthMonitor();
-    this.editIds = new Map(); // id -> path of settings changed in the graph, awaiting the server
+    this.editIds = new Map(); // id -> {path, note} of a change made in the graph, awaiting the server
     this.serverDiverged = null;
 
     this.run = new Run();
@@ -132,10 +134,11 @@ class App {
     });
     run.on("config", (config) => this.setConfig(config));
     run.on("applied", ({ id, rebuilt }) => {
-      const path = this.editIds.get(id);
-      if (path) {
+      const edit = this.editIds.get(id);
+      if (edit) {
         this.editIds.delete(id);
-        this.sayRebuilt(rebuilt, path);
+        this.sayRebuilt(rebuilt, edit.path);
+        if (edit.note) this.toasts.show(edit.note, "info", 10000);
       }
       const pending = this.resetAfterImport;
       if (!pending || pending.id !== id) return;
@@ -487,10 +490,16 @@ class App {
 
   // ---- controls ----
 
+  /** A change made in the graph. Picking a loss brings its usual settings in the same change
+   * (state/recipes.js); nothing else applies a recipe. */
   changeConfig(path, value) {
     $("preset").value = "";
-    const id = this.run.configure(setPath(path, value));
-    if (id !== null) this.editIds.set(id, path);
+    const { set, note } = path === "loss.kind"
+      ? lossChange(this.losses, value, this.run.config)
+      : { set: setPath(path, value), note: null };
+    const id = this.run.configure(set);
+    if (id !== null) this.editIds.set(id, { path, note });
+    else if (note) this.toasts.show(note, "info", 10000); // offline: the edit is kept and applied locally
   }
 
   /** A network whose shape changed starts from fresh weights while the run goes on: say so,
@@ -775,10 +784,12 @@ class App {
       return res.json();
     };
     try {
-      const [schema, dists, presets, samples] = await Promise.all([
-        get("api/schema"), get("api/distributions"), get("api/presets"), get("distributions.json").catch(() => ({})),
+      const [schema, dists, presets, losses, samples] = await Promise.all([
+        get("api/schema"), get("api/distributions"), get("api/presets"), get("api/losses"),
+        get("distributions.json").catch(() => ({})),
       ]);
       this.schema = schema;
+      this.losses = losses;
       this.graph.setControls(buildNodes(schema));
       this.presets = presets;
       fillPresetMenu($("preset"), presets);

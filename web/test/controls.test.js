@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { buildNodes, HINTS, labelFor, getPath, setPath, parseControl } from "../src/state/controls.js";
+import { buildNodes, HINTS, labelFor, getPath, setPath, parseControl, optionName } from "../src/state/controls.js";
 import { fieldSpec } from "../src/state/schema.js";
 
 // A copy of GET /api/schema; schema.test.js says how to regenerate it.
@@ -56,13 +56,14 @@ test("ranges and option lists come from the schema, the option names from the hi
   const lr = control("d_optimizer.lr");
   assert.deepEqual([lr.kind, lr.min, lr.exclusiveMin, lr.max], ["number", 0, true, 10]);
   assert.deepEqual(control("generator.activation").options,
-    [["relu", "ReLU"], ["leaky_relu", "Leaky ReLU"], ["tanh", "tanh"], ["elu", "ELU"]]);
+    [["relu", "ReLU"], ["leaky_relu", "Leaky ReLU"], ["tanh", "tanh"], ["elu", "ELU"], ["gelu", "GELU"], ["silu", "SiLU"]]);
+  assert.deepEqual(control("discriminator.activation").options.slice(-2), [["gelu", "GELU"], ["silu", "SiLU"]]);
   // Another server: a narrower range and one activation fewer, one more. The controls follow.
   const narrow = buildNodes(withField("generator.neurons", { maximum: 64 }));
   assert.equal(control("generator.neurons", narrow).max, 64);
   assert.equal(parseControl(control("generator.neurons", narrow), "100").error, "Neurons can be at most 64.");
-  const acts = buildNodes(withField("generator.activation", { enum: ["relu", "gelu"] }));
-  assert.deepEqual(control("generator.activation", acts).options, [["relu", "ReLU"], ["gelu", "gelu"]]);
+  const acts = buildNodes(withField("generator.activation", { enum: ["relu", "swish"] }));
+  assert.deepEqual(control("generator.activation", acts).options, [["relu", "ReLU"], ["swish", "swish"]]);
 });
 
 test("the batch-size menu reaches the schema's maximum and offers nothing above it", () => {
@@ -104,7 +105,7 @@ test("control input is checked against the schema, in the same sentences as a li
   assert.equal(parseControl(layers, "abc").error, "Hidden layers must be a number.");
   const act = control("generator.activation");
   assert.deepEqual(parseControl(act, "tanh"), { value: "tanh" });
-  assert.equal(parseControl(act, "sigmoid").error, "Activation must be one of ReLU, Leaky ReLU, tanh, ELU.");
+  assert.equal(parseControl(act, "sigmoid").error, "Activation must be one of ReLU, Leaky ReLU, tanh, ELU, GELU, SiLU.");
   const lr = control("g_optimizer.lr");
   assert.deepEqual(parseControl(lr, "0.003"), { value: 0.003 });
   assert.equal(parseControl(lr, "0").error, "Learning rate must be more than 0.");
@@ -142,4 +143,72 @@ test("dotted paths read and build nested partial configs", () => {
   assert.deepEqual(setPath("seed", 4), { seed: 4 });
   assert.equal(getPath({ a: { b: { c: 3 } } }, "a.b.c"), 3);
   assert.equal(getPath({ a: null }, "a.b"), undefined);
+});
+
+test("the training variants sit in the node a learner looks in, as advanced settings", () => {
+  const nodeOf = (path) => NODES.find((n) => n.controls.some((c) => c.path === path))?.id;
+  const expected = {
+    "discriminator.spectral_norm": "discriminator", "generator.ema": "generator", "view.average": "generator",
+    "training.scheme": "loss", "training.unrolled_steps": "loss", "training.instance_noise": "loss",
+    "training.instance_noise_anneal": "loss",
+  };
+  for (const [path, node] of Object.entries(expected)) {
+    assert.equal(nodeOf(path), node, path);
+    assert.equal(control(path).advanced, true, `${path} is advanced`);
+  }
+  // Their kinds and ranges come from the schema.
+  assert.equal(control("discriminator.spectral_norm").kind, "boolean");
+  assert.equal(control("view.average").kind, "boolean");
+  assert.equal(control("training.unrolled_steps").kind, "int");
+  assert.deepEqual([control("training.unrolled_steps").min, control("training.unrolled_steps").max], [0, 10]);
+  assert.deepEqual([control("training.instance_noise").min, control("training.instance_noise").max], [0, 1]);
+  assert.deepEqual(control("training.scheme").options,
+    [["alternating", "Alternating"], ["simultaneous", "Simultaneous"], ["extragradient", "Extragradient"]]);
+  // The EMA menu: off first, and nothing above the schema's 0.9999.
+  const ema = control("generator.ema");
+  assert.equal(ema.choices[0], 0);
+  assert.ok(ema.choices.includes(0.999));
+  assert.ok(ema.choices.every((v) => v >= 0 && v <= fieldSpec(SCHEMA, "generator.ema").max));
+  assert.deepEqual(parseControl(ema, "0.999"), { value: 0.999 });
+  assert.equal(parseControl(ema, "1").error, "Weight average (EMA) can be at most 0.9999.");
+});
+
+test("the averaged view and the noise's fade-out show only where they mean something", () => {
+  const average = control("view.average");
+  assert.equal(average.when({ generator: { ema: 0 } }), false);
+  assert.equal(average.when({ generator: { ema: 0.999 } }), true);
+  const anneal = control("training.instance_noise_anneal");
+  assert.equal(anneal.when({ training: { instance_noise: 0 } }), false);
+  assert.equal(anneal.when({ training: { instance_noise: 0.1 } }), true);
+  assert.equal(control("training.instance_noise").when, undefined);
+});
+
+test("updates per iteration stay in view under the other schemes, marked as unused and why", () => {
+  for (const path of ["training.d_steps", "training.g_steps"]) {
+    const c = control(path);
+    assert.equal(c.when, undefined, `${path} is never hidden`);
+    assert.equal(c.unused({ training: { scheme: "alternating" } }), null);
+    assert.equal(c.unused({ training: {} }), null, "a server without schemes alternates");
+    assert.match(c.unused({ training: { scheme: "simultaneous" } }), /^Not used now: the simultaneous scheme/);
+    assert.match(c.unused({ training: { scheme: "extragradient" } }), /extragradient scheme updates each network once/);
+    assert.match(c.help, /alternating scheme/);
+  }
+  assert.equal(control("training.batch_size").unused, undefined);
+});
+
+test("a yes/no setting reads true and false and nothing else", () => {
+  const sn = control("discriminator.spectral_norm");
+  assert.deepEqual(parseControl(sn, "true"), { value: true });
+  assert.deepEqual(parseControl(sn, "false"), { value: false });
+  assert.equal(parseControl(sn, "on").error, "Spectral norm must be true or false.");
+});
+
+test("picking a loss says that it brings its usual settings; values are named as their menus name them", () => {
+  assert.match(control("loss.kind").help, /also sets its usual updates per iteration and optimizers/);
+  assert.equal(optionName("d_optimizer.kind", "rmsprop"), "RMSProp");
+  assert.equal(optionName("generator.activation", "silu"), "SiLU");
+  assert.equal(optionName("generator.activation", "swish"), "swish");
+  assert.equal(optionName("generator.neurons", 16), "16");
+  assert.equal(labelFor("discriminator.spectral_norm"), "Discriminator spectral norm");
+  assert.equal(labelFor("generator.ema"), "Generator weight average (EMA)");
 });

@@ -139,7 +139,7 @@ test("each control is the right kind of input with the declared limits and choic
   const act = input("generator.activation");
   assert.equal(act.tagName, "SELECT");
   assert.deepEqual([...act.options].map((o) => [o.value, o.text]),
-    [["relu", "ReLU"], ["leaky_relu", "Leaky ReLU"], ["tanh", "tanh"], ["elu", "ELU"]]);
+    [["relu", "ReLU"], ["leaky_relu", "Leaky ReLU"], ["tanh", "tanh"], ["elu", "ELU"], ["gelu", "GELU"], ["silu", "SiLU"]]);
   // A number with a few usual values is a menu of them.
   const lr = input("g_optimizer.lr");
   assert.equal(lr.tagName, "SELECT");
@@ -348,6 +348,11 @@ test("each node says in one line what it is set to", () => {
   assert.equal(summary("discriminator"), "2 × 16 ReLU · SGD 0.01");
   assert.equal(summary("samples"), "batch 128");
   assert.equal(summary("loss"), "Log loss");
+  const loss = container.querySelector(".node-loss .node-summary");
+  assert.equal(loss.title, "Log loss", "the whole line, where a narrow node cuts it short");
+  g.setConfig({ ...CONFIG, training: { ...CONFIG.training, scheme: "extragradient" } });
+  assert.equal(loss.title, "Log loss · extragradient");
+  g.setConfig(CONFIG);
   assert.equal(nodeSummary("discriminator", { ...CONFIG, discriminator: { ...CONFIG.discriminator, layers: 0, packing: 2 }, training: { ...CONFIG.training, d_steps: 3 } }),
     "linear · SGD 0.01 · 3× · pack 2");
   assert.equal(nodeSummary("discriminator", { ...CONFIG, training: { ...CONFIG.training, d_steps: 0 } }), "2 × 16 ReLU · SGD 0.01 · frozen");
@@ -391,4 +396,73 @@ test("the gradient loops march while training, unless the user prefers reduced m
   still.layoutEdges();
   still.advanceLoops();
   assert.equal(container.querySelector("path.loop-d").style.strokeDashoffset, "");
+});
+
+test("a yes/no setting is a checkbox: a click reports true or false, and the config sets it", () => {
+  const g = makeGraph();
+  g.setConfig({ ...CONFIG, discriminator: { ...CONFIG.discriminator, spectral_norm: false } });
+  const sn = input("discriminator.spectral_norm");
+  assert.equal(sn.tagName, "INPUT");
+  assert.equal(sn.type, "checkbox");
+  assert.equal(sn.checked, false);
+  assert.equal(doc.querySelector(`label[for="${sn.id}"]`).textContent, "Spectral norm");
+  sn.click();
+  sn.click();
+  assert.deepEqual(changes, [["discriminator.spectral_norm", true], ["discriminator.spectral_norm", false]]);
+  g.setConfig({ ...CONFIG, discriminator: { ...CONFIG.discriminator, spectral_norm: true } });
+  assert.equal(sn.checked, true);
+  g.setConfig({ ...CONFIG, discriminator: { ...CONFIG.discriminator, spectral_norm: false } });
+  assert.equal(sn.checked, false);
+  assert.deepEqual(errors, []);
+});
+
+test("the averaged view shows only with a weight average; the noise's fade-out only with noise", () => {
+  const g = makeGraph();
+  const config = { ...CONFIG, generator: { ...CONFIG.generator, ema: 0 }, view: { average: false }, training: { ...CONFIG.training, instance_noise: 0, instance_noise_anneal: 2000 } };
+  g.setConfig(config);
+  assert.equal(rowOf("view.average").hidden, true);
+  assert.equal(rowOf("training.instance_noise_anneal").hidden, true);
+  g.setConfig({ ...config, generator: { ...config.generator, ema: 0.999 }, training: { ...config.training, instance_noise: 0.1 } });
+  assert.equal(rowOf("view.average").hidden, false);
+  assert.equal(rowOf("training.instance_noise_anneal").hidden, false);
+  assert.equal(input("generator.ema").value, "0.999");
+  assert.equal(input("training.instance_noise_anneal").value, "2000");
+});
+
+test("updates per iteration stay in view but disabled under another scheme, and the help says why", () => {
+  const g = makeGraph();
+  const at = (scheme) => ({ ...CONFIG, training: { ...CONFIG.training, d_steps: 5, scheme } });
+  g.setConfig(at("alternating"));
+  const d = input("training.d_steps");
+  assert.equal(d.disabled, false);
+  assert.equal(rowOf("training.d_steps").classList.contains("unused"), false);
+  assert.doesNotMatch(d.title, /Not used/);
+  g.setConfig(at("simultaneous"));
+  for (const path of ["training.d_steps", "training.g_steps"]) {
+    assert.equal(rowOf(path).hidden, false, path);
+    assert.equal(input(path).disabled, true, path);
+    assert.ok(rowOf(path).classList.contains("unused"), path);
+    assert.match(input(path).title, /^Not used now: the simultaneous scheme/);
+  }
+  assert.equal(d.value, "5", "the value stays readable");
+  assert.equal(doc.querySelector(`label[for="${d.id}"]`).title, d.title);
+  // The help line under the settings says it too, on hover of the row.
+  d.closest(".controls").querySelector(`label[for="${d.id}"]`).dispatchEvent(new window.Event("pointerover", { bubbles: true }));
+  assert.match(d.closest(".node-panel").querySelector(".control-help").textContent, /^D updates \/ iteration: Not used now/);
+  g.setConfig(at("alternating"));
+  assert.equal(d.disabled, false);
+  assert.equal(rowOf("training.d_steps").classList.contains("unused"), false);
+  assert.doesNotMatch(d.title, /Not used/);
+});
+
+test("the summaries name spectral norm, the weight average, the scheme and unrolling", () => {
+  const t = CONFIG.training;
+  assert.equal(nodeSummary("discriminator", { ...CONFIG, discriminator: { ...CONFIG.discriminator, spectral_norm: true } }), "2 × 16 ReLU · SGD 0.01 · SN");
+  assert.equal(nodeSummary("generator", { ...CONFIG, generator: { ...CONFIG.generator, activation: "gelu", ema: 0.999 } }), "2 × 16 GELU · Adam 0.001 · EMA");
+  assert.equal(nodeSummary("loss", { ...CONFIG, training: { ...t, scheme: "extragradient", unrolled_steps: 5 } }), "Log loss · extragradient · unrolled 5");
+  assert.equal(nodeSummary("loss", { ...CONFIG, training: { ...t, scheme: "alternating" } }), "Log loss");
+  // Counts of updates per iteration are only shown where they apply.
+  const five = { ...t, d_steps: 5 };
+  assert.equal(nodeSummary("discriminator", { ...CONFIG, training: five }), "2 × 16 ReLU · SGD 0.01 · 5×");
+  assert.equal(nodeSummary("discriminator", { ...CONFIG, training: { ...five, scheme: "simultaneous" } }), "2 × 16 ReLU · SGD 0.01");
 });

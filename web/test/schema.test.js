@@ -34,7 +34,9 @@ test("fieldSpec reads integers, floats with exclusive bounds, enums and nested g
   const beta2 = fieldSpec(SCHEMA, "g_optimizer.beta2");
   assert.deepEqual([beta2.min, beta2.exclusiveMin, beta2.max, beta2.exclusiveMax], [0, false, 1, true]);
   const act = fieldSpec(SCHEMA, "discriminator.activation"); // DiscriminatorConfig inherits it
-  assert.deepEqual([act.type, act.options, act.default], ["string", ["relu", "leaky_relu", "tanh", "elu"], "relu"]);
+  assert.deepEqual([act.type, act.options, act.default], ["string", ["relu", "leaky_relu", "tanh", "elu", "gelu", "silu"], "relu"]);
+  const sn = fieldSpec(SCHEMA, "discriminator.spectral_norm");
+  assert.deepEqual([sn.type, sn.default], ["boolean", false]);
   assert.equal(fieldSpec(SCHEMA, "discriminator.packing").max, 4);
   assert.equal(fieldSpec(SCHEMA, "training.batch_size").max, 4096);
   const strokes = fieldSpec(SCHEMA, "data.strokes"); // list | None: anyOf with null
@@ -101,11 +103,11 @@ test("checkValue answers in sentences a learner reads", () => {
   assert.equal(checkValue(spec("g_optimizer.momentum"), 1, "Momentum"), "Momentum must be less than 1.");
   assert.equal(checkValue(spec("g_optimizer.momentum"), 0, "Momentum"), null);
   assert.equal(checkValue(spec("training.batch_size"), 5000, "Batch size"), "Batch size can be at most 4,096.");
-  const labels = [["relu", "ReLU"], ["leaky_relu", "Leaky ReLU"], ["tanh", "tanh"], ["elu", "ELU"]];
+  const labels = [["relu", "ReLU"], ["leaky_relu", "Leaky ReLU"], ["tanh", "tanh"], ["elu", "ELU"], ["gelu", "GELU"], ["silu", "SiLU"]];
   assert.equal(checkValue(spec("generator.activation"), "sigmoid", "Activation", labels),
-    "Activation must be one of ReLU, Leaky ReLU, tanh, ELU.");
+    "Activation must be one of ReLU, Leaky ReLU, tanh, ELU, GELU, SiLU.");
   assert.equal(checkValue(spec("generator.activation"), "sigmoid", "Activation"),
-    "Activation must be one of relu, leaky_relu, tanh, elu.");
+    "Activation must be one of relu, leaky_relu, tanh, elu, gelu, silu.");
   assert.equal(checkValue(spec("generator.activation"), "tanh", "Activation", labels), null);
   assert.equal(checkValue(spec("data.name"), "", "Distribution"), "Distribution must not be empty.");
   assert.equal(checkValue(spec("data.name"), 7, "Distribution"), "Distribution must be text.");

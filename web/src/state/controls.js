@@ -15,12 +15,31 @@ const ACTIVATIONS = [
   ["leaky_relu", "Leaky ReLU"],
   ["tanh", "tanh"],
   ["elu", "ELU"],
+  ["gelu", "GELU"],
+  ["silu", "SiLU"],
 ];
 const OPTIMIZERS = [
   ["sgd", "SGD"],
   ["adam", "Adam"],
   ["rmsprop", "RMSProp"],
 ];
+const SCHEMES = [
+  ["alternating", "Alternating"],
+  ["simultaneous", "Simultaneous"],
+  ["extragradient", "Extragradient"],
+];
+
+/** Decays offered for the generator's weight average: off, then ever slower averages. */
+const EMA = [0, 0.9, 0.99, 0.995, 0.999, 0.9999];
+
+/** Why the updates-per-iteration counts do not apply, or null where they do: the other
+ * schemes update each network once per iteration. */
+const stepsUnused = (c) => {
+  const scheme = c?.training?.scheme;
+  return scheme && scheme !== "alternating"
+    ? `Not used now: the ${scheme} scheme updates each network once per iteration.`
+    : null;
+};
 
 /** Batch sizes for the menu: powers of two from 16 up to the schema's maximum, and GAN Lab's 150. */
 function batchSizes(spec) {
@@ -45,7 +64,7 @@ function network(prefix, node, who) {
     },
     {
       path: `${prefix}.activation`, node, label: "Activation", fullLabel: `${who} activation`, options: ACTIVATIONS,
-      help: `The non-linear function after each hidden layer of the ${lower}. ReLU is the usual choice; tanh gives smoother shapes.`,
+      help: `The non-linear function after each hidden layer of the ${lower}. ReLU is the usual choice; tanh, GELU and SiLU give smoother shapes.`,
     },
   ];
 }
@@ -84,8 +103,10 @@ function optimizer(prefix, node, who) {
 /**
  * The UI hints, one per setting: `{path, label, fullLabel?, node, help, advanced?, when?(config),
  * options? ([[value, display label], ...]), suggestions? (numbers, or a function of the field's
- * schema spec, for a menu), step?}`. Entries with `node: null` have no control in the graph; they
- * only name their setting in messages.
+ * schema spec, for a menu), step?, unused?(config)}`. `when` hides a control that has no meaning
+ * for the config; `unused` keeps it in view but disabled, and returns the sentence that says why
+ * (or null where it applies). Entries with `node: null` have no control in the graph; they only
+ * name their setting in messages.
  */
 export const HINTS = [
   {
@@ -101,7 +122,18 @@ export const HINTS = [
   ...optimizer("g_optimizer", "generator", "Generator"),
   {
     path: "training.g_steps", node: "generator", label: "G updates / iteration", fullLabel: "Generator updates per iteration",
-    help: "How many times the generator is updated in each training iteration; 1 is usual, 0 freezes it.",
+    unused: stepsUnused,
+    help: "How many times the generator is updated in each training iteration (alternating scheme); 1 is usual, 0 freezes it.",
+  },
+  {
+    path: "generator.ema", node: "generator", label: "Weight average (EMA)", fullLabel: "Generator weight average (EMA)",
+    suggestions: EMA, advanced: true,
+    help: "Keeps a moving average of the generator's weights: each G update moves it 1 − this value of the way to the current weights, which smooths out training's back-and-forth. 0 is off; 0.999 is usual.",
+  },
+  {
+    path: "view.average", node: "generator", label: "Show averaged G", fullLabel: "Show the averaged generator", advanced: true,
+    when: (c) => c?.generator?.ema > 0,
+    help: "The picture, the samples and the metrics show the averaged generator instead of the one being trained; training itself is unchanged.",
   },
   {
     path: "training.batch_size", node: "samples", label: "Batch size", suggestions: batchSizes,
@@ -112,15 +144,20 @@ export const HINTS = [
     path: "discriminator.packing", node: "discriminator", label: "Packing", fullLabel: "Discriminator packing",
     help: "PacGAN: the discriminator judges this many samples together, which makes a generator that covers only a few modes easier to spot. 1 is off.",
   },
+  {
+    path: "discriminator.spectral_norm", node: "discriminator", label: "Spectral norm", fullLabel: "Discriminator spectral norm", advanced: true,
+    help: "Divides each of the discriminator's weight matrices by its largest singular value, which limits how steep D can get and often steadies training. Off by default; SN-GAN turns it on.",
+  },
   ...optimizer("d_optimizer", "discriminator", "Discriminator"),
   {
     path: "training.d_steps", node: "discriminator", label: "D updates / iteration", fullLabel: "Discriminator updates per iteration",
-    help: "How many times the discriminator is updated per iteration; Wasserstein losses often use 5, the others 1.",
+    unused: stepsUnused,
+    help: "How many times the discriminator is updated per iteration (alternating scheme); Wasserstein losses often use 5, the others 1 or 2.",
   },
   {
     path: "loss.kind", node: "loss", label: "Loss",
     options: [["log", "Log loss (original GAN)"], ["lsgan", "Least squares"], ["wgan", "Wasserstein (clipping)"], ["wgan_gp", "Wasserstein + gradient penalty"], ["hinge", "Hinge"]],
-    help: "How the discriminator's verdicts become each network's objective. Log loss is the original GAN; the Wasserstein losses often train more steadily.",
+    help: "How the discriminator's verdicts become each network's objective. Log loss is the original GAN; the Wasserstein losses often train more steadily. Picking a loss also sets its usual updates per iteration and optimizers, which you can change afterwards.",
   },
   {
     path: "loss.generator", node: "loss", label: "G loss", fullLabel: "Generator loss",
@@ -155,6 +192,23 @@ export const HINTS = [
     path: "training.lr_halflife", node: "loss", label: "LR half-life (it.)", fullLabel: "Learning-rate half-life", advanced: true,
     help: "Both learning rates halve over this many iterations, which lets training settle. 0 keeps them constant.",
   },
+  {
+    path: "training.scheme", node: "loss", label: "Update scheme", fullLabel: "Training scheme", options: SCHEMES, advanced: true,
+    help: "How the networks take turns. Alternating (usual): D's updates, then G's. Simultaneous: both step from the same point. Extragradient: both look one step ahead, then step from the start with the gradients found there.",
+  },
+  {
+    path: "training.unrolled_steps", node: "loss", label: "Unrolled D steps", fullLabel: "Unrolled discriminator steps", advanced: true,
+    help: "G's update looks ahead through this many simulated D updates, so G cannot simply chase D's current verdict; this fights mode collapse. 0 is off; 5 is common, and each step makes G's update slower.",
+  },
+  {
+    path: "training.instance_noise", node: "loss", label: "Instance noise σ", fullLabel: "Instance noise σ", step: 0.05, advanced: true,
+    help: "Gaussian noise added to every point D sees, real and fake, so the two overlap and D's gradients stay useful; it fades to 0. σ is in units where the data spans −1 to 1. 0 is off; try 0.1.",
+  },
+  {
+    path: "training.instance_noise_anneal", node: "loss", label: "Noise fades over (it.)", fullLabel: "Instance noise fade-out iterations", advanced: true,
+    when: (c) => c?.training?.instance_noise > 0,
+    help: "Iterations over which the instance noise falls linearly to 0; 2000 is the default.",
+  },
   // Settings without a control in the graph: named here for messages.
   { path: "seed", node: null, label: "Seed", help: "The random seed: the same seed and settings give the same run." },
   { path: "data.name", node: null, label: "Distribution", help: "The distribution of real points to learn." },
@@ -180,6 +234,13 @@ export function labelFor(path) {
   return hint ? hint.fullLabel || hint.label : path;
 }
 
+/** The display name of a setting's value ("adam" → "Adam"), as its menu shows it. */
+export function optionName(path, value) {
+  const hint = HINTS.find((h) => h.path === path);
+  const hit = hint && hint.options && hint.options.find(([v]) => v === value);
+  return hit ? hit[1] : String(value);
+}
+
 /** A control's kind from its schema spec, or null for a type no control edits. */
 function kindOf(spec) {
   if (spec.options) return "select";
@@ -201,6 +262,7 @@ function makeControl(hint, spec) {
   };
   if (hint.step !== undefined) control.step = hint.step;
   if (hint.when) control.when = hint.when;
+  if (hint.unused) control.unused = hint.unused;
   if (kind === "select") {
     const names = new Map(hint.options || []);
     control.options = spec.options.map((v) => [String(v), names.get(v) ?? String(v)]);
@@ -215,7 +277,7 @@ function makeControl(hint, spec) {
 /**
  * The graph's nodes with their controls, `[{id, title, help, controls: [{path, label, kind:
  * "int"|"number"|"select"|"boolean", min, max, options, choices, step, title, help, advanced,
- * when}]}]`, ranges and options from `schema` (the JSON of GET /api/schema). A hint whose path
+ * when, unused}]}]`, ranges and options from `schema` (the JSON of GET /api/schema). A hint whose path
  * the schema lacks (a server of another version) gets no control rather than a wrong one.
  */
 export function buildNodes(schema) {

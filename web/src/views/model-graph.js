@@ -29,8 +29,14 @@ export const PHASE_FOCUS = {
 };
 
 const LOSS_NAMES = { log: "Log loss", lsgan: "Least squares", wgan: "Wasserstein", wgan_gp: "WGAN-GP", hinge: "Hinge" };
-const ACT = { relu: "ReLU", leaky_relu: "Leaky ReLU", tanh: "tanh", elu: "ELU" };
+const ACT = { relu: "ReLU", leaky_relu: "Leaky ReLU", tanh: "tanh", elu: "ELU", gelu: "GELU", silu: "SiLU" };
 const OPT = { adam: "Adam", sgd: "SGD", rmsprop: "RMSProp" };
+
+/** A control's help, and why it does not apply now where it does not. */
+function helpOf(entry) {
+  const help = entry.control.help || entry.control.title || "";
+  return entry.unused ? `${entry.unused} ${help}` : help;
+}
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -50,20 +56,26 @@ export function nodeSummary(id, config) {
   // Learning rates as typed (0.0004), not in scientific notation.
   const opt = (o) => `${OPT[o.kind] || o.kind} ${String(o.lr)}`;
   const t = config.training;
-  const steps = (k) => (k === 0 ? " · frozen" : k !== 1 ? ` · ${k}×` : "");
+  // The counts of updates per iteration belong to the alternating scheme only.
+  const alternating = !t.scheme || t.scheme === "alternating";
+  const steps = (k) => (!alternating ? "" : k === 0 ? " · frozen" : k !== 1 ? ` · ${k}×` : "");
   switch (id) {
     case "noise":
       return `${config.noise.kind === "uniform" ? "Uniform" : "Gaussian"}, ${config.noise.dim}D`;
     case "generator":
-      return `${net(config.generator)} · ${opt(config.g_optimizer)}${steps(t.g_steps)}`;
+      return `${net(config.generator)} · ${opt(config.g_optimizer)}${steps(t.g_steps)}${config.generator.ema > 0 ? " · EMA" : ""}`;
     case "samples":
       return `batch ${t.batch_size}`;
     case "discriminator": {
       const pack = config.discriminator.packing > 1 ? ` · pack ${config.discriminator.packing}` : "";
-      return `${net(config.discriminator)} · ${opt(config.d_optimizer)}${steps(t.d_steps)}${pack}`;
+      const sn = config.discriminator.spectral_norm ? " · SN" : "";
+      return `${net(config.discriminator)} · ${opt(config.d_optimizer)}${steps(t.d_steps)}${pack}${sn}`;
     }
-    case "loss":
-      return LOSS_NAMES[config.loss.kind] || config.loss.kind;
+    case "loss": {
+      const scheme = alternating ? "" : ` · ${t.scheme}`;
+      const unrolled = t.unrolled_steps > 0 ? ` · unrolled ${t.unrolled_steps}` : "";
+      return `${LOSS_NAMES[config.loss.kind] || config.loss.kind}${scheme}${unrolled}`;
+    }
     default:
       return "";
   }
@@ -200,7 +212,7 @@ export class ModelGraph {
       const show = (ev) => {
         const input = ev.target.closest("[data-path]") || ev.target.closest(".control")?.querySelector("[data-path]");
         const entry = input && this.inputs.get(input.dataset.path);
-        if (entry) help.textContent = `${entry.control.label}: ${entry.control.help || entry.control.title || ""}`;
+        if (entry) help.textContent = `${entry.control.label}: ${helpOf(entry)}`;
       };
       panel.addEventListener("focusin", show);
       panel.addEventListener("pointerover", show);
@@ -264,7 +276,9 @@ export class ModelGraph {
   control(control) {
     const id = `ctl-${control.path.replace(/\./g, "-")}`;
     let input;
-    if (control.kind === "select" || control.choices) {
+    if (control.kind === "boolean") {
+      input = el("input", { id, type: "checkbox" });
+    } else if (control.kind === "select" || control.choices) {
       input = el("select", { id });
       for (const [value, text] of control.options || control.choices.map((v) => [String(v), String(v)])) {
         input.append(el("option", { value, text }));
@@ -283,7 +297,7 @@ export class ModelGraph {
     if (help) label.title = help;
     const row = el("div", { class: "control" }, label, input);
     input.addEventListener("change", () => {
-      const parsed = parseControl(control, input.value);
+      const parsed = parseControl(control, input.type === "checkbox" ? String(input.checked) : input.value);
       if (parsed.error) {
         this.onError(parsed.error);
         this.setValue(control.path, getPath(this.config, control.path));
@@ -291,7 +305,7 @@ export class ModelGraph {
       }
       this.onChange(control.path, parsed.value);
     });
-    this.inputs.set(control.path, { control, input, row });
+    this.inputs.set(control.path, { control, input, row, label, unused: null });
     return row;
   }
 
@@ -299,6 +313,10 @@ export class ModelGraph {
     const entry = this.inputs.get(path);
     if (!entry || value === undefined || value === null) return;
     const { input } = entry;
+    if (input.type === "checkbox") {
+      input.checked = value === true;
+      return;
+    }
     const text = String(value);
     if (input.tagName === "SELECT" && ![...input.options].some((o) => o.value === text)) {
       input.append(el("option", { value: text, text }));
@@ -309,15 +327,31 @@ export class ModelGraph {
   /** Show the config now in effect. */
   setConfig(config) {
     this.config = config;
-    for (const [path, { control, input, row }] of this.inputs) {
+    for (const [path, entry] of this.inputs) {
+      const { control, input, row } = entry;
       if (document.activeElement !== input) this.setValue(path, getPath(config, path));
       row.hidden = control.when ? !control.when(config) : false;
+      this.markUnused(entry, control.unused ? control.unused(config) : null);
     }
     for (const node of GRAPH_NODES) {
       const text = nodeSummary(node.id, config);
-      if (this.summaries[node.id].textContent !== text) this.summaries[node.id].textContent = text;
+      if (this.summaries[node.id].textContent !== text) {
+        this.summaries[node.id].textContent = text;
+        this.summaries[node.id].title = text; // the whole line, where a narrow node cuts it short
+      }
     }
     this.layoutEdges();
+  }
+
+  /** A control that does not apply to the config stays in view, disabled, saying why. */
+  markUnused(entry, reason) {
+    if (entry.unused === reason) return;
+    entry.unused = reason;
+    const { input, row, label } = entry;
+    input.disabled = Boolean(reason);
+    row.classList.toggle("unused", Boolean(reason));
+    input.title = helpOf(entry);
+    label.title = input.title;
   }
 
   setPalette(palette) {
