@@ -6,6 +6,9 @@ Adam (lr 1e-3) for both, one D and one G update per iteration.
 
 Prints both rates and their ratio, the time to compute one picture at the default
 resolution, and the time from an architecture change to the end of the next training step.
+Then the general (autograd) path's rate on the same configuration, and the rate of each
+training variant (this configuration with that one field changed), each also as a ratio to
+the textbook loop measured in the same run.
 Then the live server's case: 10 runs of this configuration (different seeds) stepped
 together in one batched iteration (step.py), against the engine stepping them one by one.
 
@@ -18,12 +21,13 @@ import argparse
 import json
 import statistics
 import time
+from typing import Any
 
 import torch
 from torch import nn
 
-from ganlab.engine.step import step_together
 from ganlab.engine.picture import PictureCache, compute_picture
+from ganlab.engine.step import step_together
 from ganlab.engine.trainer import Trainer
 
 CONFIG = {
@@ -76,8 +80,29 @@ def textbook_loop(iterations: int) -> float:
     return (time.perf_counter() - start) / iterations
 
 
-def engine_loop(iterations: int) -> float:
-    trainer = Trainer(CONFIG)
+# Each training variant: the benchmark's configuration with one change.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "spectral_norm": {"discriminator": {**CONFIG["discriminator"], "spectral_norm": True}},
+    "ema 0.999": {"generator": {**CONFIG["generator"], "ema": 0.999}},
+    "unrolled_steps 5": {"training": {**CONFIG["training"], "unrolled_steps": 5}},
+    "instance_noise 0.1": {"training": {**CONFIG["training"], "instance_noise": 0.1}},
+    "r1 1": {"loss": {**CONFIG["loss"], "r1": 1.0}},
+    "r2 1": {"loss": {**CONFIG["loss"], "r2": 1.0}},
+    "wgan_gp": {"loss": {"kind": "wgan_gp"}},
+    "simultaneous": {"training": {**CONFIG["training"], "scheme": "simultaneous"}},
+    "extragradient": {"training": {**CONFIG["training"], "scheme": "extragradient"}},
+    "gelu": {"generator": {**CONFIG["generator"], "activation": "gelu"},
+             "discriminator": {**CONFIG["discriminator"], "activation": "gelu"}},
+    "silu": {"generator": {**CONFIG["generator"], "activation": "silu"},
+             "discriminator": {**CONFIG["discriminator"], "activation": "silu"}},
+}  # fmt: skip
+
+
+def engine_loop(
+    iterations: int, change: dict[str, Any] | None = None, closed_forms: bool = True
+) -> float:
+    trainer = Trainer({**CONFIG, **(change or {})}, closed_forms=closed_forms)
+    trainer.step()  # the first step draws the streams' first chunks
     start = time.perf_counter()
     for _ in range(iterations):
         trainer.step()
@@ -104,9 +129,9 @@ def picture_time(repeats: int = 200) -> float:
     return (time.perf_counter() - start) / repeats
 
 
-def architecture_change_latency() -> float:
+def architecture_change_latency(change: dict[str, Any] | None = None) -> float:
     """Seconds from a config change that rebuilds both networks to the end of the next step."""
-    trainer = Trainer(CONFIG)
+    trainer = Trainer({**CONFIG, **(change or {})})
     trainer.train(100)
     start = time.perf_counter()
     trainer.configure({"generator": {"layers": 4, "neurons": 64}, "discriminator": {"layers": 3}})
@@ -124,11 +149,15 @@ def main() -> None:
     engine_loop(300)  # warm-up both paths
     textbook_loop(300)
     # Interleave so that drift of the machine's speed hits both alike; keep the best of each.
-    engine, textbook, group = [], [], []
+    engine, textbook, group, general = [], [], [], []
+    variants: dict[str, list[float]] = {name: [] for name in VARIANTS}
     for _ in range(args.repeats):
         engine.append(engine_loop(args.iterations))
         textbook.append(textbook_loop(args.iterations))
         group.append(group_loop(args.iterations // 10))
+        general.append(engine_loop(args.iterations // 3, closed_forms=False))
+        for name, change in VARIANTS.items():
+            variants[name].append(engine_loop(args.iterations // 6, change))
     result = {
         "engine_it_per_s": 1.0 / min(engine),
         "textbook_it_per_s": 1.0 / min(textbook),
@@ -139,7 +168,16 @@ def main() -> None:
         "group_speedup": min(engine) / min(group),
         "picture_ms": picture_time() * 1000,
         "architecture_change_ms": architecture_change_latency() * 1000,
-    }
+        "general_path_it_per_s": 1.0 / min(general),
+        "general_path_speedup": min(textbook) / min(general),
+        "variants_it_per_s": {name: 1.0 / min(v) for name, v in variants.items()},
+        "variants_speedup": {name: min(textbook) / min(v) for name, v in variants.items()},
+        # The slowest path's case: autograd for D with spectral norm and GELU in both nets.
+        "architecture_change_general_ms": architecture_change_latency(
+            {**VARIANTS["gelu"], "discriminator": {**VARIANTS["gelu"]["discriminator"],
+                                                   "spectral_norm": True}}
+        ) * 1000,
+    }  # fmt: skip
     if args.json:
         print(json.dumps(result))
         return
@@ -150,6 +188,12 @@ def main() -> None:
           f"in all, {result['group_speedup']:.2f} x stepping them one by one")  # fmt: skip
     print(f"picture    {result['picture_ms']:8.3f} ms  (target < 2)")
     print(f"arch change to next step {result['architecture_change_ms']:.1f} ms  (target < 300)")
+    print(f"  with spectral norm and GELU {result['architecture_change_general_ms']:.1f} ms")
+    print(f"general path {result['general_path_it_per_s']:6.0f} it/s  "
+          f"({result['general_path_speedup']:.2f} x the textbook loop)")  # fmt: skip
+    for name in VARIANTS:
+        print(f"  {name:20s} {result['variants_it_per_s'][name]:6.0f} it/s  "
+              f"({result['variants_speedup'][name]:.2f} x the textbook loop)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -52,8 +52,19 @@ RMSPROP_R1 = merge(
 )
 # A learning-rate schedule: the rate depends on the iteration, which the file must restore.
 HALFLIFE = merge(SGD_MOMENTUM, {"training": {"lr_halflife": 10}})
+# Every variant with state of its own: spectral norm's vectors, the moving average of G, the
+# instance noise stream (and extragradient and unrolled steps, which move optimizer state).
+VARIANTS = merge(
+    ADAM,
+    {
+        "discriminator": {"spectral_norm": True},
+        "generator": {"ema": 0.9},
+        "training": {"instance_noise": 0.2, "instance_noise_anneal": 100, "unrolled_steps": 1,
+                     "scheme": "extragradient"},
+    },
+)  # fmt: skip
 CONFIGS = {"adam": ADAM, "sgd_momentum": SGD_MOMENTUM, "wgan_gp": WGAN_GP,
-           "rmsprop_r1": RMSPROP_R1, "halflife": HALFLIFE}  # fmt: skip
+           "rmsprop_r1": RMSPROP_R1, "halflife": HALFLIFE, "variants": VARIANTS}  # fmt: skip
 
 
 def trained(config: dict[str, Any], iterations: int = 25) -> Trainer:
@@ -154,9 +165,13 @@ def test_training_on_after_a_load_is_bit_identical(name: str) -> None:
     assert_same_run(original, loaded)
     if name == "wgan_gp":  # the gradient penalty's interpolation stream was in use
         assert int(runfile.loads(data).state()["stream.mix.position"][0]) > 0
+    if name == "variants":  # their own state was in the file and in use
+        state = runfile.loads(data).state()
+        assert int(state["stream.instance.position"][0]) > 0
+        assert int(state["g.average_count"][0]) > 0 and "d.spectral.0.u" in state
 
 
-@pytest.mark.parametrize("name", ["wgan_gp", "halflife"])
+@pytest.mark.parametrize("name", ["wgan_gp", "halflife", "variants"])
 def test_single_updates_after_a_load_are_bit_identical(name: str) -> None:
     original = trained(CONFIGS[name], 7)
     original.step_d()  # save in the middle of an iteration
@@ -177,8 +192,11 @@ def test_single_updates_after_a_load_are_bit_identical(name: str) -> None:
         {"generator": {"neurons": 6}},
         {"d_optimizer": {"lr": 1e-2}},
         {"d_optimizer": {"kind": "sgd", "lr": 1e-2}},
+        {"discriminator": {"spectral_norm": True}},
+        {"generator": {"ema": 0.5}},
+        {"training": {"instance_noise": 0.3}},
     ],
-    ids=["noise", "data", "generator", "d-lr", "d-optimizer-kind"],
+    ids=["noise", "data", "generator", "d-lr", "d-optimizer-kind", "sn-on", "ema-on", "noise-on"],
 )
 def test_continuation_is_exact_after_a_mid_run_config_change(change: dict[str, Any]) -> None:
     # A change that restarts a random stream, rebuilds a net or swaps an optimizer, saved
