@@ -18,16 +18,22 @@ def _weights(sizes: list[int]) -> int:
 
 def iteration_flops(c: ExperimentConfig) -> float:
     """Multiply-adds x 2 of one iteration: forward and backward (x3) of both networks over
-    the batch, for each of the d_steps and g_steps updates (an upper bound)."""
+    the batch, for each update the training scheme makes (an upper bound)."""
     m = c.discriminator.packing
     g = _weights(network_sizes(c.noise.dim, 2, c.generator.layers, c.generator.neurons))
     d = _weights(network_sizes(2 * m, 1, c.discriminator.layers, c.discriminator.neurons))
-    b = c.training.batch_size
+    b, t, loss = c.training.batch_size, c.training, c.loss
+    # Each gradient penalty differentiates D's input gradient again: about twice D's pass more.
+    penalties = (loss.kind == "wgan_gp" and loss.gp_weight > 0) + (loss.r1 > 0) + (loss.r2 > 0)
     # A D update: G forward on the batch, D forward+backward on reals and fakes (packs).
-    d_update = 2 * b * g + 6 * (2 * b / m) * d
-    # A G update: G and D forward+backward on the batch.
-    g_update = 6 * b * g + 6 * (b / m) * d
-    return c.training.d_steps * d_update + c.training.g_steps * g_update
+    d_update = 2 * b * g + 6 * (2 * b / m) * d * (1 + 2 * penalties)
+    # A G update: G and D forward+backward on the batch; each unrolled step is a D update
+    # whose gradient is differentiated again (about three times its cost) and G's pass.
+    g_update = 6 * b * g + 6 * (b / m) * d + t.unrolled_steps * 3 * (6 * b * g + d_update)
+    if t.scheme == "alternating":
+        return t.d_steps * d_update + t.g_steps * g_update
+    # One update of each, or, for extragradient, a look-ahead and an update of each.
+    return (2 if t.scheme == "extragradient" else 1) * (d_update + g_update)
 
 
 def picture_flops(c: ExperimentConfig) -> float:
