@@ -156,3 +156,32 @@ def test_only_the_output_bias_is_special():
     moved = (t.D.params != before)[:-1]
     assert bool(moved.all())
     assert torch.equal(t.D.params[-1], before[-1])
+
+
+VARIANT_CHANGES = {
+    "general-path": {},
+    "spectral-norm": {"discriminator": {"layers": 1, "neurons": 8, "spectral_norm": True}},
+    "extragradient": {"training": {"batch_size": 150, "scheme": "extragradient"}},
+    "unrolled": {"training": {"batch_size": 150, "unrolled_steps": 2}},
+    "instance-noise": {"training": {"batch_size": 150, "instance_noise": 0.2}},
+    "gelu": {"discriminator": {"layers": 1, "neurons": 8, "activation": "gelu"}},
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANT_CHANGES))
+def test_every_variant_keeps_a_wgan_gp_output_bias_alone(variant):
+    """The general path and every variant give the output bias its exact zero too, alone
+    and in a group (fewer steps: several of these take the slower autograd path)."""
+    change = VARIANT_CHANGES[variant]
+    runs = [
+        Trainer({**config({"kind": "wgan_gp"}, 1, opt, seed=s), **change},
+                closed_forms=variant != "general-path")
+        for s, opt in enumerate(OPTIMIZERS[2:5])
+    ]  # fmt: skip
+    starts = [start_bias(t) for t in runs]
+    for _ in range(STEPS // 10):
+        runs[0].step()
+        step_together(runs[1:])
+    for t, start in zip(runs, starts, strict=True):
+        assert t.d_updates > 0
+        assert_untouched(t, start)
