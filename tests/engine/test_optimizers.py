@@ -121,3 +121,47 @@ def test_step_all_falls_back_when_the_fused_update_fails(monkeypatch):
     for a, b in zip(together, alone, strict=True):
         assert a.steps == b.steps == 5
         torch.testing.assert_close(a.params, b.params)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"kind": "sgd", "lr": 0.1},
+        {"kind": "sgd", "lr": 0.1, "momentum": 0.9},
+        {"kind": "adam", "lr": 0.01, "beta1": 0.5, "beta2": 0.9},
+        {"kind": "rmsprop", "lr": 0.01},
+        {"kind": "rmsprop", "lr": 0.01, "alpha": 0.9, "momentum": 0.5},
+    ],
+    ids=["sgd", "sgd-momentum", "adam", "rmsprop", "rmsprop-momentum"],
+)
+def test_simulate_gives_what_step_does_and_changes_nothing(settings):
+    """`simulate` (unrolled steps) follows the optimizer's own update from a copy of its
+    state, three steps in a row, and leaves the optimizer and its parameters alone."""
+    gen = torch.Generator().manual_seed(0)
+    params = torch.randn(20, generator=gen)
+    grad = torch.zeros(20)
+    opt = make_optimizer(params, grad, OptimizerConfig(**settings))
+    grad.copy_(torch.randn(20, generator=gen))
+    opt.step()  # some state to start from
+    before = (params.clone(), {k: v.clone() for k, v in opt.buffers.items()}, opt.steps)
+    sim, state = params.clone(), opt.sim_state()
+    grads = [torch.randn(20, generator=gen) for _ in range(3)]
+    for g in grads:
+        sim, state = opt.simulate(sim, g, state)
+    assert torch.equal(params, before[0]) and opt.steps == before[2]
+    assert all(torch.equal(v, before[1][k]) for k, v in opt.buffers.items())
+    for g in grads:
+        grad.copy_(g)
+        opt.step()
+    torch.testing.assert_close(sim, params, rtol=1e-5, atol=1e-6)
+    assert state["steps"] == opt.steps
+
+
+def test_simulate_is_differentiable_and_finite_where_a_gradient_is_exactly_zero():
+    params = torch.ones(3)
+    opt = make_optimizer(params, torch.zeros(3), OptimizerConfig(kind="adam", lr=0.1))
+    w = torch.tensor([1.0, 2.0, 0.0], requires_grad=True)
+    g = w * 3  # the last coordinate's gradient is exactly 0
+    new, _ = opt.simulate(params.clone(), g, opt.sim_state())
+    (dw,) = torch.autograd.grad(new.sum(), w)
+    assert torch.isfinite(dw).all()
