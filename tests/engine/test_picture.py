@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -104,9 +106,19 @@ def test_cache_follows_configuration():
 
 def test_latent_lines_equal_mass():
     lines, mass = latent_lines("gaussian", 10)
-    assert mass == pytest.approx(0.1)
-    cdf = 0.5 * (1 + torch.erf(lines / 2**0.5))
-    assert torch.allclose(cdf[1:] - cdf[:-1], torch.full((9,), 0.1), atol=1e-5)
+    cdf = 0.5 * (1 + torch.erf(lines.double() / 2**0.5))
+    assert torch.allclose(cdf[1:] - cdf[:-1], torch.full((9,), mass, dtype=torch.float64),
+                          atol=1e-5)  # fmt: skip
+    assert mass == pytest.approx((1 - 0.004) / 9)
+
+
+@pytest.mark.parametrize("count", [3, 21, 64])
+def test_the_gaussian_latent_grid_covers_at_least_99_percent_of_the_mass(count):
+    """The drawn manifold spans the noise's square between the outermost lines: its mass,
+    by the standard library's erf, is at least 99% in two dimensions."""
+    lines, _ = latent_lines("gaussian", count)
+    per_axis = 0.5 * (math.erf(float(lines[-1]) / 2**0.5) - math.erf(float(lines[0]) / 2**0.5))
+    assert per_axis**2 >= 0.99
     lines, mass = latent_lines("uniform", 5)
     assert lines.tolist() == [-1.0, -0.5, 0.0, 0.5, 1.0] and mass == 0.25
 
