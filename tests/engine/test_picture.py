@@ -167,3 +167,24 @@ def test_kde_matches_direct_sum():
     direct = torch.exp(-d2 / (2 * width**2)).sum(1) / (300 * 2 * np.pi * width**2)
     np.testing.assert_allclose(kde_on_grid(samples, gx, gy).numpy(),
                                direct.view(11, 17).numpy(), rtol=1e-5, atol=1e-7)  # fmt: skip
+
+
+@pytest.mark.parametrize("closed_forms", [True, False])
+@pytest.mark.parametrize("activation", ["relu", "gelu", "silu"])
+def test_pictures_work_on_every_path_and_match(activation, closed_forms):
+    """A picture of a D without closed forms (GELU, SiLU, or the general path forced) is
+    drawn under inference mode as the live server draws it, and its arrows equal those of
+    the fast path where one exists."""
+    cfg = {"data": {"name": "ring8"}, "discriminator": {"activation": activation, "packing": 2},
+           "view": {"grid": 16}}  # fmt: skip
+    t = Trainer(cfg, closed_forms=closed_forms)
+    t.train(5)
+    with torch.inference_mode():
+        p = compute_picture(t, PictureCache())
+    assert np.isfinite(p.fake_grad).all() and float(np.abs(p.fake_grad).max()) > 0
+    if activation == "relu" and not closed_forms:
+        fast = Trainer(cfg)
+        fast.load_state(t.state())
+        q = compute_picture(fast, PictureCache())
+        np.testing.assert_allclose(p.fake_grad, q.fake_grad, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(p.d_grid, q.d_grid, rtol=1e-5, atol=1e-6)

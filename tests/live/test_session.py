@@ -332,6 +332,19 @@ def test_a_completed_slow_motion_walk_counts_the_iteration():
     assert (state["iteration"], state["d_updates"], state["g_updates"]) == (2, 6, 4)
 
 
+@pytest.mark.parametrize("scheme", ["simultaneous", "extragradient"])
+def test_under_a_joint_scheme_a_walk_of_one_d_and_one_g_update_counts_the_iteration(scheme):
+    """Those schemes make one update of each per iteration (d_steps does not apply): slow
+    motion, which shows single updates, counts the iteration after one D and one G."""
+    s = make(training={"d_steps": 3, "g_steps": 2, "scheme": scheme})
+    t = s.trainer
+    assert t.walk_plan() == ["d", "g"]
+    _walk(s, "d")
+    assert t.iteration == 0
+    _walk(s, "g")
+    assert (t.iteration, t.d_updates, t.g_updates) == (1, 1, 1)
+
+
 def test_every_metric_row_goes_through_the_budget_whatever_the_command(monkeypatch):
     import ganlab.live.metric_budget as budget
 

@@ -7,6 +7,7 @@ import { configToHash, hashToConfig, hashToExperiment } from "./state/url.js";
 import { HINTS, buildNodes, labelFor, setPath } from "./state/controls.js";
 import { HealthMonitor, suggestedRate } from "./state/health.js";
 import { lossChange } from "./state/recipes.js";
+import { freshNetworks } from "./state/fresh-networks.js";
 import { PALETTES, heatmapLut } from "./views/colors.js";
 import { DistributionView } from "./views/distribution-view.js";
 import { NoiseView } from "./views/noise-view.js";
@@ -22,6 +23,7 @@ import { applyPaletteToPage, savePaletteName, savedPaletteName } from "./ui/pale
 import { fillPresetMenu, matchingPreset } from "./ui/presets.js";
 import { fillTryList, tryExperiment } from "./ui/try.js";
 import { canvasToPngBlob, composePng, experimentJson, exportFileName, metricsCsv, samplesCsv } from "./ui/exports.js";
+import { iterationWords, pictureWords, shownGenerator, withNote } from "./ui/variant-labels.js";
 import { installTestHook } from "./test-hook.js";
 
 const PRETRAINED = new Set(["line", "gaussians", "ring", "disjoint"]);
@@ -99,6 +101,7 @@ class App {
       {
         send: (c) => this.run.send(c), view: this.view, palette: () => PALETTES[this.paletteName],
         onPhase: (network, phase) => this.graph.setFocus(network, phase),
+        counters: () => ({ iteration: this.run.iteration ?? 0, gUpdates: this.run.counter.gUpdates ?? 0 }),
       },
     );
     this.pad = new DrawingPad(
@@ -269,6 +272,7 @@ class App {
   setConfig(config) {
     this.graph.setConfig(config);
     this.walk.setConfig(config);
+    this.showVariantWords();
     this.health.setConfig(config);
     if (document.activeElement !== $("seed")) $("seed").value = String(config.seed);
     const hash = `#${configToHash(config)}`;
@@ -314,6 +318,38 @@ class App {
       it.dataset.gUpdates = String(c.gUpdates);
       setText($("updates"), `${c.dUpdates} / ${c.gUpdates}`);
     }
+    this.showVariantWords();
+  }
+
+  /** The words that change with the variants in effect (ui/variant-labels.js): which
+   * generator the picture's fake samples come from, and what one iteration does. */
+  showVariantWords() {
+    const config = this.run.config;
+    const started = this.run.counter.gUpdates > 0; // all the words read of the counters
+    if (!config || (this.variantWordsOf && this.variantWordsOf.config === config && this.variantWordsOf.started === started)) return;
+    this.variantWordsOf = { config, started };
+    const words = pictureWords(config, this.run.counter.gUpdates);
+    const titled = (el, note) => {
+      el.dataset.title ??= el.title; // the page's own words, kept to add notes to
+      const title = withNote(el.dataset.title, note);
+      if (el.title !== title) el.title = title;
+    };
+    const layer = (name) => document.querySelector(`[data-layer="${name}"]`).closest("label");
+    setText($("fake-tag"), words.fakeTag);
+    titled(layer("fake"), words.fakeNote);
+    titled(layer("manifold"), words.manifoldNote);
+    titled(layer("gradients"), words.gradientsNote);
+    titled($("export-samples"), words.fakeNote);
+    if ($("view-canvas").getAttribute("aria-label") !== words.canvasLabel) $("view-canvas").setAttribute("aria-label", words.canvasLabel);
+    setText($("explain-fake-note"), words.explainFake);
+    setText($("charts-note"), words.chartsNote);
+    $("charts-note").hidden = !words.chartsNote;
+    this.view.setFakeName(words.tooltipName);
+    this.graph.setFakeLabel(words.thumbLabel);
+    const iteration = iterationWords(config);
+    if ($("step-both").title !== iteration.both) $("step-both").title = iteration.both;
+    const counter = $("iteration").parentElement;
+    if (counter.title !== iteration.iteration) counter.title = iteration.iteration;
   }
 
   setPlaying(playing) {
@@ -502,16 +538,13 @@ class App {
     else if (note) this.toasts.show(note, "info", 10000); // offline: the edit is kept and applied locally
   }
 
-  /** A network whose shape changed starts from fresh weights while the run goes on: say so,
+  /** A network whose architecture changed starts from fresh weights while the run goes on: say so,
    * so that a learner does not take the jump in the picture for training. */
   sayRebuilt(rebuilt, path) {
-    const nets = [];
-    // The noise's dimension is the generator's input size: it rebuilds the generator too.
-    if (rebuilt.includes("generator") || path === "noise.dim") nets.push("generator");
-    if (rebuilt.includes("discriminator")) nets.push("discriminator");
-    if (!nets.length || rebuilt.includes("reset")) return;
+    const nets = freshNetworks(rebuilt, path);
+    if (!nets.length) return;
     const which = nets.join(" and the ");
-    this.toasts.show(`The ${which} now ${nets.length > 1 ? "start" : "starts"} from fresh weights (its shape changed); the run goes on from iteration ${this.run.iteration ?? 0}.`, "info", 5000);
+    this.toasts.show(`The ${which} now ${nets.length > 1 ? "start" : "starts"} from fresh weights (${nets.length > 1 ? "their" : "its"} architecture changed); the run goes on from iteration ${this.run.iteration ?? 0}.`, "info", 5000);
   }
 
   togglePlay() {
@@ -757,6 +790,11 @@ class App {
     downloadText(make(), this.exportName(kind), mime);
   }
 
+  /** The PNG's legend: the visible layers, named by which generator the picture shows. */
+  pngLegend() {
+    return { palette: PALETTES[this.paletteName], layers: this.layers, shown: shownGenerator(this.run.config, this.run.counter.gUpdates) };
+  }
+
   async exportPng() {
     if (!this.run.frame) return;
     try {
@@ -766,7 +804,7 @@ class App {
       const canvas = composePng({
         source: bitmap, width: Math.round(rect.width), height: Math.round(rect.height),
         pixelRatio: window.devicePixelRatio || 1,
-        legend: { palette: PALETTES[this.paletteName], layers: this.layers },
+        legend: this.pngLegend(),
         title: `ganlab · ${this.picker.els.name.textContent} · iteration ${this.run.iteration ?? 0} · ${c.loss.kind} loss`,
       });
       downloadBlob(await canvasToPngBlob(canvas), this.exportName("picture"));

@@ -26,9 +26,11 @@
 //   noisePoint(i)    where noise point i is drawn, in CSS pixels from the noise canvas' corner
 //   axisLabels()     the picture's axis labels now ({x, y}), as drawn
 //   chartAxis(id)    a chart's y axis: {labels, size (px), font}, e.g. chartAxis("losses")
+//   exportLegend()   the labels the PNG export's legend would have now, in order
 //   drop()           drop the connection as a network failure would (the run resumes)
 
 import { MARGIN, viewTicks } from "./views/distribution-renderer.js";
+import { legendItems } from "./ui/exports.js";
 
 export function installTestHook(app) {
   const frameFields = (f, names) => {
@@ -120,6 +122,10 @@ export function installTestHook(app) {
       const p = app.charts.plots.find((c) => c.def.id === id);
       const axis = p && p.plot.axes[1];
       return axis ? { labels: axis._values || [], size: axis._size, font: axis.font[0] } : null;
+    },
+    exportLegend() {
+      const legend = app.pngLegend();
+      return legendItems(legend.palette, legend.layers, legend.shown).map((item) => item.label);
     },
     drop() {
       app.run.connection.drop();

@@ -243,6 +243,16 @@ test("hovering a fake sample names it with D's verdict and highlights it", () =>
   assert.equal(worker().states().at(-1).highlight, 0);
 });
 
+test("the tooltip calls a fake sample by the name it is given (its generator), at once", () => {
+  const view = makeView();
+  view.setFrame(...incoming({ fakeD: 51 }));
+  pointer("pointermove", at(0.5, 0.5));
+  view.setFakeName("fake (averaged G)");
+  assert.equal(tooltip.innerHTML, `<b class="c-fake">fake (averaged G) #0</b> (0.5, 0.5)<br>D = 0.2`);
+  view.setFakeName("fake");
+  assert.equal(tooltip.innerHTML, `<b class="c-fake">fake #0</b> (0.5, 0.5)<br>D = 0.2`);
+});
+
 test("hovering a real sample or empty space shows its D value; leaving hides the tooltip", () => {
   const view = makeView();
   view.setFrame(...incoming());

@@ -70,6 +70,16 @@ test("the legend lists only the visible layers, in the palette's colours", () =>
   assert.deepEqual(legendItems(p, {}), []);
 });
 
+test("the legend names the generator of the fake samples when the view shows its average", () => {
+  const p = PALETTES.ganlab;
+  const layers = { fake: true, manifold: true };
+  const averaged = { averaged: true, short: "averaged G", detail: "averaged G, EMA 0.999", ema: 0.999, reason: "" };
+  assert.deepEqual(legendItems(p, layers, averaged).map((i) => i.label), ["fake samples (averaged G, EMA 0.999)", "averaged G manifold"]);
+  const itself = { averaged: false, short: "G itself", detail: "G itself: there is no average while EMA is 0", ema: 0, reason: "there is no average while EMA is 0" };
+  assert.deepEqual(legendItems(p, layers, itself).map((i) => i.label), ["fake samples (G itself: there is no average while EMA is 0)", "G manifold"]);
+  assert.deepEqual(legendItems(p, layers, null).map((i) => i.label), ["fake samples", "G manifold"]);
+});
+
 test("legend items wrap onto rows that fit the width", () => {
   const items = legendItems(PALETTES.ganlab, { heatmap: true, real: true, fake: true, gradients: true, manifold: true, contour: true });
   const measure = (t) => t.length * 7;
@@ -129,6 +139,16 @@ test("the PNG picture: title, the picture, then a legend strip of the visible la
   // The white background is painted before the picture (a PNG is otherwise transparent).
   const first = calls.findIndex((c) => c[0] === "fillRect");
   assert.ok(first >= 0 && first < calls.findIndex((c) => c[0] === "drawImage"));
+});
+
+test("the PNG's legend strip draws the averaged generator's label it is given", () => {
+  const { create } = fakeCanvases();
+  const shown = { averaged: true, short: "averaged G", detail: "averaged G, EMA 0.99", ema: 0.99, reason: "" };
+  const canvas = composePng({
+    source: "bitmap", width: 300, height: 200, createCanvas: create,
+    legend: { palette: PALETTES.ganlab, layers: { fake: true }, shown },
+  });
+  assert.deepEqual(canvas.ctx.calls.filter((c) => c[0] === "fillText").map((c) => c[1]), ["fake samples (averaged G, EMA 0.99)"]);
 });
 
 test("the PNG without a title or legend is the picture alone", () => {

@@ -249,6 +249,16 @@ test("a frame draws the node thumbnails", () => {
   assert.equal(put[1].data[0], 7);
 });
 
+test("the samples node's fake thumbnail is named by the generator it shows", () => {
+  const g = makeGraph();
+  const fake = container.querySelectorAll(".node-samples canvas")[0];
+  assert.equal(fake.getAttribute("aria-label"), "Fake samples");
+  g.setFakeLabel("Fake samples (averaged G)");
+  assert.equal(fake.getAttribute("aria-label"), "Fake samples (averaged G)");
+  assert.equal(fake.title, "Fake samples (averaged G)");
+  assert.equal(container.querySelectorAll(".node-samples canvas")[1].getAttribute("aria-label"), "Real samples");
+});
+
 test("hovering the generator is reported, to fold the noise grid into the manifold", () => {
   makeGraph();
   const gen = container.querySelector(".node-generator");
@@ -455,12 +465,16 @@ test("updates per iteration stay in view but disabled under another scheme, and 
   assert.doesNotMatch(d.title, /Not used/);
 });
 
-test("the summaries name spectral norm, the weight average, the scheme and unrolling", () => {
+test("the summaries name spectral norm, the weight average, the scheme, unrolling and instance noise", () => {
   const t = CONFIG.training;
   assert.equal(nodeSummary("discriminator", { ...CONFIG, discriminator: { ...CONFIG.discriminator, spectral_norm: true } }), "2 × 16 ReLU · SGD 0.01 · SN");
   assert.equal(nodeSummary("generator", { ...CONFIG, generator: { ...CONFIG.generator, activation: "gelu", ema: 0.999 } }), "2 × 16 GELU · Adam 0.001 · EMA");
   assert.equal(nodeSummary("loss", { ...CONFIG, training: { ...t, scheme: "extragradient", unrolled_steps: 5 } }), "Log loss · extragradient · unrolled 5");
   assert.equal(nodeSummary("loss", { ...CONFIG, training: { ...t, scheme: "alternating" } }), "Log loss");
+  // The picture's generator: "(shown)" when it is the average.
+  assert.equal(nodeSummary("generator", { ...CONFIG, generator: { ...CONFIG.generator, ema: 0.999 }, view: { average: true } }), "2 × 16 ReLU · Adam 0.001 · EMA (shown)");
+  assert.equal(nodeSummary("generator", { ...CONFIG, view: { average: true } }), "2 × 16 ReLU · Adam 0.001", "no average: nothing to show");
+  assert.equal(nodeSummary("loss", { ...CONFIG, training: { ...t, instance_noise: 0.1 } }), "Log loss · noise σ 0.1");
   // Counts of updates per iteration are only shown where they apply.
   const five = { ...t, d_steps: 5 };
   assert.equal(nodeSummary("discriminator", { ...CONFIG, training: five }), "2 × 16 ReLU · SGD 0.01 · 5×");

@@ -74,6 +74,19 @@ test("the note says which loss and what it set, in the menus' words", () => {
   assert.doesNotMatch(wgan, /β/);
 });
 
+test("under a scheme that does not use them, the note says the counts of updates are not used", () => {
+  const simultaneous = merge(CONFIG, { training: { scheme: "simultaneous" } });
+  assert.match(lossChange(LOSSES, "wgan_gp", simultaneous).note,
+    /\(5 D updates and 1 G update per iteration, which the simultaneous scheme does not use; both networks: Adam/);
+  const extra = merge(CONFIG, { training: { scheme: "extragradient" } });
+  assert.match(lossChange(LOSSES, "wgan", extra).note, /which the extragradient scheme does not use/);
+  assert.doesNotMatch(lossChange(LOSSES, "wgan_gp", CONFIG).note, /does not use/);
+  // A recipe that sets the scheme itself is described by its own.
+  assert.match(describeRecipe("X", { training: { d_steps: 3 } }, "simultaneous"), /\(3 D updates per iteration, which the simultaneous scheme does not use\)/);
+  const own = { training: { d_steps: 3, scheme: "alternating" } };
+  assert.doesNotMatch(lossChange([{ name: "log", title: "X", recipe: own }], "log", simultaneous).note, /does not use/);
+});
+
 test("a recipe that changes nothing in effect is applied without a note", () => {
   const { set, note } = lossChange(LOSSES, "hinge", CONFIG);
   assert.deepEqual(set, { ...PLAIN, loss: { kind: "hinge" } });

@@ -26,6 +26,10 @@ function fakeApp() {
     walk: { enabled: true, pending: false, last: { network: "d", phase: "loss" } },
     graph: { focus: { nodes: new Set(["predictions", "loss"]) } },
     picker: { distributions: [{ name: "ring" }, { name: "line" }] },
+    pngLegend: () => ({
+      palette: { real: "g", fake: "p" }, layers: { real: true, fake: true },
+      shown: { averaged: true, short: "averaged G", detail: "averaged G, EMA 0.9", ema: 0.9, reason: "" },
+    }),
   };
 }
 
@@ -56,6 +60,7 @@ test("the hook reads the run without handing out its objects", () => {
     assert.deepEqual(hook.distributions, ["ring", "line"]);
     assert.deepEqual(hook.highlight, { view: -1, noise: 3 });
     assert.equal(hook.stats.pending, 0);
+    assert.deepEqual(hook.exportLegend(), ["real samples", "fake samples (averaged G, EMA 0.9)"]);
     hook.drop();
     assert.equal(app.run.connection.dropped, true);
     app.run.connected = false;

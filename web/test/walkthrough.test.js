@@ -2,7 +2,7 @@ import { test, beforeEach, afterEach, mock } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { JSDOM } from "jsdom";
-import { PHASES, Walkthrough, updateSegments } from "../src/ui/walkthrough.js";
+import { PHASES, Walkthrough, instanceNoiseSigma, phaseText, updateSegments } from "../src/ui/walkthrough.js";
 
 // The page's own markup, so the panel is tested with the elements it really gets.
 const PAGE = readFileSync(new URL("../src/index.html", import.meta.url), "utf8");
@@ -129,6 +129,22 @@ test("the plan follows the config's D and G updates per iteration", () => {
   w.setConfig({ training: { d_steps: 0, g_steps: 0 } });
   $("walk-next").click();
   assert.equal(sent.at(-1).phase, "d");
+});
+
+test("under the simultaneous and extragradient schemes the plan is one D and one G update", () => {
+  for (const scheme of ["simultaneous", "extragradient"]) {
+    const { w, $ } = make();
+    w.setEnabled(true);
+    w.setConfig({ training: { d_steps: 3, g_steps: 2, scheme } });
+    const order = [];
+    for (let i = 0; i < 4; i++) {
+      $("walk-next").click();
+      const net = sent.at(-1).phase;
+      order.push(net);
+      w.onPhase({ network: net, phase: "update" }, {});
+    }
+    assert.deepEqual(order, ["d", "g", "d", "g"], scheme);
+  }
 });
 
 test("the picture's overlay shows the batch, D's verdicts once known, and the gradient arrows", () => {
@@ -334,4 +350,86 @@ test("onPhase is not called for a late answer after slow motion was switched off
   w.setEnabled(false);
   w.onPhase({ network: "d", phase: "gradients" }, {});
   assert.deepEqual(shown, [["d", "loss"]]);
+});
+
+/** A config with the fields the sentences read. */
+const cfg = ({ scheme = "alternating", unrolled = 0, noise = 0, anneal = 2000, ema = 0, average = false } = {}) => ({
+  generator: { ema },
+  view: { average },
+  training: { d_steps: 1, g_steps: 1, scheme, unrolled_steps: unrolled, instance_noise: noise, instance_noise_anneal: anneal },
+});
+const every = (fn) => ["d", "g"].flatMap((net) => PHASES.map((phase) => fn(net, phase)));
+
+test("for a plain run each phase's sentence is the usual one", () => {
+  const plain = every((net, phase) => phaseText(net, phase, { config: cfg(), iteration: 10, gUpdates: 10 }));
+  assert.deepEqual(plain, every((net, phase) => phaseText(net, phase)));
+  assert.match(phaseText("g", "classify", { config: cfg() }), /^D \(held fixed now\) scores each fake sample\.$/);
+  assert.match(phaseText("d", "generate", { config: cfg() }), /^The discriminator's turn\./);
+  // Spectral norm changes no sentence: D's gradients are still those of its own weights.
+  const sn = { ...cfg(), discriminator: { spectral_norm: true } };
+  assert.deepEqual(every((net, phase) => phaseText(net, phase, { config: sn })), plain);
+});
+
+test("under the simultaneous and extragradient schemes, the sentences say slow motion takes one update at a time", () => {
+  const sim = { config: cfg({ scheme: "simultaneous" }) };
+  assert.match(phaseText("d", "generate", sim), /^The discriminator's turn\..* Slow motion takes the updates one at a time, D's first, as the alternating scheme does; with the simultaneous scheme, Play and “Both” compute D's and G's gradients at the same point/);
+  assert.match(phaseText("g", "generate", sim), /D has already taken its update here; with the simultaneous scheme, G's gradient is taken at D from before it\.$/);
+  const extra = { config: cfg({ scheme: "extragradient" }) };
+  assert.match(phaseText("d", "generate", extra), /Slow motion takes plain updates one at a time.*extragradient scheme, Play and “Both” first take a look-ahead update of both networks/);
+  assert.doesNotMatch(phaseText("g", "generate", extra), /simultaneous/);
+  // Only the turn's first phase carries it.
+  assert.equal(phaseText("d", "loss", sim), phaseText("d", "loss"));
+});
+
+test("with unrolled steps, G's phases say G is judged by a look-ahead D and its gradient flows through it", () => {
+  const un = { config: cfg({ unrolled: 5 }) };
+  assert.doesNotMatch(phaseText("g", "classify", un), /held fixed now\) scores/);
+  assert.match(phaseText("g", "classify", un), /D's own weights stay fixed, but G is judged by a look-ahead copy of D: D after 5 simulated updates on fresh batches/);
+  assert.match(phaseText("g", "loss", un), /the look-ahead D mistakes its samples/);
+  assert.match(phaseText("g", "gradients", un), /to fool the look-ahead D\. .*flows back through the 5 simulated D updates/);
+  assert.match(phaseText("g", "update", un), /^G's optimizer changes G's weights.*The step also counts how the simulated D would react/);
+  assert.match(phaseText("g", "classify", { config: cfg({ unrolled: 1 }) }), /D after 1 simulated update on/);
+  // D's own updates are not unrolled.
+  for (const phase of PHASES) assert.equal(phaseText("d", phase, un), phaseText("d", phase));
+});
+
+test("with instance noise, the classify phases say D sees noisy points, with σ as it is now", () => {
+  const at = (iteration) => ({ config: cfg({ noise: 0.2, anneal: 1000 }), iteration });
+  assert.match(phaseText("d", "classify", at(0)), /D sees each sample moved by Gaussian noise first \(σ 0\.2 now, in units where the data spans −1 to 1; it fades to 0 by iteration 1000\)/);
+  assert.match(phaseText("g", "classify", at(250)), /D sees each fake sample moved by Gaussian noise first \(σ 0\.15 now/);
+  // Faded out: nothing is added, and nothing is said.
+  assert.equal(phaseText("d", "classify", at(1000)), phaseText("d", "classify"));
+  assert.equal(phaseText("d", "loss", at(0)), phaseText("d", "loss"));
+});
+
+test("σ of the instance noise fades linearly from σ0 to 0 over the anneal iterations", () => {
+  const t = { instance_noise: 0.4, instance_noise_anneal: 100 };
+  assert.equal(instanceNoiseSigma(t, 0), 0.4);
+  assert.ok(Math.abs(instanceNoiseSigma(t, 25) - 0.3) < 1e-12);
+  assert.equal(instanceNoiseSigma(t, 100), 0);
+  assert.equal(instanceNoiseSigma(t, 500), 0);
+  assert.equal(instanceNoiseSigma({ instance_noise: 0, instance_noise_anneal: 100 }, 0), 0);
+  assert.equal(instanceNoiseSigma({}, 0), 0);
+});
+
+test("with the averaged view, the batch's rings are said to come from G itself, not the averaged dots", () => {
+  const avg = { config: cfg({ ema: 0.999, average: true }), gUpdates: 3 };
+  assert.match(phaseText("d", "generate", avg), /The rings come from G itself, the network being trained; the dots beneath are the averaged G's\.$/);
+  assert.match(phaseText("g", "generate", avg), /the dots beneath are the averaged G's/);
+  // No average yet (or none at all): the dots are G's too, nothing to tell apart.
+  assert.equal(phaseText("d", "generate", { ...avg, gUpdates: 0 }), phaseText("d", "generate"));
+  assert.equal(phaseText("d", "generate", { config: cfg({ average: true }), gUpdates: 3 }), phaseText("d", "generate"));
+});
+
+test("the panel's sentence follows the config and the run's counters", () => {
+  let counters = { iteration: 0, gUpdates: 0 };
+  const { w, $ } = make({ counters: () => counters });
+  w.setEnabled(true);
+  w.setConfig(cfg({ noise: 0.5, anneal: 100, unrolled: 2 }));
+  w.onPhase({ network: "d", phase: "classify" }, {});
+  assert.match($("walk-text").textContent, /σ 0\.5 now/);
+  counters = { iteration: 50, gUpdates: 50 };
+  w.onPhase({ network: "g", phase: "classify" }, {});
+  assert.match($("walk-text").textContent, /^D's own weights stay fixed, but G is judged by a look-ahead copy of D: D after 2 simulated updates/);
+  assert.match($("walk-text").textContent, /σ 0\.25 now/);
 });

@@ -352,9 +352,10 @@ def pull(d_flat: Tensor, group: Group, x: Tensor, per_pack: int | None) -> tuple
         _, g_x = layers.backward(head, g_o, param_grads=False, input_grad=True)
         assert g_x is not None
         return outs[-1], g_x
-    with torch.enable_grad():
+    # Pictures run under inference mode, where autograd cannot work: leave it for this.
+    with torch.inference_mode(False), torch.enable_grad():
         at = _plain(_head(x, k)).detach().requires_grad_(True)
-        o_head = group.critic(d_flat.detach())(at)
+        o_head = group.critic(_plain(d_flat).detach())(at)
         loss = obj.g_terms(o_head, sat).mean((-2, -1)).sum() * scale
         (g_x,) = torch.autograd.grad(loss, at)
     o_rest = group.critic(d_flat)(_tail(x, k))

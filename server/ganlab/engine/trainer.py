@@ -367,6 +367,15 @@ class Trainer:
                 return done + 1
         return iterations
 
+    def walk_plan(self) -> list[str]:
+        """The single updates slow motion takes for one iteration: d_steps of D's, then
+        g_steps of G's; under the simultaneous and extragradient schemes (which walks cannot
+        show joint) one of each, as many as those schemes make."""
+        t = self.config.training
+        if t.scheme != "alternating":
+            return ["d", "g"]
+        return ["d"] * t.d_steps + ["g"] * t.g_steps
+
     def walk(self, which: str) -> Iterator[tuple[str, dict[str, Any]]]:
         """The five phases of one update ('d' or 'g') with their real intermediate values:
         generate, classify, loss, gradients, update. The update is applied when the last

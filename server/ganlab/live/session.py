@@ -202,10 +202,10 @@ class Session:
                 *self._thinned_history()]  # fmt: skip
 
     def _walk_update_done(self, network: str) -> None:
-        """Slow motion finished one update: when the iteration's updates (d_steps of D's, then
-        g_steps of G's) are all done, the iteration counts, as if played."""
+        """Slow motion finished one update: when the iteration's updates (`walk_plan`) are all
+        done, the iteration counts, as if played."""
         t = self.trainer
-        plan = ["d"] * t.config.training.d_steps + ["g"] * t.config.training.g_steps
+        plan = t.walk_plan()
         self.walk_done.append(network)
         if self.walk_done != plan[: len(self.walk_done)]:
             self.walk_done = [network] if plan[:1] == [network] else []

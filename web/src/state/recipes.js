@@ -33,12 +33,14 @@ function optimizerWords(path, opt) {
 
 const updates = (n, who) => `${n} ${who} update${n === 1 ? "" : "s"}`;
 
-/** What a recipe sets, in one sentence a learner reads. */
-export function describeRecipe(title, recipe) {
+/** What a recipe sets, in one sentence a learner reads. `scheme`: the update scheme the run
+ * will have; only the alternating one uses the counts of updates per iteration. */
+export function describeRecipe(title, recipe, scheme = "alternating") {
   const parts = [];
   const { d_steps: d, g_steps: g } = recipe.training || {};
   const steps = [d !== undefined && updates(d, "D"), g !== undefined && updates(g, "G")].filter(Boolean);
-  if (steps.length) parts.push(`${steps.join(" and ")} per iteration`);
+  const unused = scheme && scheme !== "alternating" ? `, which the ${scheme} scheme does not use` : "";
+  if (steps.length) parts.push(`${steps.join(" and ")} per iteration${unused}`);
   const dOpt = optimizerWords("d_optimizer", recipe.d_optimizer);
   const gOpt = optimizerWords("g_optimizer", recipe.g_optimizer);
   if (dOpt && dOpt === gOpt) parts.push(`both networks: ${dOpt}`);
@@ -62,5 +64,6 @@ export function lossChange(losses, kind, config) {
   if (!recipe) return { set, note: null };
   const changes = leaves(recipe).some(([path, value]) => getPath(config, path) !== value);
   const loss = losses.find((l) => l.name === kind);
-  return { set: merge(recipe, set), note: changes ? describeRecipe(loss.title || kind, recipe) : null };
+  const scheme = getPath(recipe, "training.scheme") ?? getPath(config, "training.scheme");
+  return { set: merge(recipe, set), note: changes ? describeRecipe(loss.title || kind, recipe, scheme) : null };
 }

@@ -4,6 +4,7 @@
 // (web/test/exports.test.js).
 
 import { makeCanvas } from "../views/distribution-renderer.js";
+import { legendLabels } from "./variant-labels.js";
 
 const EXTENSIONS = { samples: "csv", metrics: "csv", experiment: "json", picture: "png" };
 
@@ -51,14 +52,16 @@ export function experimentJson(config) {
 const HEAT_OPACITY = 0.55;
 
 /** The legend's entries for the layers that are on (`layers`: { heatmap, real, fake,
- * gradients, manifold, contour } as the page's checkboxes say), in the palette's colours. */
-export function legendItems(palette, layers) {
+ * gradients, manifold, contour } as the page's checkboxes say), in the palette's colours.
+ * `shown` (variant-labels.js shownGenerator) says which generator made the fake samples. */
+export function legendItems(palette, layers, shown = null) {
+  const words = legendLabels(shown);
   const all = [
     { layer: "heatmap", swatch: "gradient", colors: palette.heat, label: "D: fake \u2192 real" },
     { layer: "real", swatch: "dot", color: palette.real, label: "real samples" },
-    { layer: "fake", swatch: "dot", color: palette.fake, label: "fake samples" },
+    { layer: "fake", swatch: "dot", color: palette.fake, label: words.fake },
     { layer: "gradients", swatch: "arrow", color: palette.gradient, label: "G gradients" },
-    { layer: "manifold", swatch: "line", color: palette.manifold, label: "G manifold" },
+    { layer: "manifold", swatch: "line", color: palette.manifold, label: words.manifold },
     { layer: "contour", swatch: "ring", color: palette.contour, label: "real density" },
   ];
   return all.filter((item) => layers && layers[item.layer]);
@@ -143,7 +146,8 @@ function drawSwatch(ctx, item, x, y) {
  * The picture with an optional title above and a legend strip below, on a new canvas made by
  * `createCanvas(w, h)` (an OffscreenCanvas, else a DOM canvas). `source` (an ImageBitmap or a
  * canvas of the current picture) is drawn at `width` x `height` CSS pixels, the whole at
- * `pixelRatio` device pixels per CSS pixel. `legend`: { palette, layers }. Returns the canvas.
+ * `pixelRatio` device pixels per CSS pixel. `legend`: { palette, layers, shown }. Returns the
+ * canvas.
  */
 export function composePng({ source, width, height, pixelRatio = 1, legend = null, title = "", createCanvas = makeCanvas }) {
   const canvas = createCanvas(1, 1);
@@ -151,7 +155,7 @@ export function composePng({ source, width, height, pixelRatio = 1, legend = nul
   ctx.font = FONT;
   // measureText exists on every real context; the estimate is for contexts that lack it.
   const measure = (text) => (ctx.measureText ? ctx.measureText(text).width : text.length * 7);
-  const items = legend ? legendItems(legend.palette, legend.layers) : [];
+  const items = legend ? legendItems(legend.palette, legend.layers, legend.shown) : [];
   const strip = layoutLegend(items, width, measure);
   const top = title ? TITLE_HEIGHT : 0;
   const total = top + height + strip.height;

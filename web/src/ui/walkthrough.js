@@ -1,6 +1,7 @@
 // Slow motion: one update taken apart into its five phases (generate, classify, loss,
 // gradients, update), each a `step` with `sub: true`, showing the real values the server sends.
 import { arrowSegments, formatNumber } from "../views/math.js";
+import { shownGenerator } from "./variant-labels.js";
 
 export const PHASES = ["generate", "classify", "loss", "gradients", "update"];
 
@@ -20,6 +21,56 @@ const TEXT = {
     update: "G's optimizer changes G's weights so that its samples move along the arrows. The arrows go from each sample's old place towards its new one, magnified so the step can be seen.",
   },
 };
+
+/** σ of the instance noise D's next update adds (σ0 fading linearly to 0 over the anneal
+ * iterations, from the completed `iteration`), 0 when there is none. */
+export function instanceNoiseSigma(training, iteration) {
+  const s0 = training?.instance_noise ?? 0;
+  if (!(s0 > 0)) return 0;
+  return s0 * Math.max(0, 1 - (iteration || 0) / (training.instance_noise_anneal || 1));
+}
+
+const plural = (k, word) => `${k} ${word}${k === 1 ? "" : "s"}`;
+
+/**
+ * The sentence under a phase: TEXT's, with what the variants in effect change about it
+ * (`ctx`: { config, iteration, gUpdates }). Slow motion always takes one update of one
+ * network at a time (the server's walk), whatever the scheme: the sentences say so.
+ */
+export function phaseText(network, phase, { config = null, iteration = 0, gUpdates = 0 } = {}) {
+  const t = config?.training || {};
+  const scheme = t.scheme || "alternating";
+  const k = t.unrolled_steps || 0;
+  const sigma = instanceNoiseSigma(t, iteration);
+  const shown = shownGenerator(config, gUpdates);
+  let text = TEXT[network][phase];
+  if (network === "g" && k > 0) {
+    // Metz et al.'s unrolling: G is judged by D after k simulated updates (D itself stays).
+    const ahead = `D after ${plural(k, "simulated update")} on fresh batches`;
+    text = {
+      generate: text,
+      classify: `D's own weights stay fixed, but G is judged by a look-ahead copy of D: ${ahead}. That copy scores each fake sample.`,
+      loss: "G's loss is low when the look-ahead D mistakes its samples for real ones.",
+      gradients: `The gradient of G's loss at each fake sample: the arrows show where each sample should move (against the gradient) to fool the look-ahead D. G's weights get more: their gradient also flows back through the ${plural(k, "simulated D update")}, so it counts how D would react.`,
+      update: `${text} The step also counts how the simulated D would react, so these moves can differ from the arrows of the gradients phase.`,
+    }[phase];
+  }
+  if (phase === "generate") {
+    if (network === "d" && scheme === "simultaneous") {
+      text += " Slow motion takes the updates one at a time, D's first, as the alternating scheme does; with the simultaneous scheme, Play and “Both” compute D's and G's gradients at the same point and update both together.";
+    } else if (network === "d" && scheme === "extragradient") {
+      text += " Slow motion takes plain updates one at a time, D's first, as the alternating scheme does; with the extragradient scheme, Play and “Both” first take a look-ahead update of both networks, then update both from where they were with the gradients found there.";
+    } else if (network === "g" && scheme === "simultaneous") {
+      text += " D has already taken its update here; with the simultaneous scheme, G's gradient is taken at D from before it.";
+    }
+    if (shown && shown.averaged) text += " The rings come from G itself, the network being trained; the dots beneath are the averaged G's.";
+  }
+  if (phase === "classify" && sigma > 0) {
+    const who = network === "d" ? "each sample" : "each fake sample";
+    text += ` With instance noise, D sees ${who} moved by Gaussian noise first (σ ${formatNumber(sigma)} now, in units where the data spans −1 to 1; it fades to 0 by iteration ${t.instance_noise_anneal}); the rings show the samples before the noise.`;
+  }
+  return text;
+}
 
 /**
  * Arrows from each sample's place before an update to its place after, scaled so that the
@@ -43,8 +94,10 @@ export function updateSegments(before, after, visible) {
 }
 
 export class Walkthrough {
-  constructor(els, { send, view, palette, onPhase = () => {} }) {
+  constructor(els, { send, view, palette, onPhase = () => {}, counters = () => ({ iteration: 0, gUpdates: 0 }) }) {
     this.onPhaseShown = onPhase;
+    this.counters = counters; // the run's completed iterations and G updates, for phaseText
+    this.config = null;
     this.els = els;
     this.send = send;
     this.view = view;
@@ -68,8 +121,12 @@ export class Walkthrough {
   }
 
   setConfig(config) {
+    this.config = config;
+    // The server's walk counts an iteration after d_steps D updates and g_steps G updates, or
+    // one of each under the other schemes (Trainer.walk_plan): the plan follows it.
     const t = config.training;
-    const plan = [...Array(t.d_steps).fill("d"), ...Array(t.g_steps).fill("g")];
+    const joint = (t.scheme || "alternating") !== "alternating";
+    const plan = joint ? ["d", "g"] : [...Array(t.d_steps).fill("d"), ...Array(t.g_steps).fill("g")];
     this.plan = plan.length ? plan : ["d"];
     if (this.planIndex >= this.plan.length) this.planIndex = 0;
   }
@@ -192,7 +249,7 @@ export class Walkthrough {
       });
       box.append(row);
     }
-    this.els.text.textContent = network ? TEXT[network][phase] : "Press “Next phase” to take the next update apart, or “Auto-play” to run through the phases on a timer.";
+    this.els.text.textContent = network ? phaseText(network, phase, { config: this.config, ...this.counters() }) : "Press “Next phase” to take the next update apart, or “Auto-play” to run through the phases on a timer.";
     this.els.panel.dataset.phase = phase || "";
     this.els.panel.dataset.network = network || "";
   }

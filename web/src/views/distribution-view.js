@@ -22,6 +22,7 @@ export class DistributionView {
     this.viewport = null;
     this.autoFit = true;
     this.highlight = -1;
+    this.fakeName = "fake"; // what the tooltip calls a fake sample (e.g. "fake (averaged G)")
     this.pointer = null;
     this._dirty = false;
     this.inFlight = 0;
@@ -166,6 +167,12 @@ export class DistributionView {
     this.post({ walk });
   }
 
+  /** What hovering a fake sample calls it: which generator made it, where that needs saying. */
+  setFakeName(name) {
+    this.fakeName = name;
+    if (this.pointer) this.hover();
+  }
+
   setHighlight(index) {
     if (index === this.highlight) return;
     this.highlight = index;
@@ -285,7 +292,7 @@ export class DistributionView {
     let fakeIndex = -1;
     if (this.layers.fake) fakeIndex = nearestPoint(f.fake, x, y, radius);
     if (fakeIndex >= 0) {
-      html = `<b class="c-fake">fake #${fakeIndex}</b> (${formatNumber(f.fake[2 * fakeIndex])}, ${formatNumber(f.fake[2 * fakeIndex + 1])})<br>D = ${formatNumber(f.fakeD[fakeIndex])}`;
+      html = `<b class="c-fake">${this.fakeName} #${fakeIndex}</b> (${formatNumber(f.fake[2 * fakeIndex])}, ${formatNumber(f.fake[2 * fakeIndex + 1])})<br>D = ${formatNumber(f.fakeD[fakeIndex])}`;
     } else {
       const r = this.layers.real ? nearestPoint(f.real, x, y, radius) : -1;
       if (r >= 0) {

@@ -62,8 +62,11 @@ export function nodeSummary(id, config) {
   switch (id) {
     case "noise":
       return `${config.noise.kind === "uniform" ? "Uniform" : "Gaussian"}, ${config.noise.dim}D`;
-    case "generator":
-      return `${net(config.generator)} · ${opt(config.g_optimizer)}${steps(t.g_steps)}${config.generator.ema > 0 ? " · EMA" : ""}`;
+    case "generator": {
+      // "shown": the picture shows the average (view.average), not G itself.
+      const ema = config.generator.ema > 0 ? (config.view?.average ? " · EMA (shown)" : " · EMA") : "";
+      return `${net(config.generator)} · ${opt(config.g_optimizer)}${steps(t.g_steps)}${ema}`;
+    }
     case "samples":
       return `batch ${t.batch_size}`;
     case "discriminator": {
@@ -74,7 +77,8 @@ export function nodeSummary(id, config) {
     case "loss": {
       const scheme = alternating ? "" : ` · ${t.scheme}`;
       const unrolled = t.unrolled_steps > 0 ? ` · unrolled ${t.unrolled_steps}` : "";
-      return `${LOSS_NAMES[config.loss.kind] || config.loss.kind}${scheme}${unrolled}`;
+      const noise = t.instance_noise > 0 ? ` · noise σ ${t.instance_noise}` : "";
+      return `${LOSS_NAMES[config.loss.kind] || config.loss.kind}${scheme}${unrolled}${noise}`;
     }
     default:
       return "";
@@ -431,6 +435,14 @@ export class ModelGraph {
     };
     loop("discriminator", 7, "edge loop loop-d", "d");
     loop("generator", 15, "edge loop loop-g", "g");
+  }
+
+  /** Name the samples node's fake thumbnail (its samples may come from the averaged G). */
+  setFakeLabel(label) {
+    const c = this.thumbs.fake.canvas;
+    if (c.getAttribute("aria-label") === label) return;
+    c.setAttribute("aria-label", label);
+    c.title = label;
   }
 
   /** Live thumbnails and numbers from a frame (cheap; called a few times a second). */
