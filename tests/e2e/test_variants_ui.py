@@ -92,10 +92,11 @@ def test_picking_a_loss_applies_its_recipe_and_the_learner_can_change_it(page):
         item["name"]: item for item in page.evaluate("fetch('api/losses').then(r => r.json())")
     }
     recipe = losses["wgan_gp"]["recipe"]
-    # WGAN-GP's usual settings (Gulrajani et al. 2017): five critic steps, Adam β = 0.5, 0.9.
+    # WGAN-GP's usual settings (Gulrajani et al. 2017): five critic steps, Adam β = 0.5, 0.9
+    # for the critic (the generator's are tuned for these small networks: recipes.py).
     assert recipe["training"]["d_steps"] == 5
     assert [recipe["d_optimizer"]["beta1"], recipe["d_optimizer"]["beta2"]] == [0.5, 0.9]
-    assert [recipe["g_optimizer"]["beta1"], recipe["g_optimizer"]["beta2"]] == [0.5, 0.9]
+    g_betas = [str(recipe["g_optimizer"]["beta1"]), str(recipe["g_optimizer"]["beta2"])]
     before = _config(page)
     assert before["loss"]["kind"] != "wgan_gp"
     assert before["training"]["d_steps"] != 5 and before["d_optimizer"]["beta1"] != 0.5
@@ -109,7 +110,7 @@ def test_picking_a_loss_applies_its_recipe_and_the_learner_can_change_it(page):
     value = lambda path: page.input_value(f"[data-testid='ctl-{path}']")  # noqa: E731
     assert value("training.d_steps") == "5"
     assert [value("d_optimizer.beta1"), value("d_optimizer.beta2")] == ["0.5", "0.9"]
-    assert [value("g_optimizer.beta1"), value("g_optimizer.beta2")] == ["0.5", "0.9"]
+    assert [value("g_optimizer.beta1"), value("g_optimizer.beta2")] == g_betas
     assert value("loss.kind") == "wgan_gp"
     # The learner is told, briefly, what was applied.
     toast = page.locator(".toast-info", has_text="usual settings were applied")
