@@ -99,6 +99,7 @@ class Layers:
     def __init__(self, flat: Tensor, shapes: Shapes, act: Activation) -> None:
         self.shapes = shapes
         self.act = act
+        self.num_layers = len(shapes)
         self.weights, self.biases = views(flat, shapes)
         self.weights_t = [w.transpose(-2, -1) for w in self.weights]
         # Resolved once, not at every layer of every step (the per-call cost is what counts).
@@ -108,10 +109,6 @@ class Layers:
         self._affine = torch.baddbmm if stacked else torch.addmm
         self._mm = torch.bmm if stacked else torch.mm
         self._biases = [b.unsqueeze(-2) for b in self.biases] if stacked else self.biases
-
-    @property
-    def num_layers(self) -> int:
-        return len(self.shapes)
 
     def forward(self, x: Tensor) -> list[Tensor]:
         """All layer outputs, input first; the last is the network's output."""

@@ -66,10 +66,6 @@ def _stack(xs: Sequence[Tensor]) -> Tensor:
     return xs[0] if len(xs) == 1 else torch.stack(list(xs))
 
 
-def _runs_of(x: Tensor, count: int) -> list[Tensor]:
-    return [x] if count == 1 else list(x.unbind(0))
-
-
 def _head(x: Tensor, k: int) -> Tensor:
     """The first k rows (packs) of (..., rows, cols)."""
     return x.narrow(-2, 0, k)
@@ -141,7 +137,9 @@ class Group:
 
     def d_effective(self, raw: Tensor) -> Tensor:
         """D's parameters as D uses them: spectrally normalised where that is on."""
-        return spectral.normalized(raw, self.D.shapes, self.vectors()) if self.spectral else raw
+        if not self.spectral:
+            return raw
+        return spectral.normalized(raw, self.D.shapes, self.vectors())
 
     def d_layers(self, flat: Tensor) -> Layers:
         """D's layers over `flat` for the fast path (a lone run's own, when they are its
@@ -203,13 +201,14 @@ class Group:
         fake = self.runs[0].G.layers(z) if self.size == 1 else \
             Layers(self.g_flat(), self.G.shapes, self.G.act)(z)  # fmt: skip
         seen_real, seen_fake = self.with_instance_noise(real, fake)
-        x = torch.cat([self.packed(seen_real), self.packed(seen_fake)], dim=-2)
+        x = self.packed(torch.cat([seen_real, seen_fake], dim=-2))
         lone = self.runs[0].D if self.size == 1 else None
         if self.closed_form_d:
             layers = self.d_layers(self.d_raw())
             outs = layers.forward(x)
             o = outs[-1]
-            g_real, g_fake = self.obj.d_grad(_head(o, k), _tail(o, k), self.target)
+            o_real, o_fake = _head(o, k), _tail(o, k)
+            g_real, g_fake = self.obj.d_grad(o_real, o_fake, self.target)
             into = lone.grad_views if lone else None
             flat, _ = layers.backward(outs, torch.cat([g_real, g_fake], dim=-2), into)
         else:
@@ -220,14 +219,15 @@ class Group:
                 o = critic(x)
                 (flat,) = torch.autograd.grad(self.d_loss(critic, x, o), raw)
             o = o.detach()
-        o_real, o_fake = _head(o, k), _tail(o, k)
+            o_real, o_fake = _head(o, k), _tail(o, k)
         exact = self.obj.d_bias_grad(o_real, o_fake)
         if flat is None:  # written in place into the lone run's D.grad
             assert lone is not None
             flat = lone.grad
+        else:
+            _give([t.D.grad for t in self.runs], flat)
         if exact is not None:  # where it can be exactly 0, no rounding residue (losses.py)
-            flat[..., -1:] = exact  # the output bias is each network's last parameter
-        _give([t.D.grad for t in self.runs], flat)
+            _exact_bias(self.runs, exact)
         if self.size == 1:
             self.runs[0]._last_d = (o_real, o_fake)
         else:
@@ -269,9 +269,8 @@ class Group:
             o, g_x = pull(self.d_effective(self.d_raw()), self, self.packed(seen), None)
             fake_grad = g_x.reshape(*self.lead, n, 2)
             flat, _ = layers.backward(g_outs, fake_grad, lone.grad_views if lone else None)
-            if flat is None:
-                assert lone is not None
-                flat = lone.grad
+            if flat is not None:  # else written in place into the lone run's G.grad
+                _give([t.G.grad for t in self.runs], flat)
         else:
             with torch.enable_grad():
                 g_flat = self.g_flat().detach().requires_grad_(True)
@@ -283,9 +282,12 @@ class Group:
                 loss = self.obj.g_terms(o, self.saturating).mean((-2, -1)).sum()
                 flat, fake_grad = torch.autograd.grad(loss, (g_flat, fake))
             o, fake = o.detach(), fake.detach()
-        _give([t.G.grad for t in self.runs], flat)
-        for t, last in zip(self.runs, _runs_of(o, self.size), strict=True):
-            t._last_g = last
+            _give([t.G.grad for t in self.runs], flat)
+        if self.size == 1:
+            self.runs[0]._last_g = o
+        else:
+            for t, last in zip(self.runs, o.unbind(0), strict=True):
+                t._last_g = last
         if trace is not None:
             t = self.runs[0]
             norm, obj, m = t.normalizer, self.obj, self.m
@@ -415,6 +417,15 @@ def diverged_runs(runs: Sequence[Trainer]) -> list[bool]:
         g = torch.isfinite(torch.stack([t.G.params for t in runs])).all(1)
         d = torch.isfinite(torch.stack([t.D.params for t in runs])).all(1)
         return [not ok for ok in (g & d).tolist()]
+
+
+def _exact_bias(runs: list[Trainer], exact: Tensor) -> None:
+    """Write each run's exact output-bias gradient (its network's last parameter)."""
+    if len(runs) == 1:
+        runs[0].D.grad[-1:] = exact
+        return
+    for t, e in zip(runs, exact.unbind(0), strict=True):
+        t.D.grad[-1:] = e
 
 
 def _give(grads: list[Tensor], flat: Tensor) -> None:
