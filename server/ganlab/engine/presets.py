@@ -77,6 +77,21 @@ def _benchmark(data: str, title: str, steps: int, text: str, **overrides: Any) -
                   steps=steps)  # fmt: skip
 
 
+# A jittery setup the scheme and EMA presets share: hinge loss and plain SGD at a high rate
+# for both small networks, one D step per G step. Alternating updates keep G near the two
+# Gaussians, but its samples shake from one step to the next.
+_HIGH_RATE_SGD: dict[str, Any] = {
+    "data": {"name": "gaussians"},
+    "noise": {"kind": "gaussian", "dim": 2},
+    "generator": {"layers": 2, "neurons": 32, "activation": "relu"},
+    "discriminator": {"layers": 2, "neurons": 32, "activation": "relu", "packing": 1},
+    "loss": {"kind": "hinge"},
+    "g_optimizer": {"kind": "sgd", "lr": 0.1, "momentum": 0.0},
+    "d_optimizer": {"kind": "sgd", "lr": 0.1, "momentum": 0.0},
+    "training": {"batch_size": 128, "d_steps": 1, "g_steps": 1},
+}
+
+
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
@@ -125,6 +140,151 @@ PRESETS: dict[str, Preset] = {
                 "training": {"batch_size": 512, "d_steps": 1},
             },
             steps=3000,
+        ),
+        # The training variants, one preset each, every one measured against its twin with
+        # the variant off (benchmarks/bench_variants.py, seeds 0-4: medians, ranges in brackets).
+        # Measured: 7 of 8 modes covered (6-8), W1 ratio 3.5; unrolled_steps 0: 0 (0-1), 33.
+        Preset(
+            name="ring8-unrolled",
+            title="Unrolled GAN on eight Gaussians",
+            description="The mode-collapse setup, smaller, with G's gradient taken through five "
+            "simulated D updates (Metz et al. 2017): G's samples spread round the ring instead "
+            "of piling onto one mode. Measured on five seeds: 6-8 of the 8 modes covered, "
+            "against 0-1 with unrolled steps set to 0.",
+            config={
+                "data": {"name": "ring8"},
+                "noise": {"kind": "gaussian", "dim": 2},
+                "generator": {"layers": 2, "neurons": 64},
+                "discriminator": {"layers": 2, "neurons": 64, "packing": 1},
+                "loss": {"kind": "log"},
+                "g_optimizer": {"kind": "adam", "lr": 1e-3, "beta1": 0.5, "beta2": 0.999},
+                "d_optimizer": {"kind": "adam", "lr": 1e-4, "beta1": 0.5, "beta2": 0.999},
+                "training": {"batch_size": 128, "d_steps": 1, "unrolled_steps": 5},
+            },
+            steps=1500,
+        ),
+        # Measured: W1 ratio 6.3 (5.0-8.6), 7-8 modes; spectral_norm off: 47 (23-118), 0 modes.
+        Preset(
+            name="ring8-spectral",
+            title="Spectral norm tames a fast discriminator",
+            description="A fast D (Adam at 0.01, three steps per G step) against a G trained by "
+            "plain SGD, which moves as far as D's slopes push it. Spectral normalisation keeps "
+            "those slopes bounded: G's samples spread calmly onto the ring. Without it they are "
+            "flung across the picture. Measured on five seeds: W1 ratio 5-9 with it, 23-118 "
+            "without.",
+            config={
+                "data": {"name": "ring8"},
+                "noise": {"kind": "gaussian", "dim": 2},
+                "generator": {"layers": 2, "neurons": 32},
+                "discriminator": {"layers": 2, "neurons": 32, "packing": 1,
+                                  "spectral_norm": True},
+                "loss": {"kind": "log"},
+                "g_optimizer": {"kind": "sgd", "lr": 0.05, "momentum": 0.0},
+                "d_optimizer": {"kind": "adam", "lr": 1e-2, "beta1": 0.5, "beta2": 0.999},
+                "training": {"batch_size": 128, "d_steps": 3},
+            },
+            steps=2000,
+        ),
+        # Measured: W1 ratio 4.2 (1.4-5.9), 3/3 regions; instance_noise 0: 34 (14-50), 1-2.
+        Preset(
+            name="disjoint-instance-noise",
+            title="Instance noise on three disjoint regions",
+            description="A fast, sharp D and the original minimax G loss, whose gradient "
+            "vanishes where D is sure. Noise added to every point D sees (σ 0.5, fading to 0 "
+            "over 1,000 iterations) keeps D unsure, so G reaches all three regions; without it "
+            "G mostly stays stuck on one. Measured on five seeds: all 3 regions and W1 ratio 1.4-6 "
+            "with noise, 1-2 regions and 14-50 without.",
+            config={
+                "data": {"name": "disjoint"},
+                "noise": {"kind": "gaussian", "dim": 2},
+                "generator": {"layers": 2, "neurons": 32},
+                "discriminator": {"layers": 3, "neurons": 64, "packing": 1},
+                "loss": {"kind": "log", "generator": "minimax"},
+                "g_optimizer": {"kind": "adam", "lr": 5e-4, "beta1": 0.5, "beta2": 0.999},
+                "d_optimizer": {"kind": "adam", "lr": 1e-2, "beta1": 0.5, "beta2": 0.999},
+                "training": {"batch_size": 128, "d_steps": 5, "instance_noise": 0.5,
+                             "instance_noise_anneal": 1000},
+            },
+            steps=1500,
+        ),
+        # Measured: W1 ratio 4.5 (3.0-6.1), 2/2 modes; r2 0: 27 (17-33), 1/2 modes.
+        Preset(
+            name="gaussians-r2",
+            title="R2 penalty calms a restless GAN",
+            description="Adam with strong momentum (β1 0.9) at equal rates keeps G from "
+            "settling: its samples swing across the picture. An R2 penalty (γ 10) on D's "
+            "gradient at the fake samples damps the swinging and G settles on both Gaussians. "
+            "Measured on five seeds: W1 ratio 3-6 with R2, 17-33 and one Gaussian without.",
+            config={
+                "data": {"name": "gaussians"},
+                "noise": {"kind": "gaussian", "dim": 2},
+                "generator": {"layers": 2, "neurons": 32},
+                "discriminator": {"layers": 2, "neurons": 32, "packing": 1},
+                "loss": {"kind": "log", "r2": 10.0},
+                "g_optimizer": {"kind": "adam", "lr": 2e-3, "beta1": 0.9, "beta2": 0.999},
+                "d_optimizer": {"kind": "adam", "lr": 2e-3, "beta1": 0.9, "beta2": 0.999},
+                "training": {"batch_size": 128, "d_steps": 1},
+            },
+            steps=1500,
+        ),
+        # Measured: W1 ratio 2.9 (2.4-4.1) for the average, 4.5 (3.6-9.9) for the live G.
+        Preset(
+            name="gaussians-ema",
+            title="Moving average of a shaky generator",
+            description="Hinge loss and plain SGD at a high rate: G stays near the two "
+            "Gaussians, but its samples shake from step to step. The page shows the moving "
+            "average of G's weights (EMA 0.99), which holds still and fits better; turn the "
+            "averaged view off to see the live G shake. Measured on five seeds: W1 ratio "
+            "2.4-4.1 for the average, 3.6-9.9 for the live G.",
+            config=merge(_HIGH_RATE_SGD, {"generator": {"ema": 0.99}, "view": {"average": True}}),
+            steps=1500,
+        ),
+        # Measured: swing 0.52 (0.20-0.71), W1 ratio 20; alternating: 0.12 (0.07-0.16), 4.5.
+        Preset(
+            name="gaussians-simultaneous",
+            title="Simultaneous updates swing",
+            description="The shaky high-rate SGD setup with both networks updated from the same "
+            "point each iteration, not in turn: G's samples keep swinging around the Gaussians "
+            "instead of settling. Measured on five seeds: the centre of G's samples wanders "
+            "about four times as far late in the run as with alternating updates.",
+            config=merge(_HIGH_RATE_SGD, {"training": {"scheme": "simultaneous"}}),
+            steps=1500,
+        ),
+        # Measured: swing 0.077 (0.046-0.10), W1 ratio 3.1; simultaneous: 0.52, 20.
+        Preset(
+            name="gaussians-extragradient",
+            title="Extragradient settles simultaneous updates",
+            description="The simultaneous-updates setup, but each update first looks one step "
+            "ahead and then steps from where it was with the gradients found there (Gidel et "
+            "al. 2019): G settles on both Gaussians. Measured on five seeds: the centre of G's "
+            "samples wanders a sixth as far as with plain simultaneous updates.",
+            config=merge(_HIGH_RATE_SGD, {"training": {"scheme": "extragradient"}}),
+            steps=1500,
+        ),
+        # Measured: sharpest bend 0.8° (0.6-1.6) finely sampled, 35° at the page's grid
+        # points; ReLU: 36° (26-84), 52° (larger on 4 seeds of 5); W1 ratio 2.7 vs 2.9.
+        Preset(
+            name="moons-gelu",
+            title="Smooth manifold from a GELU generator",
+            description="A generator with the smooth GELU activation instead of ReLU, which "
+            "makes G piecewise flat: G's manifold is one smooth surface, not flat pieces meeting "
+            "at creases, and it fits the moons as well. The difference is fine-grained: on the "
+            "page's finest latent grid, shown here, the lines bend less sharply on most seeds. "
+            "Measured on five seeds: sharpest bend along a finely sampled grid line about 1° "
+            "with GELU, 26-84° with ReLU.",
+            config={
+                "data": {"name": "moons"},
+                "noise": {"kind": "gaussian", "dim": 2},
+                "generator": {"layers": 2, "neurons": 32, "activation": "gelu"},
+                "discriminator": {"layers": 2, "neurons": 32, "activation": "relu",
+                                  "packing": 2},
+                "loss": {"kind": "log"},
+                "g_optimizer": {"kind": "adam", "lr": 1e-3, "beta1": 0.5, "beta2": 0.9},
+                "d_optimizer": {"kind": "adam", "lr": 1e-3, "beta1": 0.5, "beta2": 0.9},
+                "training": {"batch_size": 256, "d_steps": 1, "lr_halflife": 500},
+                "view": {"manifold": 64},  # the finest grid the page draws
+            },
+            steps=1500,
         ),
     )
 }  # fmt: skip
