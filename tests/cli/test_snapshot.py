@@ -109,3 +109,23 @@ def test_render_png_handles_flat_heatmap_and_zero_gradients(tmp_path: Path) -> N
     check_png(render_png(flat, tmp_path / "flat.png"))
     collapsed = dataclasses.replace(picture, fake=np.zeros_like(picture.fake))
     check_png(render_png(collapsed, tmp_path / "collapsed.png"))
+
+
+def test_the_legend_says_what_the_arrows_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The arrows are minus the loss gradient at each fake, not where the update moves it
+    (Adam and the weights decide that): the legend names them as what they are."""
+    import matplotlib.pyplot as plt
+
+    seen: list[list[str]] = []
+    close = plt.close
+
+    def keep_labels(fig: Any) -> None:
+        seen.append([t.get_text() for ax in fig.axes for t in ax.get_legend().get_texts()])
+        close(fig)
+
+    monkeypatch.setattr(plt, "close", keep_labels)
+    render_png(picture_of({}), tmp_path / "snap.png")
+    assert seen and "−∇ G's loss at each fake" in seen[0]
+    assert not any("moves" in label for label in seen[0])

@@ -43,13 +43,15 @@ def render_png(picture: Picture, path: str | Path, title: str = "") -> Path:
         ax.plot(manifold[:, 0], manifold[:, 1], color=FAKE, lw=1.0, alpha=0.6)
     ax.scatter(picture.real[:, 0], picture.real[:, 1], s=5, c=REAL, label="real")
     ax.scatter(picture.fake[:, 0], picture.fake[:, 1], s=6, c=FAKE, label="fake")
-    # Arrows point where the generator's update moves each sample: minus the loss gradient.
+    # Arrows are minus the gradient of G's loss at each sample: the pull the loss puts on it.
+    # G's update moves the samples only through its weights (and Adam rescales each weight's
+    # step), so a sample does not simply move along its arrow: the legend says what is drawn.
     move = -picture.fake_grad
     length = np.linalg.norm(move, axis=1)
     scale = 0.06 * (xmax - xmin) / max(float(np.percentile(length, 95)), 1e-12)
     ax.quiver(picture.fake[:, 0], picture.fake[:, 1], move[:, 0] * scale, move[:, 1] * scale,
               angles="xy", scale_units="xy", scale=1, color=GRADIENT, width=0.003,
-              alpha=0.7)  # fmt: skip
+              alpha=0.7, label="−∇ G's loss at each fake")  # fmt: skip
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
     ax.set_aspect("equal")
