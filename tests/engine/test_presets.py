@@ -242,6 +242,11 @@ def test_the_collapse_preset_really_collapses() -> None:
     nearest = np.argmin(((fakes[:, None, :] - means[None]) ** 2).sum(-1), axis=1)
     counts = np.bincount(nearest, minlength=8)
     assert np.sort(counts)[-2:].sum() >= 0.95 * len(fakes), counts
+    # As the description says: one blob, mostly off the modes (their spacing is ~38σ).
+    sigma = float(np.mean(trainer.distribution.modes[0].sigma))
+    distance = np.sqrt(((fakes[:, None, :] - means[None]) ** 2).sum(-1)).min(1) / sigma
+    assert float(np.median(distance)) > 3.0
+    assert float(fakes.std(0).mean()) < 0.5 * float(np.abs(means).max())
 
 
 def test_benchmark_presets_share_the_recipe_and_its_schedule() -> None:

@@ -127,8 +127,12 @@ PRESETS: dict[str, Preset] = {
         Preset(
             name="ring8-collapse",
             title="Mode collapse on eight Gaussians",
-            description="Mode collapse: a vanilla GAN (no packing, slow D) on ring8 piles all "
-            "its samples onto one mode and hops between modes.",
+            # Measured (seeds 0-2, every 500 iterations to 3,000): one blob 2-21σ wide whose
+            # centre sat 2-41σ (median 18σ) from the nearest mode; at most 41% of samples
+            # within 3σ of a mode at any check, 0% at most (mode spacing: about 38σ).
+            description="Mode collapse: a vanilla GAN (no packing, slow D) on ring8 gathers "
+            "its samples into one blob that D chases around the ring; the blob seldom lands on "
+            "a mode and mostly sits between modes.",
             config={
                 "data": {"name": "ring8"},
                 "noise": {"kind": "gaussian", "dim": 2},
