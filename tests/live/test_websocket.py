@@ -31,7 +31,7 @@ TIMEOUT = 20.0
 HISTORY_COLUMNS = [
     "iteration", "d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm",
     "kl_grid", "js_grid", "w1", "modes_covered", "modes_total", "high_quality_fraction",
-    "reverse_kl",
+    "reverse_kl", "d_gp", "d_r1", "d_r2", "d_total",
 ]  # fmt: skip
 # Error codes of docs/protocol.md for commands (`internal` is an engine failure, never the
 # answer to a message a client got wrong).
@@ -497,6 +497,49 @@ def test_another_command_cancels_an_unfinished_walkthrough(client):
         finish = [ws.send("step", phase="g", sub=True) for _ in range(4)]
         h = ws.applied(finish[-1]).header
         assert (h["d_updates"], h["g_updates"]) == (0, 2)
+
+
+def test_penalties_travel_as_their_own_terms_in_frames_history_and_walkthrough(client):
+    """With WGAN-GP and R1 on, frames' losses and history rows and the D walk's loss phase
+    carry each weighted penalty and the total; turned off, they go."""
+    col = HISTORY_COLUMNS.index
+    with session(client) as ws:
+        small = {"metrics": {"every": 1, "samples": 200, "w1_samples": 50}}
+        cid = ws.send("config", set={"loss": {"kind": "wgan_gp", "gp_weight": 10.0, "r1": 2.0},
+                                     **small})  # fmt: skip
+        ws.event("config", cid)
+        cid = ws.send("step")
+        f = ws.applied(cid)
+        losses = f.header["losses"]
+        assert {"d_loss", "d_gp", "d_r1", "d_total"} <= set(losses) and "d_r2" not in losses
+        assert losses["d_gp"] > 0 and losses["d_r1"] > 0
+        assert losses["d_total"] == pytest.approx(
+            losses["d_loss"] + losses["d_gp"] + losses["d_r1"], rel=1e-6)  # fmt: skip
+        rows = f.arrays["history"]
+        assert rows.shape == (1, len(HISTORY_COLUMNS))
+        assert rows[0, col("d_gp")] == pytest.approx(losses["d_gp"], rel=1e-6)
+        assert rows[0, col("d_r1")] == pytest.approx(losses["d_r1"], rel=1e-6)
+        assert rows[0, col("d_total")] == pytest.approx(losses["d_total"], rel=1e-6)
+        assert np.isnan(rows[0, col("d_r2")])
+
+        phases = walk(ws, "d", f.header["d_updates"])
+        shown = phases[2].header["values"]
+        assert set(shown) == {"d_loss", "d_gp", "d_r1", "d_total"}
+        assert shown["d_total"] == pytest.approx(shown["d_loss"] + shown["d_gp"] + shown["d_r1"])
+        # The walk's update is the one the next frame's losses report.
+        after = ws.frame(lambda h: h["d_updates"] > f.header["d_updates"]).header["losses"]
+        assert after["d_gp"] == pytest.approx(shown["d_gp"], rel=1e-5)
+
+        cid = ws.send("config", set={"loss": {"kind": "log", "r1": 0.0}})
+        ws.event("config", cid)
+        cid = ws.send("step")
+        f = ws.applied(cid)
+        assert not {"d_gp", "d_r1", "d_r2", "d_total"} & set(f.header["losses"])
+        rows = f.arrays["history"]
+        assert rows.shape[0] == 1 and np.isnan(rows[0, col("d_gp")])
+        assert np.isnan(rows[0, col("d_total")]) and np.isfinite(rows[0, col("d_loss")])
+        phases = walk(ws, "d", f.header["d_updates"])
+        assert set(phases[2].header["values"]) == {"d_loss"}
 
 
 # --------------------------------------------------------------------------- config

@@ -7,7 +7,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from ganlab.wire.envelope import FrameError, Quantized, decode, decode_header, encode, prepare
+from ganlab.wire.envelope import (
+    MAGIC,
+    FrameError,
+    Quantized,
+    decode,
+    decode_header,
+    encode,
+    prepare,
+)
 
 
 def test_round_trip_float_int_and_payload():
@@ -313,3 +321,14 @@ def test_any_encoded_message_round_trips(extra, arrays, payload):
         else:
             assert got.shape == value.shape
             np.testing.assert_array_equal(got, value)
+
+
+def test_a_quantized_zero_dimensional_array_decodes_to_an_array() -> None:
+    """Found by the random-header test: shape [] with u1 quantization gave a numpy scalar."""
+    header = {"kind": "t", "arrays": [{"name": "a", "dtype": "u1", "shape": [], "offset": 0,
+                                       "min": 0.0, "max": 1.0}]}  # fmt: skip
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)  # the body starts 8-aligned
+    data = MAGIC + struct.pack("<I", len(text)) + text + bytes([255]) + bytes(7)
+    arr = decode(data).arrays["a"]
+    assert isinstance(arr, np.ndarray) and arr.shape == () and float(arr) == 1.0

@@ -54,7 +54,7 @@ def test_critic_scores_use_their_own_range():
 
 def test_history_phase_and_run_messages():
     m = decode(history_message([{"iteration": 1.0}] * 3))
-    assert m.header["kind"] == "history" and m.arrays["history"].shape == (3, 14)
+    assert m.header["kind"] == "history" and m.arrays["history"].shape == (3, len(HISTORY_COLUMNS))
     values = {"fake": np.ones((4, 2)), "grad_norm": 2.0, "layer_grad_norms": [1.0, float("nan")]}
     m = decode(phase_message("g", "gradients", 3, values))
     assert m.header["values"] == {"grad_norm": 2.0, "layer_grad_norms": [1.0, None]}

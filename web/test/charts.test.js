@@ -211,3 +211,83 @@ test("the plots' y axes use the compact labels and fit their width to them", () 
     assert.ok(y.size(p, ["-1.25e6"]) > y.size(p, ["1"]));
   }
 });
+
+// ---------------------------------------------------------------- D's penalties
+
+const WITH_PENALTIES = [...COLUMNS, "d_gp", "d_r1", "d_r2", "d_total"];
+/** A history row with penalty columns: `p` is { d_gp, d_r1, d_r2 }, absent ones NaN; the
+ * total is d_loss plus those present, NaN with none (as the server sends it). */
+const prow = (it, dLoss, p = {}) => {
+  const terms = ["d_gp", "d_r1", "d_r2"].map((k) => p[k] ?? NaN);
+  const on = terms.filter((v) => !Number.isNaN(v));
+  const total = on.length ? dLoss + on.reduce((a, b) => a + b, 0) : NaN;
+  return [...row(it, dLoss, 0.7), ...terms, total];
+};
+
+function makePenaltyCharts(rows) {
+  const history = new History();
+  history.replace(WITH_PENALTIES, new Float32Array(rows.flat()));
+  const charts = new Charts(container, history);
+  charts.setPalette(PALETTES.ganlab);
+  return { charts, history };
+}
+
+const labels = (p) => p.opts.series.slice(1).map((s) => s.label);
+
+test("without penalties the loss chart has D's and G's losses only, whatever columns the history has", () => {
+  const { charts } = makePenaltyCharts([prow(0, 1.4), prow(100, 1.3)]);
+  assert.deepEqual(labels(plot(charts, "losses")), ["D loss", "G loss"]);
+  // A history from before the penalty columns (an old run file) reads the same.
+  const { charts: old } = makeCharts([row(0, 1.4, 0.7)]);
+  assert.deepEqual(labels(plot(old, "losses")), ["D loss", "G loss"]);
+});
+
+test("with WGAN-GP the loss chart adds the weighted penalty and D's total, and says D's loss is the objective alone", () => {
+  const { charts } = makePenaltyCharts([prow(0, -0.05, { d_gp: 3.5 }), prow(100, -0.2, { d_gp: 1.25 })]);
+  const p = plot(charts, "losses");
+  assert.deepEqual(labels(p), ["D loss (objective only)", "G loss", "λ·GP (weighted penalty)", "D total = loss + penalties"]);
+  const data = p.data.map((c) => c.map((v) => (v == null ? v : +v.toFixed(3))));
+  assert.deepEqual(data, [[0, 100], [-0.05, -0.2], [0.7, 0.7], [3.5, 1.25], [3.45, 1.05]]);
+  const total = p.opts.series.at(-1);
+  assert.equal(total.stroke, PALETTES.ganlab.discriminator, "the total in D's colour");
+  assert.ok(Array.isArray(total.dash) && total.dash.length === 2, "dashed, to tell it from the objective");
+  assert.equal(p.opts.series[1].dash, undefined);
+  assert.equal(p.opts.series[3].value(p, null, 3, null), "1.25", "the legend reads the latest value");
+});
+
+test("R1 and R2 each get their own series; a penalty with no value anywhere gets none", () => {
+  const { charts } = makePenaltyCharts([prow(0, 1.4, { d_r1: 0.02 }), prow(100, 1.3, { d_r1: 0.01, d_r2: 0.005 })]);
+  const p = plot(charts, "losses");
+  assert.deepEqual(labels(p).slice(2), ["γ·R1 (weighted penalty)", "γ·R2 (weighted penalty)", "D total = loss + penalties"]);
+  assert.deepEqual(p.data[4].map((v) => (v == null ? v : +v.toFixed(3))), [null, 0.005], "R2 was off at first: a gap");
+  assert.ok(labels(p).every((l) => !l.includes("GP")));
+});
+
+test("a penalty turned on mid-run rebuilds the loss chart with its series; the other charts keep theirs", () => {
+  const { charts, history } = makePenaltyCharts([prow(0, 1.4), prow(100, 1.3)]);
+  const before = plot(charts, "losses");
+  const outputs = plot(charts, "outputs");
+  history.append(new Float32Array(prow(200, 1.2, { d_r1: 0.04 })));
+  assert.equal(charts.update(), true);
+  const after = plot(charts, "losses");
+  assert.notEqual(after, before);
+  assert.equal(before.destroyed, true);
+  assert.equal(after.target, box("losses"), "drawn in the same box, in its place");
+  assert.equal(box("losses").querySelector("h3").textContent, "Loss");
+  assert.deepEqual(labels(after), ["D loss (objective only)", "G loss", "γ·R1 (weighted penalty)", "D total = loss + penalties"]);
+  assert.equal(plot(charts, "outputs"), outputs, "not rebuilt");
+  assert.equal(outputs.updates, 1);
+  // More rows with the same series only redraw.
+  history.append(new Float32Array(prow(300, 1.1, { d_r1: 0.03 })));
+  charts.update();
+  assert.equal(plot(charts, "losses"), after);
+  assert.equal(after.updates, 1);
+  assert.deepEqual(after.data[3].map((v) => (v == null ? v : +v.toFixed(2))), [null, null, 0.04, 0.03]);
+  // Another run without penalties: the extra series go.
+  history.replace(WITH_PENALTIES, new Float32Array(prow(0, 1.4)));
+  history.append(new Float32Array(prow(100, 1.3)));
+  charts.update();
+  assert.deepEqual(labels(plot(charts, "losses")), ["D loss", "G loss"]);
+  assert.deepEqual([...container.querySelectorAll(".chart")].map((c) => c.dataset.chart),
+    ["losses", "outputs", "divergence", "w1", "modes"], "no chart added or moved");
+});

@@ -2,7 +2,7 @@ import { test, beforeEach, afterEach, mock } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { JSDOM } from "jsdom";
-import { PHASES, Walkthrough, instanceNoiseSigma, phaseText, updateSegments } from "../src/ui/walkthrough.js";
+import { PENALTY_TERMS, PHASES, Walkthrough, instanceNoiseSigma, phaseText, updateSegments, valueRows } from "../src/ui/walkthrough.js";
 
 // The page's own markup, so the panel is tested with the elements it really gets.
 const PAGE = readFileSync(new URL("../src/index.html", import.meta.url), "utf8");
@@ -432,4 +432,52 @@ test("the panel's sentence follows the config and the run's counters", () => {
   w.onPhase({ network: "g", phase: "classify" }, {});
   assert.match($("walk-text").textContent, /^D's own weights stay fixed, but G is judged by a look-ahead copy of D: D after 2 simulated updates/);
   assert.match($("walk-text").textContent, /σ 0\.25 now/);
+});
+
+// ---------------------------------------------------------------- D's penalties
+
+const lossCfg = (loss) => ({ ...cfg(), loss: { kind: "log", gp_weight: 10, r1: 0, r2: 0, ...loss } });
+
+test("D's loss phase with WGAN-GP lists the objective, the weighted penalty and the total, and says what each is", () => {
+  const { w, $ } = make();
+  w.setEnabled(true);
+  w.setConfig(lossCfg({ kind: "wgan_gp", gp_weight: 10 }));
+  w.onPhase({ network: "d", phase: "loss", values: { d_loss: -0.0531, d_gp: 3.606, d_total: 3.5529 } }, {});
+  const dl = $("walk-values");
+  assert.deepEqual([...dl.querySelectorAll("dt")].map((e) => e.textContent),
+    ["d loss (objective)", "+ λ·GP (λ = 10)", "= total D minimises"]);
+  assert.deepEqual([...dl.querySelectorAll("dd")].map((e) => e.textContent), ["-0.0531", "3.61", "3.55"]);
+  const text = $("walk-text").textContent;
+  assert.match(text, /^D's loss measures how wrong those verdicts are/);
+  assert.match(text, /D minimises the total: its objective \(d loss\) plus each weighted penalty, so the gradients phase is the total's gradient\./);
+  assert.match(text, /λ·GP = λ·mean \(\|∇D\| − 1\)² at random points between a real and a fake sample/);
+  assert.doesNotMatch(text, /R1|R2/);
+});
+
+test("R1 and R2 each get their row and sentence, with γ from the config, in a fixed order", () => {
+  const values = { d_loss: 1.37, d_r2: 0.0053, d_r1: 0.0115, d_total: 1.3868 };
+  const rows = valueRows("d", "loss", values, lossCfg({ r1: 2, r2: 0.5 }));
+  assert.deepEqual(rows, [
+    ["d loss (objective)", "1.37"], ["+ γ·R1 (γ = 2)", "0.0115"], ["+ γ·R2 (γ = 0.5)", "0.0053"], ["= total D minimises", "1.39"],
+  ]);
+  const text = phaseText("d", "loss", { values });
+  assert.match(text, /γ·R1 = γ\/2·mean \|∇D\|² at the real samples.*γ·R2 = γ\/2·mean \|∇D\|² at the fake samples/);
+  assert.doesNotMatch(text, /GP/);
+  // Without a config the weights are not guessed.
+  assert.equal(valueRows("d", "loss", values)[1][0], "+ γ·R1");
+  assert.deepEqual(PENALTY_TERMS.map(([key]) => key), ["d_gp", "d_r1", "d_r2"]);
+});
+
+test("without penalties D's loss phase reads as before, and G's loss phase never mentions them", () => {
+  assert.equal(phaseText("d", "loss", { values: { d_loss: 0.69 } }), phaseText("d", "loss"));
+  assert.deepEqual(valueRows("d", "loss", { d_loss: 0.693147 }), [["d loss", "0.693"]]);
+  assert.equal(phaseText("g", "loss", { values: { g_loss: 0.7, d_gp: 1 } }), phaseText("g", "loss"));
+  // Only the loss phase explains them.
+  assert.equal(phaseText("d", "gradients", { values: { d_gp: 1, grad_norm: 2 } }), phaseText("d", "gradients"));
+  assert.deepEqual(valueRows("d", "gradients", { grad_norm: 2 }), [["grad norm", "2"]]);
+});
+
+test("a value the server could not send (non-finite) shows as a dash, not a number", () => {
+  const rows = valueRows("d", "loss", { d_loss: 1, d_gp: null, d_total: null }, lossCfg({ kind: "wgan_gp" }));
+  assert.deepEqual(rows.map(([, v]) => v), ["1", "–", "–"]);
 });

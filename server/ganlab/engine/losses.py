@@ -8,7 +8,7 @@ runs stepped together (step.py). Losses are means over the packs in the batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -165,9 +165,15 @@ OBJECTIVES: dict[str, Objective] = {
 
 
 def batch_losses(obj: Objective, loss: LossConfig, last_d: tuple[torch.Tensor, torch.Tensor] | None,
-                 last_g: torch.Tensor | None) -> dict[str, float]:  # fmt: skip
+                 last_g: torch.Tensor | None,
+                 penalties: Mapping[str, Tensor] | None = None) -> dict[str, float]:  # fmt: skip
     """D and G losses and mean D outputs of one batch, from D's outputs on it: `last_d` its
-    (real, fake) outputs in D's update, `last_g` the fakes' outputs in G's update."""
+    (real, fake) outputs in D's update, `last_g` the fakes' outputs in G's update.
+
+    `d_loss` is the objective's value alone. `penalties` are the weighted penalties that same
+    D update added to it, by name (`d_gp` = λ·GP, `d_r1` = γ·R1, `d_r2` = γ·R2, only those
+    that were on): each becomes a column, and `d_total`, what D minimised, their sum with
+    `d_loss`. No penalties, no such columns."""
     names: list[str] = []
     columns: list[torch.Tensor] = []
     with torch.inference_mode():
@@ -190,26 +196,32 @@ def batch_losses(obj: Objective, loss: LossConfig, last_d: tuple[torch.Tensor, t
     out = dict(zip(names, means, strict=True))
     if last_d is not None:
         out["d_loss"] = out.pop("d_real_part") + out.pop("d_fake_part")
+        if penalties:
+            with torch.inference_mode():
+                terms = dict(zip(penalties, torch.stack(list(penalties.values())).tolist(),
+                                 strict=True))  # fmt: skip
+            out.update(terms)
+            out["d_total"] = out["d_loss"] + sum(terms.values())
     return out
 
 
 # The penalties take packs shaped (packs, 2m), or (runs, packs, 2m) for runs stepped together,
-# and return the sum over runs of each run's mean (runs are independent: each run's gradient
-# of the sum is its own).
+# and return each run's mean: a scalar, or (runs,). The step sums them over runs (runs are
+# independent: each run's gradient of the sum is its own) and records each run's own value.
 def gradient_penalty(
     critic: Callable[[Tensor], Tensor], real: torch.Tensor, fake: torch.Tensor, mix: torch.Tensor
 ) -> torch.Tensor:
     """WGAN-GP: mean (|grad_x D(x)| - 1)^2 at random interpolates of real and fake packs."""
     x = (real + mix * (fake - real)).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
-    return (grad.norm(dim=-1) - 1).pow(2).mean(-1).sum()
+    return (grad.norm(dim=-1) - 1).pow(2).mean(-1)
 
 
 def _half_squared_slope(critic: Callable[[Tensor], Tensor], at: torch.Tensor) -> torch.Tensor:
     """0.5 * mean |grad_x D(x)|^2 at the given packs (zero-centred, unlike WGAN-GP)."""
     x = at.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
-    return 0.5 * grad.pow(2).sum(dim=-1).mean(-1).sum()
+    return 0.5 * grad.pow(2).sum(dim=-1).mean(-1)
 
 
 def r1_penalty(critic: Callable[[Tensor], Tensor], real: torch.Tensor) -> torch.Tensor:

@@ -176,19 +176,28 @@ class Group:
         return out
 
     # ------------------------------------------------------------------ D
-    def d_loss(self, critic: Callable[[Tensor], Tensor], x: Tensor, o: Tensor) -> Tensor:
+    def d_loss(self, critic: Callable[[Tensor], Tensor], x: Tensor, o: Tensor,
+               terms: dict[str, Tensor] | None = None) -> Tensor:  # fmt: skip
         """D's loss at packs x (reals then fakes) with outputs o: the sum over runs of each
-        run's objective value plus its penalties."""
+        run's objective value plus its penalties. `terms`, when given, receives each penalty
+        that is on, weighted as it was added (`d_gp` = λ·GP, `d_r1` = γ·R1, `d_r2` = γ·R2),
+        per run (a scalar, or (runs,)), detached."""
         k, loss = self.packs, self.loss
         real, fake = self.obj.d_terms(_head(o, k), _tail(o, k), self.target)
         value = (real.mean((-2, -1)) + fake.mean((-2, -1))).sum()
+        penalties: dict[str, Tensor] = {}
         if self.obj.gradient_penalty and loss.gp_weight > 0:
             mix = self.take("mix_stream", k)
-            value = value + loss.gp_weight * gradient_penalty(critic, _head(x, k), _tail(x, k), mix)
+            penalties["d_gp"] = loss.gp_weight * gradient_penalty(critic, _head(x, k), _tail(x, k),
+                                                                  mix)  # fmt: skip
         if loss.r1 > 0:
-            value = value + loss.r1 * r1_penalty(critic, _head(x, k))
+            penalties["d_r1"] = loss.r1 * r1_penalty(critic, _head(x, k))
         if loss.r2 > 0:  # at this update's fakes, detached: G gets no gradient here
-            value = value + loss.r2 * r2_penalty(critic, _tail(x, k))
+            penalties["d_r2"] = loss.r2 * r2_penalty(critic, _tail(x, k))
+        for p in penalties.values():
+            value = value + p.sum()
+        if terms is not None:
+            terms.update({name: p.detach() for name, p in penalties.items()})
         return value
 
     def d_gradients(self, trace: Trace | None = None) -> None:
@@ -203,6 +212,7 @@ class Group:
         seen_real, seen_fake = self.with_instance_noise(real, fake)
         x = self.packed(torch.cat([seen_real, seen_fake], dim=-2))
         lone = self.runs[0].D if self.size == 1 else None
+        terms: dict[str, Tensor] = {}  # the weighted penalties (none on the fast path)
         if self.closed_form_d:
             layers = self.d_layers(self.d_raw())
             outs = layers.forward(x)
@@ -217,7 +227,7 @@ class Group:
                 critic = self.critic(self.d_effective(raw))
                 x = _plain(x)
                 o = critic(x)
-                (flat,) = torch.autograd.grad(self.d_loss(critic, x, o), raw)
+                (flat,) = torch.autograd.grad(self.d_loss(critic, x, o, terms), raw)
             o = o.detach()
             o_real, o_fake = _head(o, k), _tail(o, k)
         exact = self.obj.d_bias_grad(o_real, o_fake)
@@ -230,9 +240,13 @@ class Group:
             _exact_bias(self.runs, exact)
         if self.size == 1:
             self.runs[0]._last_d = (o_real, o_fake)
+            self.runs[0]._last_penalties = terms
         else:
             for t, r, f in zip(self.runs, o_real.unbind(0), o_fake.unbind(0), strict=True):
                 t._last_d = (r, f)
+            each = {name: p.unbind(0) for name, p in terms.items()}
+            for i, t in enumerate(self.runs):
+                t._last_penalties = {name: p[i] for name, p in each.items()}
         if trace is not None:
             t = self.runs[0]
             norm, obj, m = t.normalizer, self.obj, self.m
@@ -242,7 +256,13 @@ class Group:
                 "d_real": _np(obj.prob(o_real).repeat_interleave(m)),
                 "d_fake": _np(obj.prob(o_fake).repeat_interleave(m)),
             }
-            trace["loss"] = {"d_loss": float(obj.d_value(o_real, o_fake, self.target))}
+            # The objective's value, and with penalties each weighted one and the total D
+            # minimised (their sum: the gradients phase is its gradient).
+            d_loss = float(obj.d_value(o_real, o_fake, self.target))
+            trace["loss"] = {"d_loss": d_loss}
+            if terms:
+                weighted = {name: float(p) for name, p in terms.items()}
+                trace["loss"].update(weighted, d_total=d_loss + sum(weighted.values()))
             trace["gradients"] = _grad_trace(t.D.grad_views)
 
     def d_apply(self, count: bool = True) -> None:

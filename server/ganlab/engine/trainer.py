@@ -127,6 +127,9 @@ class Trainer:
         self.iteration = self.d_updates = self.g_updates = 0
         self.history = []
         self._last_d: tuple[torch.Tensor, torch.Tensor] | None = None
+        # The weighted penalties D's last update added to its loss, by name (step.py d_loss):
+        # read with _last_d, whose update made them.
+        self._last_penalties: dict[str, torch.Tensor] = {}
         self._last_g: torch.Tensor | None = None
         self._init_gen = torch.Generator().manual_seed(c.seed)
         self._set_distribution()
@@ -182,6 +185,7 @@ class Trainer:
         self.D = MLP(sizes, d.activation, self.device, self._init_gen)
         self.d_opt = make_optimizer(self.D.params, self.D.grad, c.d_optimizer)
         self._last_d = self._lone_group = None
+        self._last_penalties = {}
         self._start_spectral()
 
     def _start_spectral(self) -> None:
@@ -401,8 +405,11 @@ class Trainer:
 
     # ------------------------------------------------------------------ reading
     def losses(self) -> dict[str, float]:
-        """Latest D and G losses and mean D outputs, computed from the last batch's outputs."""
-        return batch_losses(self.objective, self.config.loss, self._last_d, self._last_g)
+        """Latest D and G losses and mean D outputs, computed from the last batch's outputs;
+        with penalties on, each weighted penalty of D's last update and D's total loss
+        (`losses.batch_losses`)."""
+        return batch_losses(self.objective, self.config.loss, self._last_d, self._last_g,
+                            self._last_penalties)  # fmt: skip
 
     def grad_norms(self) -> dict[str, float]:
         with torch.inference_mode():

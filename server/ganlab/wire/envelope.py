@@ -220,7 +220,9 @@ def decode(data: bytes) -> Message:
         if a.lo is not None and a.hi is not None:
             levels = (1 << (8 * a.dtype.itemsize)) - 1
             with np.errstate(over="ignore", invalid="ignore"):  # extreme ranges give inf
-                arr = (a.lo + arr.astype(np.float32) / levels * (a.hi - a.lo)).astype(np.float32)
+                # asarray: a 0-d array's arithmetic gives a numpy scalar, not an array.
+                arr = np.asarray(a.lo + arr.astype(np.float32) / levels * (a.hi - a.lo),
+                                 dtype=np.float32)  # fmt: skip
         arrays[a.name] = arr
         end = max(end, a.offset + a.nbytes + _pad8(a.nbytes))
     return Message(header, arrays, bytes(body[end:]))

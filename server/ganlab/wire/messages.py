@@ -15,10 +15,12 @@ import numpy as np
 from ganlab.engine.picture import Picture
 from ganlab.wire.envelope import Encoded, Quantized, encode, prepare
 
+# New columns go at the end, so every earlier one keeps its place. D's penalties (each the
+# weighted value added to D's loss) and `d_total` are NaN in rows of runs without them.
 HISTORY_COLUMNS = (
     "iteration", "d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm",
     "kl_grid", "js_grid", "w1", "modes_covered", "modes_total", "high_quality_fraction",
-    "reverse_kl",
+    "reverse_kl", "d_gp", "d_r1", "d_r2", "d_total",
 )  # fmt: skip
 
 

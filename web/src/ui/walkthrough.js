@@ -22,6 +22,41 @@ const TEXT = {
   },
 };
 
+// D's penalties as the loss phase shows them: the value's name (the weighted penalty the
+// update added to D's loss, protocol `phase` values), its label with the weight from the
+// config, and what the penalty does, in one sentence.
+export const PENALTY_TERMS = [
+  ["d_gp", (l) => `+ λ·GP${weight("λ", l?.gp_weight)}`, "λ·GP = λ·mean (|∇D| − 1)² at random points between a real and a fake sample: it keeps D's slope near 1."],
+  ["d_r1", (l) => `+ γ·R1${weight("γ", l?.r1)}`, "γ·R1 = γ/2·mean |∇D|² at the real samples: it keeps D flat on the data."],
+  ["d_r2", (l) => `+ γ·R2${weight("γ", l?.r2)}`, "γ·R2 = γ/2·mean |∇D|² at the fake samples: it keeps D flat on the fakes."],
+];
+const weight = (name, w) => (w > 0 ? ` (${name} = ${formatNumber(w)})` : "");
+const TOTAL_TEXT = "D minimises the total: its objective (d loss) plus each weighted penalty, so the gradients phase is the total's gradient.";
+
+/** The penalties among a D loss phase's `values` (those the server sent: the ones on). */
+function penaltiesIn(values) {
+  return values ? PENALTY_TERMS.filter(([key]) => key in values) : [];
+}
+
+/**
+ * A phase's values as [label, value] rows. D's loss phase with penalties reads as a sum:
+ * the objective, each weighted penalty, the total; anything else by its name.
+ */
+export function valueRows(network, phase, values, config = null) {
+  const fmt = (v) => (Array.isArray(v) ? v.map(formatNumber).join(", ")
+    : v && typeof v === "object" ? Object.entries(v).map(([a, b]) => `${a}: ${formatNumber(b)}`).join(", ")
+      : formatNumber(v));
+  const terms = network === "d" && phase === "loss" ? penaltiesIn(values) : [];
+  if (!terms.length) return Object.entries(values || {}).map(([k, v]) => [k.replace(/_/g, " "), fmt(v)]);
+  const named = new Set(["d_loss", "d_total", ...terms.map(([key]) => key)]);
+  return [
+    ["d loss (objective)", fmt(values.d_loss)],
+    ...terms.map(([key, label]) => [label(config?.loss), fmt(values[key])]),
+    ["= total D minimises", fmt(values.d_total)],
+    ...Object.entries(values).filter(([k]) => !named.has(k)).map(([k, v]) => [k.replace(/_/g, " "), fmt(v)]),
+  ];
+}
+
 /** σ of the instance noise D's next update adds (σ0 fading linearly to 0 over the anneal
  * iterations, from the completed `iteration`), 0 when there is none. */
 export function instanceNoiseSigma(training, iteration) {
@@ -34,10 +69,11 @@ const plural = (k, word) => `${k} ${word}${k === 1 ? "" : "s"}`;
 
 /**
  * The sentence under a phase: TEXT's, with what the variants in effect change about it
- * (`ctx`: { config, iteration, gUpdates }). Slow motion always takes one update of one
+ * (`ctx`: { config, iteration, gUpdates, values }; `values`, the phase's values from the
+ * server, name the penalties D's loss phase explains). Slow motion always takes one update of one
  * network at a time (the server's walk), whatever the scheme: the sentences say so.
  */
-export function phaseText(network, phase, { config = null, iteration = 0, gUpdates = 0 } = {}) {
+export function phaseText(network, phase, { config = null, iteration = 0, gUpdates = 0, values = null } = {}) {
   const t = config?.training || {};
   const scheme = t.scheme || "alternating";
   const k = t.unrolled_steps || 0;
@@ -65,6 +101,8 @@ export function phaseText(network, phase, { config = null, iteration = 0, gUpdat
     }
     if (shown && shown.averaged) text += " The rings come from G itself, the network being trained; the dots beneath are the averaged G's.";
   }
+  const terms = network === "d" && phase === "loss" ? penaltiesIn(values) : [];
+  if (terms.length) text += ` ${TOTAL_TEXT} ${terms.map(([, , says]) => says).join(" ")}`;
   if (phase === "classify" && sigma > 0) {
     const who = network === "d" ? "each sample" : "each fake sample";
     text += ` With instance noise, D sees ${who} moved by Gaussian noise first (σ ${formatNumber(sigma)} now, in units where the data spans −1 to 1; it fades to 0 by iteration ${t.instance_noise_anneal}); the rings show the samples before the noise.`;
@@ -210,9 +248,9 @@ export class Walkthrough {
     }
     if (network === "g") walk.real = null;
     this.view.setWalk(walk);
-    this.renderSteps(network, phase);
+    this.renderSteps(network, phase, header.values);
     if (magnified && magnified > 1.05) this.els.text.textContent += ` (Arrows magnified ×${formatNumber(magnified)}.)`;
-    this.renderValues(header.values || {});
+    this.renderValues(valueRows(network, phase, header.values || {}, this.config));
     this.onPhaseShown(network, phase);
     if (this.auto) {
       clearTimeout(this.timer);
@@ -226,7 +264,7 @@ export class Walkthrough {
     return b ? Math.max(b[1] - b[0], b[3] - b[2]) : 1;
   }
 
-  renderSteps(network, phase) {
+  renderSteps(network, phase, values = null) {
     const box = this.els.steps;
     box.textContent = "";
     for (const net of ["d", "g"]) {
@@ -249,25 +287,21 @@ export class Walkthrough {
       });
       box.append(row);
     }
-    this.els.text.textContent = network ? phaseText(network, phase, { config: this.config, ...this.counters() }) : "Press “Next phase” to take the next update apart, or “Auto-play” to run through the phases on a timer.";
+    this.els.text.textContent = network ? phaseText(network, phase, { config: this.config, ...this.counters(), values }) : "Press “Next phase” to take the next update apart, or “Auto-play” to run through the phases on a timer.";
     this.els.panel.dataset.phase = phase || "";
     this.els.panel.dataset.network = network || "";
   }
 
-  renderValues(values) {
+  /** The phase's values, [label, value] rows (valueRows). */
+  renderValues(rows) {
     const dl = this.els.values;
     dl.textContent = "";
-    const add = (k, v) => {
+    for (const [k, v] of rows) {
       const dt = document.createElement("dt");
       dt.textContent = k;
       const dd = document.createElement("dd");
       dd.textContent = v;
       dl.append(dt, dd);
-    };
-    for (const [k, v] of Object.entries(values)) {
-      if (Array.isArray(v)) add(k.replace(/_/g, " "), v.map(formatNumber).join(", "));
-      else if (v && typeof v === "object") add(k.replace(/_/g, " "), Object.entries(v).map(([a, b]) => `${a}: ${formatNumber(b)}`).join(", "));
-      else add(k.replace(/_/g, " "), formatNumber(v));
     }
   }
 }

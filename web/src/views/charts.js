@@ -1,4 +1,5 @@
-// Live metric charts (uPlot): losses, mean D outputs, KL/JS by grid, Wasserstein-1, modes.
+// Live metric charts (uPlot): losses (with D's penalties as their own series), mean D outputs,
+// KL/JS by grid, Wasserstein-1, modes.
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 
@@ -60,8 +61,20 @@ export function axisSize(labels) {
   return Math.max(AXIS_MIN, Math.ceil(AXIS_TICK + AXIS_GAP + chars * CHAR_PX + 4));
 }
 
+// D's penalties (each the weighted value D's update added to its loss) and the total D
+// minimised: the loss chart adds those the history has values for. Series are
+// [column, label, colour, dash].
+export const PENALTY_SERIES = [
+  ["d_gp", "λ·GP (weighted penalty)", "#b8860b"],
+  ["d_r1", "γ·R1 (weighted penalty)", "#0a7"],
+  ["d_r2", "γ·R2 (weighted penalty)", "#c0306a"],
+  ["d_total", "D total = loss + penalties", "discriminator", [5, 3]],
+];
+// With penalties shown, D's loss is labelled as what it is: the objective alone.
+const D_OBJECTIVE_LABEL = "D loss (objective only)";
+
 const CHARTS = [
-  { id: "losses", title: "Loss", series: [["d_loss", "D loss", "discriminator"], ["g_loss", "G loss", "fake"]] },
+  { id: "losses", title: "Loss", series: [["d_loss", "D loss", "discriminator"], ["g_loss", "G loss", "fake"]], penalties: true },
   { id: "outputs", title: "Mean D output", series: [["d_real", "D(real)", "real"], ["d_fake", "D(fake)", "fake"]] },
   { id: "divergence", title: "Divergence by grid (bits)", series: [["kl_grid", "KL(real‖fake)", "#333"], ["js_grid", "JS", "#e08000"]] },
   { id: "w1", title: "Wasserstein-1 distance", series: [["w1", "W1", "#0a7"]] },
@@ -123,6 +136,26 @@ export class Charts {
     title.textContent = def.title;
     box.append(title);
     this.container.append(box);
+    this.plots.push(this.makePlot(def, box));
+  }
+
+  /** Whether the history has any value in column `name`. */
+  hasValues(name) {
+    return this.history.column(name).some((v) => v !== null);
+  }
+
+  /** A chart's series now: its own, and for the loss chart the penalties that have values
+   * (with the total, and D's loss labelled as the objective alone). */
+  seriesFor(def) {
+    if (!def.penalties) return def.series;
+    const shown = PENALTY_SERIES.filter(([col]) => col !== "d_total" && this.hasValues(col));
+    if (!shown.length) return def.series;
+    const own = def.series.map((s) => (s[0] === "d_loss" ? [s[0], D_OBJECTIVE_LABEL, ...s.slice(2)] : s));
+    return [...own, ...shown, PENALTY_SERIES.at(-1)];
+  }
+
+  makePlot(def, box) {
+    const series = this.seriesFor(def);
     const logAllowed = this.log && def.id !== "modes";
     const plot = new uPlot(
       {
@@ -141,10 +174,11 @@ export class Charts {
         ],
         series: [
           { label: "iteration", value: (u, v, si, idx) => { const x = idx == null ? lastValue(u.data[0]) : v; return x == null ? "–" : x.toFixed(0); } },
-          ...def.series.map(([, label, color]) => ({
+          ...series.map(([, label, color, dash]) => ({
             label,
             stroke: this.color(color),
             width: 1.5,
+            ...(dash ? { dash } : {}),
             spanGaps: true,
             points: { show: false },
             // Hovered: the value under the cursor; otherwise the latest value.
@@ -156,14 +190,14 @@ export class Charts {
           })),
         ],
       },
-      this.dataFor(def),
+      this.dataFor(series),
       box,
     );
-    this.plots.push({ def, plot, box });
+    return { def, plot, box, series, key: seriesKey(series) };
   }
 
-  dataFor(def) {
-    return [this.history.column("iteration"), ...def.series.map(([col]) => this.history.column(col))];
+  dataFor(series) {
+    return [this.history.column("iteration"), ...series.map(([col]) => this.history.column(col))];
   }
 
   /** A chart's width: its box's, which the page's grid sets (one or two charts a row). */
@@ -189,8 +223,20 @@ export class Charts {
   update() {
     if (!this.pending) return false;
     if (this.hasModes() !== this.shownOptional) this.syncOptional();
-    for (const { def, plot } of this.plots) plot.setData(this.dataFor(def));
+    this.plots = this.plots.map((p) => {
+      // A penalty turned on (or a history without it loaded): that chart gets its series.
+      if (p.def.penalties && seriesKey(this.seriesFor(p.def)) !== p.key) {
+        p.plot.destroy();
+        return this.makePlot(p.def, p.box);
+      }
+      p.plot.setData(this.dataFor(p.series));
+      return p;
+    });
     this.drawnVersion = this.history.version;
     return true;
   }
+}
+
+function seriesKey(series) {
+  return series.map((s) => s.slice(0, 2).join("=")).join("|");
 }
