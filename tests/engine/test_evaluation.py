@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 
@@ -130,3 +131,36 @@ def test_rows_track_training() -> None:
     assert [r["iteration"] for r in t.history] == [10.0, 20.0, 30.0]
     assert t.history[-1] == metric_row(t)
     assert t.history[0]["w1"] != t.history[-1]["w1"]
+
+
+@pytest.mark.parametrize("data", ["gaussians", "ring8"])
+def test_row_carries_the_per_mode_counts_behind_its_mode_columns(data: str) -> None:
+    t = trained(data)
+    row = metric_row(t)
+    counts = row.mode_counts
+    assert counts is not None
+    k = len(DISTRIBUTIONS[data].modes)
+    assert counts.samples == 300  # the config's metrics.samples
+    assert counts.nearest.shape == counts.high_quality.shape == (k,)
+    assert int(counts.nearest.sum()) == 300  # every evaluated sample is in one mode's bar
+    assert (counts.high_quality <= counts.nearest).all()
+    # The columns are these counts summarised.
+    assert row["high_quality_fraction"] == counts.high_quality.sum() / 300
+    assert row["modes_covered"] == (counts.high_quality > 0).sum()
+    q = counts.nearest[counts.nearest > 0] / 300
+    assert row["reverse_kl"] == pytest.approx(math.log(k) + float((q * np.log(q)).sum()))
+    # They are an attribute, not keys: run files and CSV tables see only the scalars.
+    assert all(isinstance(v, float) for v in row.values())
+
+
+def test_row_without_modes_or_with_non_finite_fakes_has_no_counts() -> None:
+    assert metric_row(trained("moons")).mode_counts is None
+    t = trained("ring8")
+    t.G.params.fill_(float("nan"))
+    assert metric_row(t).mode_counts is None
+
+
+def test_only_the_newest_row_of_a_history_keeps_its_counts() -> None:
+    t = trained("ring8", steps=30, metrics={"every": 10})
+    assert len(t.history) == 3
+    assert [row.mode_counts is not None for row in t.history] == [False, False, True]  # type: ignore[attr-defined]

@@ -220,11 +220,113 @@ def test_reverse_kl_zero_for_uniform_counts() -> None:
     assert stats.counts.tolist() == [4] * 25
 
 
-def test_reverse_kl_infinite_without_high_quality_samples() -> None:
-    stats = mode_stats(np.array([[1.0, 1.0], [-3.0, 3.0]]), GRID25)
+def test_reverse_kl_counts_every_sample_not_only_high_quality_ones() -> None:
+    # A spray 1.0 off every mode (20 sigma): each mode is nearest to exactly 4 samples and
+    # none is high quality. The reference's reverse KL (all samples) sees an even spread;
+    # the high-quality-only variant has no histogram at all.
+    means = np.array([m.mean for m in GRID25])
+    offsets = np.array([[1.0, 0.1], [-0.1, 1.0], [-1.0, -0.1], [0.1, -1.0]]) * 0.9
+    pts = (means[:, None, :] + offsets[None, :, :]).reshape(-1, 2)
+    stats = mode_stats(pts, GRID25)
     assert stats.covered == 0
     assert stats.high_quality_fraction == 0.0
-    assert stats.reverse_kl == math.inf
+    assert stats.nearest.tolist() == [4] * 25
+    assert stats.reverse_kl == 0.0
+    assert stats.reverse_kl_high_quality == math.inf
+
+
+def test_reverse_kl_known_answer_and_its_high_quality_variant() -> None:
+    square = tuple(Mode(mean=m, sigma=(0.1, 0.1)) for m in ((0, 0), (1, 0), (0, 1), (1, 1)))
+    # Nearest counts [2, 1, 1, 0]; of them high quality [1, 1, 0, 0] (0.5 is 5 sigma off).
+    pts = np.array([[0.0, 0.0], [0.0, -0.5], [1.0, 0.05], [0.0, 1.5]])
+    stats = mode_stats(pts, square)
+    assert stats.nearest.tolist() == [2, 1, 1, 0]
+    assert stats.counts.tolist() == [1, 1, 0, 0]
+    # q = (1/2, 1/4, 1/4, 0) against 1/4 each: 1/2 ln 2 + 1/4 ln 1 + 1/4 ln 1.
+    assert stats.reverse_kl == pytest.approx(0.5 * math.log(2))
+    # High quality only: q = (1/2, 1/2, 0, 0): ln 2.
+    assert stats.reverse_kl_high_quality == pytest.approx(math.log(2))
+    assert stats.high_quality_fraction == 0.5
+
+
+def test_nearest_mode_is_measured_in_each_modes_own_sigma() -> None:
+    # A wide mode at the origin and a narrow one at (3, 0). The point (2, 0) is nearer the
+    # narrow mode's mean (1 against 2) but 10 of its sigmas away and only 2 of the wide one's:
+    # it belongs to the wide mode, and is a high-quality sample of it.
+    modes = (Mode(mean=(0.0, 0.0), sigma=(1.0, 1.0)), Mode(mean=(3.0, 0.0), sigma=(0.1, 0.1)))
+    stats = mode_stats(np.array([[2.0, 0.0], [2.95, 0.0]]), modes)
+    assert stats.nearest.tolist() == [1, 1]
+    assert stats.counts.tolist() == [1, 1]
+    assert stats.covered == 2
+
+
+def test_non_finite_samples_are_in_no_mode_and_never_high_quality() -> None:
+    means = np.array([m.mean for m in GRID25])
+    pts = np.concatenate([means[:2], [[np.nan, 0.0], [np.inf, np.inf]]])
+    stats = mode_stats(pts, GRID25)
+    assert int(stats.nearest.sum()) == 2
+    assert stats.high_quality_fraction == 0.5
+    assert math.isnan(mode_stats(np.array([[np.nan, np.nan]]), GRID25).reverse_kl)
+
+
+def _mode_stats_by_loops(
+    points: np.ndarray, modes: tuple[Mode, ...]
+) -> tuple[list[int], list[int], float, float, float]:
+    """An independent version of mode_stats, one point and one mode at a time in plain Python:
+    (nearest counts, high-quality counts, high-quality fraction, reverse KL of all samples,
+    reverse KL of high-quality samples), the KLs as log K minus the histogram's entropy."""
+    k = len(modes)
+    nearest, good = [0] * k, [0] * k
+    for x, y in points.tolist():
+        dist = [
+            math.hypot((x - m.mean[0]) / m.sigma[0], (y - m.mean[1]) / m.sigma[1]) for m in modes
+        ]
+        j = min(range(k), key=dist.__getitem__)
+        nearest[j] += 1
+        good[j] += dist[j] <= 3.0
+
+    def kl_to_uniform(counts: list[int]) -> float:
+        total = sum(counts)
+        if total == 0:
+            return math.inf
+        entropy = -sum(c / total * math.log(c / total) for c in counts if c)
+        return math.log(k) - entropy
+
+    fraction = sum(good) / len(points)
+    return nearest, good, fraction, kl_to_uniform(nearest), kl_to_uniform(good)
+
+
+@pytest.mark.parametrize("name", ["gaussians", "ring8", "grid25", "8gaussians"])
+def test_mode_stats_matches_an_independent_implementation(name: str) -> None:
+    from ganlab.engine.distributions import DISTRIBUTIONS
+
+    modes = DISTRIBUTIONS[name].modes
+    means = np.array([m.mean for m in modes])
+    sigmas = np.array([m.sigma for m in modes])
+    rng = np.random.default_rng(11)
+    # Samples around the modes at 0-6 of each mode's sigmas, skewed to some modes, and a
+    # spray over the modes' bounding box: high quality, near misses and far points.
+    idx = rng.choice(len(modes), size=600, p=rng.dirichlet(np.ones(len(modes))))
+    near = means[idx] + sigmas[idx] * rng.normal(size=(600, 2)) * rng.uniform(0, 2, (600, 1))
+    lo, hi = means.min(0) - 0.2, means.max(0) + 0.2
+    pts = np.concatenate([near, rng.uniform(lo, hi, size=(200, 2))])
+    stats = mode_stats(pts, modes)
+    nearest, good, fraction, rkl, rkl_hq = _mode_stats_by_loops(pts, modes)
+    assert 0 < sum(good) < len(pts)  # both kinds of sample are present
+    assert stats.nearest.tolist() == nearest
+    assert stats.counts.tolist() == good
+    assert stats.high_quality_fraction == pytest.approx(fraction)
+    assert stats.reverse_kl == pytest.approx(rkl, abs=1e-12)
+    assert stats.reverse_kl_high_quality == pytest.approx(rkl_hq, abs=1e-12)
+
+
+def test_gaussians_modes_have_different_sigmas_per_axis() -> None:
+    # What makes the own-sigma rule matter there (if this changes, the test above loses its
+    # anisotropic case).
+    from ganlab.engine.distributions import DISTRIBUTIONS
+
+    sigmas = {m.sigma for m in DISTRIBUTIONS["gaussians"].modes}
+    assert any(sx != sy for sx, sy in sigmas)
 
 
 def test_min_count_rule() -> None:

@@ -7,7 +7,6 @@ import torch
 from ganlab.engine.picture import (
     PictureCache,
     compute_picture,
-    kde_on_grid,
     latent_lines,
     manifold_density,
     quad_areas,
@@ -132,41 +131,78 @@ def test_quad_areas_and_density():
     np.testing.assert_allclose(manifold_density(curve, 1.0), [0.2, 1.0])
 
 
-def test_kde_integrates_to_one_and_peaks_at_data():
-    samples = torch.randn(500, 2, generator=torch.Generator().manual_seed(0)) * 0.3
-    g = torch.linspace(-3, 3, 121)
-    dens = kde_on_grid(samples, g, g)
-    cell = float(g[1] - g[0]) ** 2
-    assert float(dens.sum()) * cell == pytest.approx(1.0, abs=0.02)
-    iy, ix = divmod(int(dens.argmax()), 121)
-    assert abs(iy - 60) <= 5 and abs(ix - 60) <= 5  # peak at the data's centre
-    assert float(dens[0, 0]) < 1e-6
+def test_a_registered_distribution_is_pictured_by_its_true_density():
+    """ring8's modes (σ 0.01) are far narrower than a grid cell (0.048): the picture holds
+    each cell's exact mass over its area, all of the mass, peaks at the modes, and says so."""
+    t = Trainer({**SMALL, "data": {"name": "ring8"}})
+    p = compute_picture(t, PictureCache())
+    assert p.real_density_kind == "exact" and p.real_density_width is None
+    cell = (3.0 / 63) ** 2
+    assert float(p.real_density.sum()) * cell == pytest.approx(1.0, abs=1e-5)
+    # The 8 cells holding the modes' centres hold at least a quarter of each mode's mass
+    # (mode 0 sits exactly on a corner shared by four cells).
+    for k in range(8):
+        x, y = math.cos(math.pi * k / 4), math.sin(math.pi * k / 4)
+        ix, iy = round((x + 1.5) / 3 * 63), round((y + 1.5) / 3 * 63)
+        assert p.real_density[iy, ix] * cell > 0.24 / 8, k
+    # Scott's kernel (16-20 times the modes' σ) drew a maximum near 1; the truth is 30 times it.
+    assert p.real_density.max() > 25
+
+
+def test_imported_points_are_pictured_by_a_cross_validated_estimate():
+    pts = torch.randn(300, 2, generator=torch.Generator().manual_seed(0)) * 0.05
+    t = Trainer({**SMALL, "data": {"name": "points", "points": pts.tolist()}})
+    p = compute_picture(t, PictureCache())
+    assert p.real_density_kind == "kde"
+    # A Gaussian of σ 0.05 and 300 points: the normal reference width is 0.05 · 300^(-1/6).
+    assert p.real_density_width == pytest.approx(0.05 * 300 ** (-1 / 6), rel=0.5)
+    data = {"name": "points", "points": pts.tolist(), "jitter": 0.01}
+    jittered = Trainer({**SMALL, "data": data})
+    q = compute_picture(jittered, PictureCache())
+    assert q.real_density_kind == "exact" and q.real_density_width is None
+
+
+def test_the_frame_says_which_real_density_it_shows():
+    from ganlab.wire.envelope import decode
+    from ganlab.wire.messages import frame_message
+
+    points = {"name": "points", "points": [[0, 0], [1, 1], [0, 1]]}
+    for data, kind in (({"name": "grid25"}, "exact"), (points, "kde")):
+        t = Trainer({**SMALL, "data": data})
+        p = compute_picture(t, PictureCache())
+        header = decode(frame_message(p, {}, {}, [])).header
+        assert header["real_density_kind"] == kind
+        assert header["real_density_width"] == p.real_density_width
+        assert (header["real_density_width"] is None) == (kind == "exact")
+
+
+def test_the_real_density_is_kept_until_the_data_grid_or_seed_change():
+    t = Trainer({**SMALL, "data": {"name": "points", "points": [[0, 0], [1, 1], [0, 1]]}})
+    cache = PictureCache()
+    compute_picture(t, cache)
+    density, grid = cache.real_density, cache.grid_n
+    t.configure({"discriminator": {"neurons": 6}, "view": {"fakes": 100}})
+    compute_picture(t, cache)
+    assert cache.grid_n is not grid  # the view's other inputs were rebuilt
+    assert cache.real_density is density
+    for change in ({"view": {"grid": 32}}, {"seed": 5}, {"data": {"name": "ring"}}):
+        t.configure(change)
+        compute_picture(t, cache)
+        assert cache.real_density is not density, change
+        density = cache.real_density
 
 
 def test_optimizer_change_keeps_cached_inputs_and_data_change_refreshes_them():
     t = Trainer({"data": {"name": "ring"}})
     cache = PictureCache()
     compute_picture(t, cache)
-    kde = cache.real_density
+    density = cache.real_density
     t.configure({"g_optimizer": {"lr": 0.01}, "generator": {"layers": 3}})
     compute_picture(t, cache)
-    assert cache.real_density is kde  # nothing the cached inputs depend on changed
+    assert cache.real_density is density  # nothing the cached inputs depend on changed
     t.configure({"data": {"name": "line"}})
     compute_picture(t, cache)
-    assert cache.real_density is not kde
-
-
-def test_kde_matches_direct_sum():
-    gen = torch.Generator().manual_seed(0)
-    samples = torch.randn(300, 2, generator=gen)
-    gx, gy = torch.linspace(-3, 3, 17), torch.linspace(-2, 2, 11)
-    width = float(samples.std(dim=0).mean()) * 300 ** (-1.0 / 6.0)
-    xs, ys = torch.meshgrid(gx, gy, indexing="xy")
-    points = torch.stack([xs.reshape(-1), ys.reshape(-1)], dim=1).double()
-    d2 = torch.cdist(points, samples.double()).pow(2)
-    direct = torch.exp(-d2 / (2 * width**2)).sum(1) / (300 * 2 * np.pi * width**2)
-    np.testing.assert_allclose(kde_on_grid(samples, gx, gy).numpy(),
-                               direct.view(11, 17).numpy(), rtol=1e-5, atol=1e-7)  # fmt: skip
+    assert cache.real_density is not density
 
 
 @pytest.mark.parametrize("closed_forms", [True, False])

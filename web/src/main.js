@@ -24,6 +24,8 @@ import { fillPresetMenu, matchingPreset } from "./ui/presets.js";
 import { fillTryList, tryExperiment } from "./ui/try.js";
 import { canvasToPngBlob, composePng, experimentJson, exportFileName, metricsCsv, samplesCsv } from "./ui/exports.js";
 import { iterationWords, pictureWords, shownGenerator, withNote } from "./ui/variant-labels.js";
+import { densityWords } from "./ui/density-words.js";
+import { modeCountsOf } from "./views/mode-histogram.js";
 import { installTestHook } from "./test-hook.js";
 
 const PRETRAINED = new Set(["line", "gaussians", "ring", "disjoint"]);
@@ -156,11 +158,16 @@ class App {
     run.on("speed", (speed) => this.showSpeed(speed));
     run.on("frame", (frame) => {
       this.stats.framesReceived++;
+      this.charts.setModeCounts(frame.modeCounts); // with the row it came with, not when drawn
       if (this.pendingFrame) this.drawFrame(this.pendingFrame); // never skip a received frame
       this.pendingFrame = frame;
       this.schedule();
     });
-    run.on("history", () => this.schedule());
+    run.on("history", (msg) => {
+      // A whole history (a reload, a resume) carries its newest row's per-mode counts too.
+      if (msg) this.charts.setModeCounts(modeCountsOf(msg.header, msg.arrays));
+      this.schedule();
+    });
     run.on("phase", ({ header, arrays }) => this.walk.onPhase(header, arrays));
     run.on("run-file", ({ bytes, header, name }) => downloadBytes(bytes, runFileName(header, name)));
     run.on("loaded", (m) => {
@@ -274,6 +281,7 @@ class App {
     this.walk.setConfig(config);
     this.showVariantWords();
     this.health.setConfig(config);
+    this.charts.setMetrics(config.metrics);
     if (document.activeElement !== $("seed")) $("seed").value = String(config.seed);
     const hash = `#${configToHash(config)}`;
     if (location.hash !== hash) history.replaceState(null, "", hash);
@@ -352,6 +360,19 @@ class App {
     if (counter.title !== iteration.iteration) counter.title = iteration.iteration;
   }
 
+  /** Whether the real density layer shows the distribution's own law or an estimate from its
+   * data (ui/density-words.js), as the frame says. */
+  showDensityWords(f) {
+    const key = `${f.realDensityKind}|${f.realDensityWidth}`;
+    if (this.densityWordsOf === key) return;
+    this.densityWordsOf = key;
+    const words = densityWords(f.realDensityKind, f.realDensityWidth);
+    setText($("density-tag"), words.tag);
+    const label = document.querySelector('[data-layer="contour"]').closest("label");
+    if (label.title !== words.title) label.title = words.title;
+    setText($("explain-density-note"), words.note);
+  }
+
   setPlaying(playing) {
     this.refreshPlayButton();
     this.graph.setPlaying(playing);
@@ -415,6 +436,7 @@ class App {
     if (this.pendingFrame === f) this.pendingFrame = null;
     this.run.drawn(f);
     this.timed("view", () => this.view.setFrame(f, f.raw));
+    this.showDensityWords(f);
     this.noise.setFrame(f);
     this.health.observeFrame(f, t0);
     this.readoutsStale = true;

@@ -29,6 +29,9 @@ const { Charts, formatValue, compactNumber, axisLabels, axisSize } = await impor
 
 const COLUMNS = ["iteration", "d_loss", "g_loss", "d_real", "d_fake", "kl_grid", "js_grid", "w1", "modes_covered", "modes_total"];
 
+// The charts shown only for data with modes, in their order.
+const MODE_CHARTS = ["modes", "quality", "reverse-kl", "mode-histogram"];
+
 let container;
 let resized;
 
@@ -82,9 +85,10 @@ test("the charts are made up front, titled, in order; the modes chart waits for 
   const titles = [...container.querySelectorAll(".chart")].map((c) => [c.dataset.chart, c.querySelector("h3").textContent]);
   assert.deepEqual(titles, [
     ["losses", "Loss"], ["outputs", "Mean D output"], ["divergence", "Divergence by grid (bits)"],
-    ["w1", "Wasserstein-1 distance"], ["modes", "Modes covered"],
+    ["w1", "Wasserstein-1 distance"], ["modes", "Modes covered"], ["quality", "High-quality fraction"],
+    ["reverse-kl", "Reverse KL to even modes (nats)"], ["mode-histogram", "Samples per mode"],
   ]);
-  assert.equal(box("modes").hidden, true);
+  for (const id of MODE_CHARTS) assert.equal(box(id).hidden, true, id);
   assert.equal(box("losses").hidden, false);
 });
 
@@ -100,7 +104,7 @@ test("each plot is drawn in its box, as wide as the panel, with the palette's co
   charts.setPalette(PALETTES.cvd);
   assert.equal(losses.destroyed, true, "the old plots are dropped");
   assert.equal(plot(charts, "outputs").opts.series[1].stroke, PALETTES.cvd.real);
-  assert.equal(container.querySelectorAll(".chart").length, 5, "rebuilt, not added to");
+  assert.equal(container.querySelectorAll(".chart").length, 8, "rebuilt, not added to");
 });
 
 test("the plots show the history's columns by iteration", () => {
@@ -289,5 +293,71 @@ test("a penalty turned on mid-run rebuilds the loss chart with its series; the o
   charts.update();
   assert.deepEqual(labels(plot(charts, "losses")), ["D loss", "G loss"]);
   assert.deepEqual([...container.querySelectorAll(".chart")].map((c) => c.dataset.chart),
-    ["losses", "outputs", "divergence", "w1", "modes"], "no chart added or moved");
+    ["losses", "outputs", "divergence", "w1", ...MODE_CHARTS], "no chart added or moved");
+});
+
+// --- the mode charts: high-quality fraction, reverse KL and the per-mode histogram ---------
+
+const MODE_COLUMNS = ["iteration", "modes_covered", "modes_total", "high_quality_fraction", "reverse_kl"];
+
+function makeModeCharts(rows) {
+  const history = new History();
+  history.replace(MODE_COLUMNS, new Float32Array(rows.flat()));
+  const charts = new Charts(container, history);
+  charts.setPalette(PALETTES.ganlab);
+  return { charts, history };
+}
+
+/** Counts as a frame brings them (mode-histogram.js modeCountsOf). */
+const counts = (iteration, nearest, highQuality, samples = 200) => ({ iteration, samples, nearest, highQuality });
+
+test("high-quality fraction and reverse KL get their own charts, shown for data with modes", () => {
+  const { charts } = makeModeCharts([[0, 2, 8, 0.25, 1.5], [100, 8, 8, 0.9, 0.02]]);
+  for (const id of MODE_CHARTS) assert.equal(box(id).hidden, false, id);
+  const quality = plot(charts, "quality");
+  assert.deepEqual(quality.opts.series.slice(1).map((s) => [s.label, s.stroke]), [["high quality", PALETTES.ganlab.fake]]);
+  assert.deepEqual(quality.data.map((c) => c.map((v) => +v.toFixed(2))), [[0, 100], [0.25, 0.9]]);
+  const rkl = plot(charts, "reverse-kl");
+  assert.deepEqual(rkl.data[1].map((v) => +v.toFixed(2)), [1.5, 0.02]);
+  assert.equal(rkl.opts.series[1].value(rkl, null, 1, null), "0.0200", "the legend reads the latest value");
+});
+
+test("each mode chart says what it shows and on how many samples (the config's metrics section)", () => {
+  const { charts } = makeModeCharts([[0, 2, 8, 0.25, 1.5]]);
+  charts.setMetrics({ samples: 2000, every: 100 });
+  const help = (id) => box(id).querySelector(".chart-help").textContent;
+  assert.match(help("quality"), /2,000 generated samples/);
+  assert.match(help("quality"), /within 3σ of their nearest mode/);
+  assert.match(help("quality"), /own σ per axis/);
+  assert.match(help("reverse-kl"), /^KL\(q ‖ uniform\), q the share/);
+  assert.match(help("reverse-kl"), /all 2,000 generated samples nearest each mode/);
+  assert.match(help("reverse-kl"), new RegExp(`ln 8 = ${Math.log(8).toFixed(2)}`), "its largest value for these modes");
+  assert.match(help("modes"), /nearest to at least one high-quality sample/);
+  assert.match(help("mode-histogram"), /2,000 generated samples/);
+  charts.setMetrics({ samples: 500 });
+  assert.match(help("quality"), /500 generated samples/);
+  assert.equal(box("losses").querySelector(".chart-help"), null, "the other charts have none");
+});
+
+test("the histogram draws the newest row's counts: one bar a mode; stale counts are not drawn", () => {
+  const { charts, history } = makeModeCharts([[0, 2, 8, 0.25, 1.5], [100, 3, 8, 0.3, 1.2]]);
+  const bars = () => box("mode-histogram").querySelectorAll('[data-testid="mode-bar"]');
+  assert.equal(bars().length, 0, "no counts yet");
+  charts.setModeCounts(counts(100, [100, 50, 50, 0, 0, 0, 0, 0], [80, 10, 0, 0, 0, 0, 0, 0]));
+  assert.equal(charts.pending, true);
+  assert.equal(charts.update(), true);
+  assert.equal(bars().length, 8);
+  assert.match(box("mode-histogram").textContent, /iteration 100/);
+  // A frame without a new row leaves the counts as they are.
+  charts.setModeCounts(undefined);
+  assert.equal(charts.pending, false);
+  // A new run (reset, other data): the counts belong to no row of its history.
+  history.replace(MODE_COLUMNS, new Float32Array([0, 0, 8, 0, 2]));
+  charts.update();
+  assert.equal(bars().length, 0);
+  // A row with no counts (the generator went non-finite): nothing drawn.
+  history.append(new Float32Array([100, 1, 8, 0.1, 2]));
+  charts.setModeCounts(null);
+  charts.update();
+  assert.equal(bars().length, 0);
 });

@@ -99,3 +99,16 @@ test("a 2D latent grid keeps both grid dimensions in the manifold's shape", () =
   assert.deepEqual(f.manifoldShape, [3, 3]);
   assert.equal(f.manifold, grid);
 });
+
+test("a frame says which real density it carries: the law's own, or an estimate and its width", () => {
+  const exact = prepareFrameWith(frameMessage({ header: { real_density_kind: "exact", real_density_width: null } }), "gaussian");
+  assert.equal(exact.realDensityKind, "exact");
+  assert.equal(exact.realDensityWidth, null);
+  const kde = prepareFrameWith(frameMessage({ header: { real_density_kind: "kde", real_density_width: 0.034 } }), "gaussian");
+  assert.equal(kde.realDensityKind, "kde");
+  assert.equal(kde.realDensityWidth, 0.034);
+  // A server that does not say: nothing is claimed.
+  const silent = prepareFrameWith(frameMessage(), "gaussian");
+  assert.equal(silent.realDensityKind, null);
+  assert.equal(silent.realDensityWidth, null);
+});

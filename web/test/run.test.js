@@ -680,3 +680,14 @@ test("a config event without `data` keeps the data the run had (the server leave
   conn.handlers.onEvent({ type: "config", config: { ...CONFIG, data: { name: "ring8" } }, rebuilt: ["data"], id: null });
   assert.deepEqual(run.config.data, { name: "ring8" });
 });
+
+test("a whole history's event carries its message, so views read what came with it (per-mode counts)", () => {
+  const { conn, log } = setup();
+  conn.hello({ config: CONFIG, iteration: 100 });
+  const msg = historyMessage([0, 1.5, 100, 1.2]);
+  conn.binary(msg);
+  const event = log.find(([t]) => t === "history");
+  assert.ok(event, "a history event was emitted");
+  assert.equal(event[1].header.kind, "history");
+  assert.deepEqual(Array.from(event[1].arrays.history.data), Array.from(new Float32Array([0, 1.5, 100, 1.2])));
+});

@@ -10,14 +10,36 @@ import numpy as np
 import torch
 
 from ganlab.engine.config import ExperimentConfig
-from ganlab.engine.metrics import summary, wasserstein1
+from ganlab.engine.metrics import mode_columns, mode_stats, summary, wasserstein1
 from ganlab.engine.presets import get_preset
 from ganlab.engine.trainer import Trainer
 
 
+@dataclass(frozen=True)
+class ModeCounts:
+    """Per-mode counts behind a row's mode metrics: of `samples` generated points, how many
+    have each mode as their nearest (`nearest`) and how many of those are high quality
+    (`high_quality`); see metrics.mode_stats."""
+
+    samples: int
+    nearest: np.ndarray
+    high_quality: np.ndarray
+
+
+class MetricRow(dict[str, float]):
+    """A metric row (name -> value) that, for data with modes, also carries its ModeCounts.
+
+    The counts are an attribute rather than keys because rows are saved in run files and CSV
+    tables of scalar columns (a run file allows 32 keys a row; grid25 alone would need 50), and
+    the wire sends only the newest counts (docs/protocol.md). A row read back from a run file
+    is a plain dict: it has no counts, and the histogram waits for the next row."""
+
+    mode_counts: ModeCounts | None = None
+
+
 def metric_row(
     t: Trainer, samples: int | None = None, w1_samples: int | None = None, w1: bool = True
-) -> dict[str, float]:
+) -> MetricRow:
     """Metrics on `samples` generated and real points (defaults from the config). The same
     evaluation noise and real points are used every time, so rows differ only by training.
     `w1=False` leaves out the Wasserstein-1 distance, by far the most expensive part."""
@@ -26,11 +48,7 @@ def metric_row(
     seed = t.config.seed
     fake = t.sample(n, torch.Generator().manual_seed(seed + 7))
     real = t.real_sample(n, torch.Generator().manual_seed(seed + 8))
-    row: dict[str, float] = {
-        "iteration": float(t.iteration),
-        **t.losses(),
-        **t.grad_norms(),
-    }
+    row = MetricRow(iteration=float(t.iteration), **t.losses(), **t.grad_norms())
     if not np.isfinite(fake).all():
         return row
     row.update(
@@ -38,13 +56,21 @@ def metric_row(
             real,
             fake,
             t.distribution.box,
-            t.distribution.modes,
             bins=c.grid,
             w1_points=w1_samples or c.w1_samples,
             rng=np.random.default_rng(seed),
             w1=w1,
         )
     )
+    modes = t.distribution.modes
+    if modes:
+        stats = mode_stats(fake, modes)
+        row.update(mode_columns(stats))
+        row.mode_counts = ModeCounts(n, stats.nearest, stats.counts)
+        # Only the newest row's counts are ever sent: the one before lets go of its own, so a
+        # long history does not hold 2K counts a row.
+        if t.history and isinstance(t.history[-1], MetricRow):
+            t.history[-1].mode_counts = None
     return row
 
 

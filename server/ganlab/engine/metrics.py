@@ -1,4 +1,4 @@
-"""Sample-based quality metrics for 2D GANs: grid KL/JS, exact Wasserstein-1, mode coverage.
+"""Sample-based quality metrics for 2D GANs: grid KL/JS, exact Wasserstein-1, mode statistics.
 
 Everything here is pure NumPy (plus POT for optimal transport) and works on float arrays of
 shape ``(n, 2)`` in a distribution's own coordinates. Torch CPU tensors are accepted too,
@@ -24,6 +24,7 @@ __all__ = [
     "ModeStats",
     "grid_divergences",
     "grid_histogram",
+    "mode_columns",
     "mode_stats",
     "summary",
     "wasserstein1",
@@ -166,16 +167,29 @@ def wasserstein1(
 
 @dataclass
 class ModeStats:
-    """Mode-coverage statistics of generated samples against a known mixture.
+    """Mode statistics of generated samples against a known mixture of ``total`` modes.
 
-    ``counts[j]`` is the number of high-quality samples whose nearest mode is mode ``j``.
+    ``nearest[j]`` counts the samples (all of them, finite ones) whose nearest mode is mode
+    ``j``; ``counts[j]`` counts those of them that are also high quality.
     """
 
     covered: int
     total: int
     high_quality_fraction: float
     reverse_kl: float
+    reverse_kl_high_quality: float
+    nearest: np.ndarray
     counts: np.ndarray
+
+
+def _kl_to_uniform(counts: np.ndarray) -> float:
+    """``KL(q || uniform)`` in nats for the histogram ``counts`` (q = counts / total)."""
+    total = int(counts.sum())
+    if total == 0:
+        return float("inf")
+    nz = counts[counts > 0]
+    # q_j * k = counts_j * k / total, from integers so an even spread gives exactly log(1) = 0.
+    return max(float(np.sum(nz / total * np.log(nz * len(counts) / total))), 0.0)
 
 
 def mode_stats(
@@ -186,20 +200,22 @@ def mode_stats(
 ) -> ModeStats:
     """Compute VEEGAN / PacGAN mode statistics for generated ``samples``.
 
-    * Each sample is assigned to its nearest mode by Euclidean distance to the mode means.
-    * A sample is *high quality* if it lies within ``threshold`` standard deviations of that
-      nearest mode, measured as the Mahalanobis distance with the mode's per-axis sigma:
-      ``sqrt(sum(((x - mean) / sigma) ** 2)) <= threshold``. For isotropic modes this is the
-      usual "within 3 sigma of the mean" test.
+    * Distance to a mode is measured in that mode's own standard deviations (Mahalanobis
+      distance with its per-axis sigma): ``sqrt(sum(((x - mean) / sigma) ** 2))``. A sample's
+      *nearest mode* is the one at the smallest such distance, so a wide mode claims points
+      that a narrow one as far away in plain distance would not (anisotropic mixtures).
+      For modes of one common isotropic sigma this is the nearest mean.
+    * A sample is *high quality* if it lies within ``threshold`` of its nearest mode.
     * A mode is *covered* if it is the nearest mode of at least ``min_count`` high-quality
       samples. The default ``min_count=1`` is VEEGAN's rule; PacGAN's stricter rule uses a
       larger minimum count per mode (``min_count > 1``).
     * ``high_quality_fraction`` is the share of all samples that are high quality (0.0 when
-      there are no samples).
-    * ``reverse_kl`` (PacGAN) is ``KL(q || uniform)`` in nats, where ``q`` is the normalised
-      histogram of high-quality samples over the modes. It is 0 for a perfectly even spread,
-      ``log(len(modes))`` when all high-quality samples sit on one mode, and ``float('inf')``
-      when there is no high-quality sample at all (``q`` is undefined: total collapse).
+      there are no samples; a non-finite sample is never high quality).
+    * ``reverse_kl`` (PacGAN) is ``KL(q || uniform)`` in nats, where ``q`` is the histogram of
+      *all* finite samples over their nearest modes: 0 for an even spread, ``log(len(modes))``
+      when every sample is nearest one mode; NaN when there is no finite sample.
+    * ``reverse_kl_high_quality`` is the same with only the high-quality samples counted,
+      ``inf`` when there is none (its histogram is undefined).
     """
     pts = _as_points(samples, "samples")
     if len(modes) == 0:
@@ -212,30 +228,22 @@ def mode_stats(
         raise ValueError("every mode sigma must be positive")
     k = len(modes)
 
-    if len(pts) == 0:
-        counts = np.zeros(k, dtype=np.int64)
-        return ModeStats(0, k, 0.0, float("inf"), counts)
-
-    sq_dist = ((pts[:, None, :] - means[None, :, :]) ** 2).sum(axis=-1)  # (n, k)
-    nearest = np.argmin(sq_dist, axis=1)
-    z = (pts - means[nearest]) / sigmas[nearest]
-    high_quality = np.sqrt((z**2).sum(axis=1)) <= threshold  # NaN samples are never HQ
-    counts = np.bincount(nearest[high_quality], minlength=k).astype(np.int64)
+    finite = np.isfinite(pts).all(axis=1)
+    z2 = (((pts[finite, None, :] - means[None, :, :]) / sigmas[None, :, :]) ** 2).sum(axis=-1)
+    nearest_mode = np.argmin(z2, axis=1) if len(z2) else np.zeros(0, dtype=np.int64)
+    distance = np.sqrt(z2[np.arange(len(z2)), nearest_mode])
+    high_quality = distance <= threshold
+    nearest = np.bincount(nearest_mode, minlength=k).astype(np.int64)
+    counts = np.bincount(nearest_mode[high_quality], minlength=k).astype(np.int64)
 
     n_hq = int(counts.sum())
-    if n_hq == 0:
-        reverse_kl = float("inf")
-    else:
-        nz = counts[counts > 0]
-        # q_j * k = counts_j * k / n_hq, computed from integers so an even spread gives
-        # exactly log(1) = 0.
-        reverse_kl = max(float(np.sum(nz / n_hq * np.log(nz * k / n_hq))), 0.0)
-
     return ModeStats(
         covered=int(np.count_nonzero(counts >= min_count)),
         total=k,
-        high_quality_fraction=n_hq / len(pts),
-        reverse_kl=reverse_kl,
+        high_quality_fraction=n_hq / len(pts) if len(pts) else 0.0,
+        reverse_kl=_kl_to_uniform(nearest) if nearest.sum() else float("nan"),
+        reverse_kl_high_quality=_kl_to_uniform(counts),
+        nearest=nearest,
         counts=counts,
     )
 
@@ -256,17 +264,23 @@ def summary(
     (see :func:`wasserstein1`, subsampled to ``w1_points`` per side when given) unless
     ``w1`` is False. When
     ``modes`` is non-empty it also has ``modes_covered``, ``modes_total``,
-    ``high_quality_fraction`` and ``reverse_kl`` for ``fake`` (see :func:`mode_stats`,
-    default threshold and VEEGAN's ``min_count=1``).
+    ``high_quality_fraction`` and ``reverse_kl`` (of all samples) for ``fake`` (see
+    :func:`mode_stats`, default threshold and VEEGAN's ``min_count=1``).
     """
     kl, js = grid_divergences(real, fake, box, bins=bins)
     out: dict[str, float] = {"kl_grid": kl, "js_grid": js}
     if w1:
         out["w1"] = wasserstein1(real, fake, max_points=w1_points, rng=rng)
     if len(modes) > 0:
-        stats = mode_stats(fake, modes)
-        out["modes_covered"] = float(stats.covered)
-        out["modes_total"] = float(stats.total)
-        out["high_quality_fraction"] = stats.high_quality_fraction
-        out["reverse_kl"] = stats.reverse_kl
+        out.update(mode_columns(mode_stats(fake, modes)))
     return out
+
+
+def mode_columns(stats: ModeStats) -> dict[str, float]:
+    """The scalar mode metrics a metric row holds (the per-mode counts travel apart)."""
+    return {
+        "modes_covered": float(stats.covered),
+        "modes_total": float(stats.total),
+        "high_quality_fraction": stats.high_quality_fraction,
+        "reverse_kl": stats.reverse_kl,
+    }

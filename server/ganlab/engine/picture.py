@@ -16,7 +16,10 @@ Arrays:
   the probability mass of each latent cell divided by the area of its image; for 1D noise a
   curve (K, 2) with density (K-1,) per segment (mass per length). For noise of more than two
   dimensions the grid spans the first two and holds the rest at 0.
-- `real_density` (R, R): a Gaussian kernel density estimate of the real data on the grid.
+- `real_density` (R, R): the real data's density averaged over the grid cell around each grid
+  point (distributions/grid_density.py): the law's own where it is known exactly
+  (`real_density_kind` "exact"), else a kernel estimate from the data whose width
+  (`real_density_width`) likelihood cross-validation chose ("kde").
 """
 
 from __future__ import annotations
@@ -28,13 +31,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from ganlab.engine.distributions import Distribution
+from ganlab.engine.distributions.grid_density import grid_density
 from ganlab.engine.step import lone, pull
 from ganlab.engine.streams import noise_sampler
 
 if TYPE_CHECKING:
     from ganlab.engine.trainer import Trainer
-
-KDE_SAMPLES = 2000
 
 
 @dataclass
@@ -51,6 +54,8 @@ class Picture:
     manifold: np.ndarray
     manifold_density: np.ndarray
     real_density: np.ndarray
+    real_density_kind: str
+    real_density_width: float | None
     arrays: tuple[str, ...] = field(
         default=(
             "real", "real_d", "fake", "fake_noise", "fake_d", "fake_grad", "d_grid",
@@ -98,26 +103,13 @@ def manifold_density(points: np.ndarray, mass: float) -> np.ndarray:
     return (mass / np.maximum(size, 1e-12)).astype(np.float32)
 
 
-def kde_on_grid(samples: torch.Tensor, gx: torch.Tensor, gy: torch.Tensor) -> torch.Tensor:
-    """Gaussian KDE (Scott's bandwidth, one isotropic width) evaluated on the grid gx x gy.
-
-    The isotropic kernel factors into an x part and a y part, so the sum over samples is one
-    matrix product of two small kernel tables (milliseconds, not a full distance table)."""
-    n = samples.shape[0]
-    width = float(samples.std(dim=0).mean()) * n ** (-1.0 / 6.0)
-    width = max(width, 1e-6)
-    s = samples.double()
-    kx = torch.exp(-((gx.double()[:, None] - s[None, :, 0]) ** 2) / (2 * width**2))
-    ky = torch.exp(-((gy.double()[:, None] - s[None, :, 1]) ** 2) / (2 * width**2))
-    dens = (ky @ kx.T) / (n * 2 * math.pi * width**2)
-    return dens.float()
-
-
 class PictureCache:
     """The fixed inputs of a picture, rebuilt when the trainer's view version changes."""
 
     def __init__(self) -> None:
         self.version = -1
+        self.density_data: Distribution | None = None
+        self.density_grid: tuple[int, int] | None = None
 
     def refresh(self, t: Trainer) -> None:
         if self.version == t.view_version:
@@ -136,8 +128,13 @@ class PictureCache:
         xs, ys = torch.meshgrid(gx, gy, indexing="xy")
         grid = torch.stack([xs.reshape(-1), ys.reshape(-1)], dim=1)
         self.grid_n = norm.from_data(grid).repeat(1, c.discriminator.packing).to(dev)
-        kde_real = t.distribution.sample(KDE_SAMPLES, torch.Generator().manual_seed(seed + 9))
-        self.real_density = kde_on_grid(kde_real, gx, gy).numpy()
+        # The real density depends on the data, the grid and the seed only, so a new D or
+        # another view setting keeps it (an estimate from data costs tens of milliseconds).
+        if self.density_data is not t.distribution or self.density_grid != (r, seed):
+            self.real_density = grid_density(
+                t.distribution, gx.numpy(), gy.numpy(), torch.Generator().manual_seed(seed + 9)
+            )
+            self.density_data, self.density_grid = t.distribution, (r, seed)
         lines, mass = latent_lines(c.noise.kind, c.view.manifold)
         if c.noise.dim == 1:
             lines, mass = latent_lines(c.noise.kind, 4 * c.view.manifold)
@@ -207,5 +204,7 @@ def compute_picture(t: Trainer, cache: PictureCache) -> Picture:
             d_grid=d_grid.cpu().numpy(),
             manifold=manifold,
             manifold_density=manifold_density(manifold, cache.cell_mass),
-            real_density=cache.real_density,
+            real_density=cache.real_density.values,
+            real_density_kind=cache.real_density.kind,
+            real_density_width=cache.real_density.width,
         )

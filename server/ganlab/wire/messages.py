@@ -34,6 +34,17 @@ def history_array(rows: Sequence[dict[str, float]]) -> np.ndarray:
     return out
 
 
+def mode_fields(rows: Sequence[dict[str, float]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header fields and arrays for the newest row's per-mode counts (evaluation.MetricRow),
+    none when it has none (no modes, a non-finite generator, a row read from a run file)."""
+    counts = getattr(rows[-1], "mode_counts", None) if rows else None
+    if counts is None:
+        return {}, {}
+    header = {"mode_samples": counts.samples, "mode_iteration": rows[-1].get("iteration")}
+    arrays = {"mode_nearest": counts.nearest, "mode_high_quality": counts.high_quality}
+    return header, arrays
+
+
 def _finite_or_none(values: dict[str, float]) -> dict[str, float | None]:
     return {k: (float(v) if np.isfinite(v) else None) for k, v in values.items()}
 
@@ -90,21 +101,28 @@ def frame_message(picture: Picture, header: dict[str, Any], losses: dict[str, fl
         "real_density": _constant(p.real_density, lambda v: Quantized(v, 8, 0.0, None)),
         "history": history_array(rows),
     }
+    mode_header, mode_arrays = mode_fields(rows)
     full = {
         "kind": "frame",
         **header,
         "box": p.box,
         "output": "prob" if p.output == "probability" else "score",
         "noise_dim": int(p.fake_noise.shape[1]),
+        # What `real_density` is: the law's own ("exact") or a kernel estimate ("kde") of
+        # this width.
+        "real_density_kind": p.real_density_kind,
+        "real_density_width": p.real_density_width,
         "losses": _finite_or_none(losses),
         "history_columns": list(HISTORY_COLUMNS),
+        **mode_header,
     }
-    return encode(full, arrays)
+    return encode(full, arrays | mode_arrays)
 
 
 def history_message(rows: Sequence[dict[str, float]]) -> bytes:
-    return encode({"kind": "history", "history_columns": list(HISTORY_COLUMNS)},
-                  {"history": history_array(rows)})  # fmt: skip
+    mode_header, mode_arrays = mode_fields(rows)
+    return encode({"kind": "history", "history_columns": list(HISTORY_COLUMNS), **mode_header},
+                  {"history": history_array(rows), **mode_arrays})  # fmt: skip
 
 
 def phase_message(network: str, phase: str, index: int, values: dict[str, Any]) -> bytes:

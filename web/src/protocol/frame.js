@@ -1,6 +1,7 @@
 // A decoded `frame` message (docs/protocol.md) turned into what the views draw: typed arrays
 // by name, D's values dequantized, the heatmap kept as 8-bit levels for the colour table.
 import { dequantize } from "./envelope.js";
+import { modeCountsOf } from "../views/mode-histogram.js";
 
 /** The numbers a view needs from one decoded `frame` message. */
 export function prepareFrame(msg, config) {
@@ -56,7 +57,12 @@ export function prepareFrameWith(msg, noiseKind) {
     manifoldShape: a.manifold.shape.slice(0, -1),
     manifoldDensity: a.manifold_density.data,
     realDensityQ: a.real_density.data,
+    // "exact" (the distribution's own law) or "kde" (estimated, kernel of this width).
+    realDensityKind: h.real_density_kind ?? null,
+    realDensityWidth: h.real_density_width ?? null,
     historyRows: a.history ? a.history.data : null,
+    // The newest row's per-mode counts: null if it has none, undefined if no row came.
+    modeCounts: a.history && a.history.shape[0] > 0 ? modeCountsOf(h, a) : undefined,
     raw: msg.buffer,
   };
 }

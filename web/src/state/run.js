@@ -253,7 +253,7 @@ export class Run extends Emitter {
       this.emit("frame", frame);
     } else if (kind === "history") {
       this.history.replace(msg.header.history_columns || [], msg.arrays.history ? msg.arrays.history.data : null);
-      this.emit("history");
+      this.emit("history", msg);
     } else if (kind === "phase") {
       this.emit("phase", { header: msg.header, arrays: msg.arrays });
     } else if (kind === "run") {

@@ -1,7 +1,9 @@
 // Live metric charts (uPlot): losses (with D's penalties as their own series), mean D outputs,
-// KL/JS by grid, Wasserstein-1, modes.
+// KL/JS by grid, Wasserstein-1, and for data with modes: modes covered, high-quality fraction,
+// reverse KL and the per-mode histogram.
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { ModeHistogram } from "./mode-histogram.js";
 
 function lastValue(col) {
   if (!col) return null;
@@ -73,12 +75,25 @@ export const PENALTY_SERIES = [
 // With penalties shown, D's loss is labelled as what it is: the objective alone.
 const D_OBJECTIVE_LABEL = "D loss (objective only)";
 
+// What a mode chart shows and how it is estimated, for `n` generated samples (the config's
+// metrics.samples) and `k` modes. Shown under the chart's title.
+const sampled = (n) => (n ? `${Number(n).toLocaleString("en-US")} generated samples` : "the generated samples");
+const HELP = {
+  modes: (n) => `Modes nearest to at least one high-quality sample, of ${sampled(n)}. A spray over the plane covers modes too: read it with the two charts below.`,
+  quality: (n) => `Share of ${sampled(n)} within 3σ of their nearest mode (distance in that mode's own σ per axis).`,
+  "reverse-kl": (n, k) => `KL(q ‖ uniform), q the share of all ${sampled(n)} nearest each mode, high quality or not. 0: an even spread; ${k ? `ln ${k} = ${Math.log(k).toFixed(2)}` : "ln K"}: all nearest one mode.`,
+  "mode-histogram": (n) => `Of ${sampled(n)} at the latest metric row: the share nearest each mode and, of it, the share that is high quality.`,
+};
+
 const CHARTS = [
   { id: "losses", title: "Loss", series: [["d_loss", "D loss", "discriminator"], ["g_loss", "G loss", "fake"]], penalties: true },
   { id: "outputs", title: "Mean D output", series: [["d_real", "D(real)", "real"], ["d_fake", "D(fake)", "fake"]] },
   { id: "divergence", title: "Divergence by grid (bits)", series: [["kl_grid", "KL(real‖fake)", "#333"], ["js_grid", "JS", "#e08000"]] },
   { id: "w1", title: "Wasserstein-1 distance", series: [["w1", "W1", "#0a7"]] },
   { id: "modes", title: "Modes covered", series: [["modes_covered", "covered", "fake"], ["modes_total", "of", "#999"]], optional: true, counts: true },
+  { id: "quality", title: "High-quality fraction", series: [["high_quality_fraction", "high quality", "fake"]], optional: true },
+  { id: "reverse-kl", title: "Reverse KL to even modes (nats)", series: [["reverse_kl", "KL(q ‖ uniform)", "#7a3b9e"]], optional: true },
+  { id: "mode-histogram", title: "Samples per mode", optional: true, histogram: true },
 ];
 
 export class Charts {
@@ -88,6 +103,10 @@ export class Charts {
     this.log = false;
     this.palette = null;
     this.plots = [];
+    this.histogram = null;
+    this.modeCounts = null;
+    this.countsDrawn = true;
+    this.samples = null;
     this.drawnVersion = -1;
     new ResizeObserver(() => this.resize()).observe(container);
   }
@@ -95,6 +114,28 @@ export class Charts {
   setPalette(palette) {
     this.palette = palette;
     this.build();
+  }
+
+  /** The config's metrics section: the sample count the help texts name. */
+  setMetrics(metrics) {
+    this.samples = metrics ? metrics.samples : null;
+    this.syncHelp();
+  }
+
+  /** The per-mode counts of the newest metric row a frame brought (null: it had none;
+   * undefined: the frame brought no row, so the last counts stay). */
+  setModeCounts(counts) {
+    if (counts === undefined) return;
+    this.modeCounts = counts;
+    this.countsDrawn = false;
+  }
+
+  /** The counts to draw: only those of the history's newest row (a reset, another
+   * distribution or a loaded run leaves them stale). */
+  shownCounts() {
+    const c = this.modeCounts;
+    // The history holds float32: compare the iteration as it does (they part past 2^24).
+    return c && c.iteration != null && Math.fround(c.iteration) === this.history.last("iteration") ? c : null;
   }
 
   setLog(log) {
@@ -114,10 +155,13 @@ export class Charts {
     for (const p of this.plots) p.plot.destroy();
     this.container.textContent = "";
     this.plots = [];
-    // Every chart is made up front (the modes chart hidden until the data has modes), so
+    // Every chart is made up front (the mode charts hidden until the data has modes), so
     // nothing is built while training streams.
     for (const def of CHARTS) this.add(def);
     this.syncOptional();
+    this.syncHelp();
+    this.histogram.set(this.shownCounts());
+    this.countsDrawn = true;
     this.drawnVersion = this.history.version;
   }
 
@@ -125,7 +169,17 @@ export class Charts {
   syncOptional() {
     const want = this.hasModes();
     for (const p of this.plots) if (p.def.optional) p.box.hidden = !want;
+    this.histogram.box.hidden = !want;
     this.shownOptional = want;
+  }
+
+  /** Each chart's help text, for the current sample count and number of modes. */
+  syncHelp() {
+    const k = this.history.last("modes_total");
+    for (const help of this.container.querySelectorAll(".chart-help")) {
+      const text = HELP[help.parentElement.dataset.chart](this.samples, k);
+      if (help.textContent !== text) help.textContent = text;
+    }
   }
 
   add(def) {
@@ -135,8 +189,17 @@ export class Charts {
     const title = document.createElement("h3");
     title.textContent = def.title;
     box.append(title);
+    if (HELP[def.id]) {
+      const help = document.createElement("p");
+      help.className = "chart-help";
+      box.append(help);
+    }
     this.container.append(box);
-    this.plots.push(this.makePlot(def, box));
+    if (def.histogram) {
+      box.classList.add("mode-histogram");
+      this.histogram = new ModeHistogram(box);
+      this.histogram.setColor(this.color("fake"));
+    } else this.plots.push(this.makePlot(def, box));
   }
 
   /** Whether the history has any value in column `name`. */
@@ -215,7 +278,7 @@ export class Charts {
 
   /** Whether a chart still shows older data than the history holds. */
   get pending() {
-    return this.history.version !== this.drawnVersion || this.hasModes() !== this.shownOptional;
+    return this.history.version !== this.drawnVersion || this.hasModes() !== this.shownOptional || !this.countsDrawn;
   }
 
   /** Redraw the charts if the history changed since they were drawn; returns true when it
@@ -223,6 +286,9 @@ export class Charts {
   update() {
     if (!this.pending) return false;
     if (this.hasModes() !== this.shownOptional) this.syncOptional();
+    this.syncHelp();
+    this.histogram.set(this.shownCounts());
+    this.countsDrawn = true;
     this.plots = this.plots.map((p) => {
       // A penalty turned on (or a history without it loaded): that chart gets its series.
       if (p.def.penalties && seriesKey(this.seriesFor(p.def)) !== p.key) {

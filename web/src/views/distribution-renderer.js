@@ -20,6 +20,10 @@ export function viewTicks(v) {
 }
 
 export const MARGIN = { left: 38, right: 8, top: 8, bottom: 24 };
+// The real density's contours enclose the densest cells holding these shares of its mass.
+// Levels set by mass read the same whatever the peak: a fraction of the maximum put every
+// line inside the few sharpest modes once the density was the true one.
+export const DENSITY_MASS = [0.9, 0.6, 0.3];
 const ALPHA_BUCKETS = 12;
 // D's colours are shown at this opacity over white, so that samples stand out on them.
 const HEAT_OPACITY = 0.55;
@@ -31,6 +35,24 @@ export function makeCanvas(w, h) {
   c.width = w;
   c.height = h;
   return c;
+}
+
+/** The density levels whose regions {value >= level} hold each of `fractions` of the total
+ * of `values` (cells of equal area): the highest-density regions of those masses. Levels that
+ * coincide (flat densities) are given once; ascending. */
+export function massThresholds(values, fractions) {
+  const sorted = Float64Array.from(values).sort().reverse();
+  let total = 0;
+  for (const v of sorted) total += v;
+  const levels = new Set();
+  if (!(total > 0)) return [];
+  for (const p of fractions) {
+    let cum = 0;
+    let i = 0;
+    while (i < sorted.length && cum < p * total) cum += sorted[i++];
+    levels.add(sorted[Math.max(0, i - 1)]);
+  }
+  return [...levels].sort((a, b) => a - b);
 }
 
 /** A cheap fingerprint of a point set: equal sets give equal keys. */
@@ -123,10 +145,11 @@ export class DistributionRenderer {
     ctx.rect(0, 0, v.width, v.height);
     ctx.clip();
     if (this.layers.heatmap) this.drawHeatmap(f);
-    if (this.layers.contour) this.drawContour(f);
     if (this.morphStart !== null) this.drawMorph(f);
     else if (this.layers.manifold) this.drawManifold(f);
     if (this.layers.real) this.drawReal(f);
+    // Over the real samples: the true density of tight modes lies within their dots.
+    if (this.layers.contour) this.drawContour(f);
     if (this.layers.fake) this.drawPoints(f.fake, this.palette.fake, 2.6, 0.95, true);
     if (this.layers.gradients) this.drawGradients(f);
     if (this.highlight >= 0 && this.highlight < f.fake.length / 2) this.drawHighlight(f);
@@ -179,10 +202,8 @@ export class DistributionRenderer {
     const key = `${f.configVersion}:${r}:${f.box.join(",")}`;
     if (this.contourCache.key !== key) {
       const values = Array.from(f.realDensityQ);
-      let max = 0;
-      for (const q of values) if (q > max) max = q;
-      const thresholds = [0.1, 0.3, 0.5, 0.7, 0.9].map((t) => t * max);
-      this.contourCache = { key, polygons: max > 0 ? contours().size([r, r]).thresholds(thresholds)(values) : [] };
+      const thresholds = massThresholds(values, DENSITY_MASS);
+      this.contourCache = { key, polygons: thresholds.length ? contours().size([r, r]).thresholds(thresholds)(values) : [] };
     }
     const [x0, x1, y0, y1] = f.box;
     const sx = (x1 - x0) / (r - 1);
@@ -190,11 +211,8 @@ export class DistributionRenderer {
     const v = this.viewport;
     const ctx = this.ctx;
     ctx.save();
-    ctx.strokeStyle = this.palette.contour;
-    ctx.lineWidth = 1.2;
-    ctx.setLineDash([4, 3]);
+    const levels = this.contourCache.polygons.length;
     this.contourCache.polygons.forEach((geo, level) => {
-      ctx.globalAlpha = 0.35 + 0.13 * level;
       ctx.beginPath();
       for (const polygon of geo.coordinates) {
         for (const ring of polygon) {
@@ -207,6 +225,17 @@ export class DistributionRenderer {
           ctx.closePath();
         }
       }
+      // A light halo under each dashed line keeps it readable over the dots it encloses;
+      // the densest (innermost) level is the darkest.
+      ctx.setLineDash([]);
+      ctx.globalAlpha = 0.55;
+      ctx.strokeStyle = "#fff";
+      ctx.lineWidth = 2.6;
+      ctx.stroke();
+      ctx.setLineDash([4, 3]);
+      ctx.globalAlpha = 0.5 + (0.5 * (level + 1)) / levels;
+      ctx.strokeStyle = this.palette.contour;
+      ctx.lineWidth = 1.2;
       ctx.stroke();
     });
     ctx.restore();

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
-from ganlab.engine.distributions.base import Box, Distribution, Mode, mixture_sampler
+from ganlab.engine.distributions.base import Box, Distribution, Mode, mixture_law, mixture_sampler
+from ganlab.engine.distributions.laws import blurred_curve
 from ganlab.engine.distributions.registry import register
 
 GROUP = "benchmark"
@@ -53,6 +55,15 @@ def _swissroll(n: int, generator: torch.Generator) -> torch.Tensor:
     return torch.stack([x, z], dim=1) / 7.5
 
 
+def _roll(u: np.ndarray) -> np.ndarray:
+    # The spiral _swissroll blurs, for u in [0, 1]: t = 1.5π(1 + 2u), uniform as there.
+    t = 1.5 * math.pi * (1 + 2 * u)
+    return np.stack([t * np.cos(t), t * np.sin(t)], axis=1) / 7.5
+
+
+SWISSROLL_LAW = blurred_curve(_roll, 0.25 / 7.5)
+
+
 def _mixture(
     name: str, title: str, description: str, modes: tuple[Mode, ...], half: float
 ) -> Distribution:
@@ -64,6 +75,7 @@ def _mixture(
         sampler=mixture_sampler(modes),
         modes=modes,
         group=GROUP,
+        law=mixture_law(modes),
     )
 
 
@@ -113,5 +125,6 @@ register(
         box=Box(-2.5, 2.5, -2.5, 2.5),
         sampler=_swissroll,
         group=GROUP,
+        law=SWISSROLL_LAW,
     )
 )

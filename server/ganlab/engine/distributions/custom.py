@@ -14,6 +14,7 @@ import torch
 from ganlab.engine import bounded_json
 from ganlab.engine.bounded_json import SHOWN, cut
 from ganlab.engine.distributions.base import Box, Distribution
+from ganlab.engine.distributions.laws import GaussianSum, blurred_segments
 
 GROUP = "custom"
 UNIT_BOX = Box(0.0, 1.0, 0.0, 1.0)
@@ -170,6 +171,8 @@ def from_strokes(strokes: StrokeList, brush_width: float) -> Distribution:
         jitter = torch.randn(n, 2, generator=generator, dtype=torch.float64) * sigma
         return (on_stroke + jitter).float()
 
+    # The same law exactly: a dot (delta 0) has the weight of its counted length.
+    law = blurred_segments(a.numpy(), delta.numpy(), (seg_len / total).numpy(), sigma)
     return Distribution(
         name="drawing",
         title="Drawing",
@@ -177,6 +180,7 @@ def from_strokes(strokes: StrokeList, brush_width: float) -> Distribution:
         box=UNIT_BOX,
         sampler=sample,
         group=GROUP,
+        law=law,
     )
 
 
@@ -206,6 +210,12 @@ def from_points(points: Any, jitter: float) -> Distribution:
             out = out + jitter * torch.randn(n, 2, generator=generator)
         return out
 
+    # The points as sampled (in float32). With jitter the law is a mixture of Gaussians on
+    # them; without, it is the points themselves, which have no density.
+    exact = table.double().numpy()
+    law = None
+    if jitter > 0:
+        law = GaussianSum(np.full(count, 1.0 / count), exact, np.full_like(exact, jitter))
     return Distribution(
         name="points",
         title="Imported points",
@@ -213,6 +223,8 @@ def from_points(points: Any, jitter: float) -> Distribution:
         box=points_box(arr),
         sampler=sample,
         group=GROUP,
+        law=law,
+        atoms=None if law else exact,
     )
 
 

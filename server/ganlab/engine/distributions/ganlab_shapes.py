@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
-from ganlab.engine.distributions.base import Box, Distribution, Mode, mixture_sampler
+from ganlab.engine.distributions.base import Box, Distribution, Mode, mixture_law, mixture_sampler
+from ganlab.engine.distributions.laws import blurred_curve
 from ganlab.engine.distributions.registry import register
 
 UNIT_BOX = Box(0.0, 1.0, 0.0, 1.0)
@@ -25,6 +27,10 @@ def _line(n: int, generator: torch.Generator) -> torch.Tensor:
     return torch.stack([x, y], dim=1)
 
 
+# The segment _line blurs: u uniform, noise 0.01 per axis.
+LINE_LAW = blurred_curve(lambda u: np.stack([0.8 - 0.75 * u, 0.6 + 0.3 * u], axis=1), 0.01)
+
+
 def _ring(n: int, generator: torch.Generator) -> torch.Tensor:
     angle = 2 * math.pi * torch.rand(n, generator=generator)
     noise = torch.randn(n, 2, generator=generator)
@@ -32,6 +38,14 @@ def _ring(n: int, generator: torch.Generator) -> torch.Tensor:
     y = 0.45 + 0.25 * torch.sin(angle) + 0.025 * noise[:, 1]
     return torch.stack([x, y], dim=1)
 
+
+def _ellipse(u: np.ndarray) -> np.ndarray:
+    angle = 2 * math.pi * u
+    return np.stack([0.5 + 0.3 * np.cos(angle), 0.45 + 0.25 * np.sin(angle)], axis=1)
+
+
+# The ellipse _ring blurs: angle uniform, noise 0.025 per axis.
+RING_LAW = blurred_curve(_ellipse, 0.025)
 
 GAUSSIANS_MODES = (
     Mode(mean=(0.3, 0.7), sigma=(0.1, 0.1)),
@@ -50,6 +64,7 @@ register(
         box=UNIT_BOX,
         sampler=_line,
         group=GROUP,
+        law=LINE_LAW,
     )
 )
 register(
@@ -61,6 +76,7 @@ register(
         sampler=mixture_sampler(GAUSSIANS_MODES),
         modes=GAUSSIANS_MODES,
         group=GROUP,
+        law=mixture_law(GAUSSIANS_MODES),
     )
 )
 register(
@@ -71,6 +87,7 @@ register(
         box=UNIT_BOX,
         sampler=_ring,
         group=GROUP,
+        law=RING_LAW,
     )
 )
 register(
@@ -82,5 +99,6 @@ register(
         sampler=mixture_sampler(DISJOINT_MODES),
         modes=DISJOINT_MODES,
         group=GROUP,
+        law=mixture_law(DISJOINT_MODES),
     )
 )

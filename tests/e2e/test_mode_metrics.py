@@ -1,0 +1,93 @@
+"""The mode metrics in the page, against the real server on ring8: the high-quality fraction and
+reverse KL charts with their help text, and the live per-mode histogram of eight bars, at three
+screen sizes (screenshots: tests/e2e/artifacts/modes-*.png)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from e2e_helpers import ARTIFACTS, open_app, settle
+
+SIZES = {"laptop": (1280, 800), "tablet": (800, 900), "phone": (390, 844)}
+MODE_CHARTS = ["modes", "quality", "reverse-kl", "mode-histogram"]
+
+
+def _legend(page, chart: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    rows = page.evaluate(
+        """(id) => [...document.querySelectorAll(`[data-chart=${id}] .u-legend .u-series`)]
+             .map(r => [r.querySelector('.u-label').textContent,
+                        r.querySelector('.u-value').textContent])""",
+        chart,
+    )
+    return dict(rows)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_ring8_shows_quality_reverse_kl_and_eight_mode_bars(browser, server_url, size):  # type: ignore[no-untyped-def]
+    w, h = SIZES[size]
+    context = browser.new_context(viewport={"width": w, "height": h})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.base_url = server_url
+    try:
+        open_app(page, "#data.name=ring8&metrics.every=20")
+        page.wait_for_function("window.ganlabTest.config.data.name === 'ring8'")
+        page.click("[data-testid=play-pause]")
+        page.wait_for_function("window.ganlabTest.historyLength >= 3", timeout=60_000)
+        page.click("[data-testid=play-pause]")
+        settle(page)
+        bars = page.locator("[data-chart=mode-histogram] [data-testid=mode-bar]")
+        page.wait_for_function(
+            "document.querySelectorAll('[data-chart=mode-histogram] [data-testid=mode-bar]')"
+            ".length > 0"
+        )
+        assert bars.count() == 8
+        for chart in MODE_CHARTS:
+            assert page.locator(f"[data-chart={chart}]").is_visible(), chart
+
+        # The two new series, with values, and help that says what they are and on how many.
+        quality = _legend(page, "quality")
+        assert list(quality) == ["iteration", "high quality"]
+        assert 0.0 <= float(quality["high quality"]) <= 1.0
+        rkl = _legend(page, "reverse-kl")
+        assert list(rkl) == ["iteration", "KL(q ‖ uniform)"]
+        assert 0.0 <= float(rkl["KL(q ‖ uniform)"]) <= 2.08  # at most ln 8
+        help_quality = page.inner_text("[data-chart=quality] .chart-help")
+        assert "2,000 generated samples" in help_quality and "within 3σ" in help_quality
+        help_rkl = page.inner_text("[data-chart=reverse-kl] .chart-help")
+        assert "ln 8 = 2.08" in help_rkl and "nearest each mode" in help_rkl
+
+        # The bars are the latest row's: the shares nearest each mode add up to the whole, and
+        # the caption's high-quality share is the chart's latest value (read together: a row
+        # may still arrive after the pause).
+        titles, caption, latest = page.evaluate(
+            """() => [[...document.querySelectorAll('[data-chart=mode-histogram] .mode-bar title')]
+                        .map(t => t.textContent),
+                      document.querySelector('[data-testid=mode-caption]').textContent,
+                      document.querySelector('[data-chart=quality] .u-series:nth-child(2) .u-value')
+                        .textContent]"""
+        )
+        shares = [float(re.search(r": ([\d.]+)% of samples", t).group(1)) for t in titles]
+        assert sum(shares) == pytest.approx(100, abs=0.5 * len(shares))
+        assert "8 modes, 2,000 samples at iteration" in caption
+        shown = float(re.search(r"; ([\d.]+)% high quality", caption).group(1))
+        assert shown == pytest.approx(100 * float(latest), abs=1.0)
+
+        # Nothing runs off its chart or the screen.
+        for chart in MODE_CHARTS:
+            fits = page.evaluate(
+                """(id) => { const b = document.querySelector(`[data-chart=${id}]`);
+                     const r = b.getBoundingClientRect();
+                     return b.scrollWidth <= b.clientWidth + 1 && r.right <= innerWidth + 1; }""",
+                chart,
+            )
+            assert fits, chart
+        block = page.locator(".charts-block")
+        block.scroll_into_view_if_needed()
+        block.screenshot(path=str(ARTIFACTS / f"modes-{size}.png"))
+        assert errors == []
+    finally:
+        context.close()
