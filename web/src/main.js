@@ -814,7 +814,11 @@ class App {
 
   /** The PNG's legend: the visible layers, named by which generator the picture shows. */
   pngLegend() {
-    return { palette: PALETTES[this.paletteName], layers: this.layers, shown: shownGenerator(this.run.config, this.run.counter.gUpdates) };
+    return {
+      palette: PALETTES[this.paletteName], layers: this.layers,
+      shown: shownGenerator(this.run.config, this.run.counter.gUpdates),
+      density: this.run.frame ? this.run.frame.realDensityKind : null,
+    };
   }
 
   async exportPng() {

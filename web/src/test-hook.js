@@ -125,7 +125,7 @@ export function installTestHook(app) {
     },
     exportLegend() {
       const legend = app.pngLegend();
-      return legendItems(legend.palette, legend.layers, legend.shown).map((item) => item.label);
+      return legendItems(legend.palette, legend.layers, legend.shown, legend.density).map((item) => item.label);
     },
     drop() {
       app.run.connection.drop();

@@ -170,3 +170,11 @@ test("a canvas becomes a PNG blob, from an OffscreenCanvas or a DOM canvas", asy
   assert.equal(asked[1], "image/png");
   await assert.rejects(canvasToPngBlob({ toBlob: (cb) => cb(null) }), /PNG/);
 });
+
+test("the PNG legend says whether the density contours are the true density or an estimate", () => {
+  const p = PALETTES.ganlab;
+  const label = (kind) => legendItems(p, { contour: true }, null, kind).map((i) => i.label);
+  assert.deepEqual(label("exact"), ["real density (true)"]);
+  assert.deepEqual(label("kde"), ["real density (estimated)"]);
+  assert.deepEqual(label(null), ["real density"]);
+});

@@ -53,8 +53,10 @@ const HEAT_OPACITY = 0.55;
 
 /** The legend's entries for the layers that are on (`layers`: { heatmap, real, fake,
  * gradients, manifold, contour } as the page's checkboxes say), in the palette's colours.
- * `shown` (variant-labels.js shownGenerator) says which generator made the fake samples. */
-export function legendItems(palette, layers, shown = null) {
+ * `shown` (variant-labels.js shownGenerator) says which generator made the fake samples;
+ * `densityKind` ("exact" or "kde", from the frame) whether the contours are the true density. */
+export function legendItems(palette, layers, shown = null, densityKind = null) {
+  const density = { exact: "real density (true)", kde: "real density (estimated)" }[densityKind] || "real density";
   const words = legendLabels(shown);
   const all = [
     { layer: "heatmap", swatch: "gradient", colors: palette.heat, label: "D: fake \u2192 real" },
@@ -62,7 +64,7 @@ export function legendItems(palette, layers, shown = null) {
     { layer: "fake", swatch: "dot", color: palette.fake, label: words.fake },
     { layer: "gradients", swatch: "arrow", color: palette.gradient, label: "G gradients" },
     { layer: "manifold", swatch: "line", color: palette.manifold, label: words.manifold },
-    { layer: "contour", swatch: "ring", color: palette.contour, label: "real density" },
+    { layer: "contour", swatch: "ring", color: palette.contour, label: density },
   ];
   return all.filter((item) => layers && layers[item.layer]);
 }
@@ -155,7 +157,7 @@ export function composePng({ source, width, height, pixelRatio = 1, legend = nul
   ctx.font = FONT;
   // measureText exists on every real context; the estimate is for contexts that lack it.
   const measure = (text) => (ctx.measureText ? ctx.measureText(text).width : text.length * 7);
-  const items = legend ? legendItems(legend.palette, legend.layers, legend.shown) : [];
+  const items = legend ? legendItems(legend.palette, legend.layers, legend.shown, legend.density) : [];
   const strip = layoutLegend(items, width, measure);
   const top = title ? TITLE_HEIGHT : 0;
   const total = top + height + strip.height;
