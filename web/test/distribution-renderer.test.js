@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DENSITY_MASS, massThresholds, pointsKey } from "../src/views/distribution-renderer.js";
+import { DENSITY_MASS, heatLevels, massThresholds, pointsKey, walkFill } from "../src/views/distribution-renderer.js";
+import { PALETTES, heatmapLut } from "../src/views/colors.js";
+import { frameScale } from "../src/views/score-scale.js";
 
 test("the real samples' layer is redrawn exactly when the points change", () => {
   const a = new Float32Array([0.1, 0.2, 0.3, 0.4]);
@@ -47,4 +49,25 @@ test("on a Gaussian the levels are those of its highest-density regions", () => 
 test("a flat density has one level, and an empty one none", () => {
   assert.deepEqual(massThresholds([0, 3, 3, 3, 0], [0.9, 0.6, 0.3]), [3]);
   assert.deepEqual(massThresholds([0, 0, 0], [0.9]), []);
+});
+
+test("a critic score gets the same colour on the heatmap and on a walkthrough ring", () => {
+  const lut = heatmapLut(PALETTES.ganlab);
+  const grid = Float32Array.from({ length: 16 }, (_, i) => -4e-5 + i * 6e-6);
+  const f = { output: "score", realD: new Float32Array([3e-5, 2e-5]), fakeD: new Float32Array([-2e-5]), dGrid: grid, dGridQ: new Uint8Array(16) };
+  const levels = heatLevels(f);
+  const colour = (q) => `rgb(${lut[4 * q]}, ${lut[4 * q + 1]}, ${lut[4 * q + 2]})`;
+  for (let i = 0; i < grid.length; i++) assert.equal(walkFill(lut, frameScale(f), grid[i]), colour(levels[i]), `grid point ${i}`);
+  // The scores differ by 1e-5 across the grid and still span most of the colours.
+  assert.ok(levels[15] - levels[0] > 200);
+});
+
+test("probabilities keep their quantized levels on the heatmap and the same colours on rings", () => {
+  const lut = heatmapLut(PALETTES.cvd);
+  const q = new Uint8Array([0, 64, 128, 255]);
+  const f = { output: "prob", realD: [0.9], fakeD: [0.1], dGridQ: q, dGrid: Float32Array.from(q, (x) => x / 255) };
+  assert.equal(heatLevels(f), q);
+  for (const level of q) {
+    assert.equal(walkFill(lut, frameScale(f), level / 255), `rgb(${lut[4 * level]}, ${lut[4 * level + 1]}, ${lut[4 * level + 2]})`);
+  }
 });

@@ -1,8 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { JSDOM } from "jsdom";
 import { PALETTES, heatmapLut } from "../src/views/colors.js";
+import { PROBABILITY_SCALE } from "../src/views/score-scale.js";
 import {
-  DEFAULT_PALETTE, applyPaletteToPage, legendRow, paletteVariables, savePaletteName, savedPaletteName,
+  DEFAULT_PALETTE, applyPaletteToPage, legendRow, paletteVariables, savePaletteName, savedPaletteName, showHeatScale,
 } from "../src/ui/palette.js";
 
 function fakeStorage() {
@@ -60,4 +63,32 @@ test("applying a palette sets the variables and paints every row of the legend",
   assert.deepEqual(set, paletteVariables(p));
   assert.deepEqual(rows.map(([x, y]) => [x, y]), [[0, 0], [0, 1], [0, 2]]);
   for (const [, , data] of rows) assert.deepEqual(data, [...legendRow(lut, 16)]);
+});
+
+// The page's own legend markup, so the labels are tested on the elements they really get.
+function pageLegend() {
+  const page = readFileSync(new URL("../src/index.html", import.meta.url), "utf8");
+  const doc = new JSDOM(page).window.document;
+  return { legend: doc.getElementById("heat-legend"), output: doc.getElementById("d-output") };
+}
+
+test("a critic's legend shows the score at the bar's ends and centre, with words", () => {
+  const els = pageLegend();
+  showHeatScale({ kind: "score", centre: 0.01, span: 0.003, tiny: true, flat: false }, els);
+  const [left, right] = [...els.legend.querySelectorAll(":scope > span")].map((s) => s.textContent);
+  assert.equal(left, "looks fake +0.0070");
+  assert.equal(right, "+0.0130 looks real");
+  assert.match(els.output.textContent, /critic score \+0\.0070 … \+0\.0100 … \+0\.0130/);
+  assert.match(els.output.textContent, /tiny range/);
+  assert.match(els.legend.title, /midway between mean D on real and on fake samples/);
+  assert.ok(els.legend.querySelector("canvas"), "the bar itself is kept");
+});
+
+test("a probability's legend runs from 0 to 1", () => {
+  const els = pageLegend();
+  showHeatScale(PROBABILITY_SCALE, els);
+  const [left, right] = [...els.legend.querySelectorAll(":scope > span")].map((s) => s.textContent);
+  assert.equal(left, "looks fake 0");
+  assert.equal(right, "1 looks real");
+  assert.match(els.output.textContent, /probability of real 0 … 0\.5 … 1/);
 });

@@ -2,6 +2,7 @@
 // the page's own elements use, and the heatmap's legend. (The palettes are in views/colors.js;
 // each view is told of the new one by the controller.)
 import { PALETTES } from "../views/colors.js";
+import { scaleLegend } from "../views/score-scale.js";
 
 const STORAGE_KEY = "ganlab.palette";
 export const DEFAULT_PALETTE = "ganlab";
@@ -45,4 +46,23 @@ export function applyPaletteToPage(p, lut, { style, legend }) {
   const img = ctx.createImageData(legend.width, 1);
   img.data.set(legendRow(lut, legend.width));
   for (let y = 0; y < legend.height; y++) ctx.putImageData(img, 0, y);
+}
+
+function setText(el, text) {
+  if (el && el.textContent !== text) el.textContent = text;
+}
+
+/**
+ * Label the heat legend with D's colour scale (views/score-scale.js): `legend` is the legend's
+ * box (a word, the bar, a word), `output` the line beside it with the numbers at the bar's ends
+ * and centre (the ends' numbers also stand by the bar, for narrow screens that hide the line);
+ * how the scale was made goes in both titles. Writes only what changed (frames come often).
+ */
+export function showHeatScale(scale, { legend, output }) {
+  const t = scaleLegend(scale);
+  const spans = legend.querySelectorAll(":scope > span");
+  setText(spans[0], `${t.fake} ${t.low}`);
+  setText(spans[spans.length - 1], `${t.high} ${t.real}`);
+  setText(output, t.line);
+  for (const el of [legend, output]) if (el.title !== t.note) el.title = t.note;
 }

@@ -5,6 +5,7 @@
 import { contours } from "d3-contour";
 import { scaleLinear } from "d3-scale";
 import { heatmapLut, overWhite } from "./colors.js";
+import { frameScale, isProbability, rampLevel } from "./score-scale.js";
 import {
   Viewport, arrowSegments, axisTicks, clampToView, easeInOut, isCurve, latentLines, manifoldOpacity,
 } from "./math.js";
@@ -27,6 +28,22 @@ export const DENSITY_MASS = [0.9, 0.6, 0.3];
 const ALPHA_BUCKETS = 12;
 // D's colours are shown at this opacity over white, so that samples stand out on them.
 const HEAT_OPACITY = 0.55;
+
+/** The colour table's entry (0-255) for each of D's grid values, on the frame's scale
+ * (score-scale.js). Probabilities arrive already quantized over [0, 1], one level per entry. */
+export function heatLevels(f, scale = frameScale(f)) {
+  if (isProbability(f.output) && f.dGridQ) return f.dGridQ;
+  const values = f.dGrid;
+  const out = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = rampLevel(scale, values[i]);
+  return out;
+}
+
+/** The fill of a walkthrough ring showing D's value `v`: the heatmap's colour for it. */
+export function walkFill(lut, scale, v) {
+  const q = rampLevel(scale, v) * 4;
+  return `rgb(${lut[q]}, ${lut[q + 1]}, ${lut[q + 2]})`;
+}
 
 /** A canvas of w x h pixels off the page: an OffscreenCanvas where there is one. */
 export function makeCanvas(w, h) {
@@ -170,7 +187,7 @@ export class DistributionRenderer {
       }
       const px = this.heatImage.data;
       const lut = this.heatLut;
-      const g = f.dGridQ;
+      const g = heatLevels(f);
       for (let iy = 0; iy < r; iy++) {
         const row = (r - 1 - iy) * r; // image rows go down, grid rows go up
         for (let ix = 0; ix < r; ix++) {
@@ -486,15 +503,9 @@ export class DistributionRenderer {
     const w = this.walk;
     const ctx = this.ctx;
     const v = this.viewport;
-    // D's verdicts: probabilities as they are; critic scores over the batch's range.
-    let lo = 0;
-    let hi = 1;
-    for (const arr of [w.dReal, w.dFake]) {
-      for (const x of arr || []) {
-        if (x < lo) lo = x;
-        if (x > hi) hi = x;
-      }
-    }
+    // D's verdicts in the colours the heatmap gives the same values: the picture's scale (the
+    // batch's D is the picture's D, so one value has one colour on both).
+    const scale = frameScale(this.frame);
     const ring = (flat, color, values) => {
       const n = flat.length >> 1;
       for (let i = 0; i < n; i++) {
@@ -502,8 +513,7 @@ export class DistributionRenderer {
         ctx.beginPath();
         ctx.arc(c.x, c.y, 3.6, 0, 2 * Math.PI);
         if (values) {
-          const q = Math.round(Math.min(Math.max((values[i] - lo) / (hi - lo), 0), 1) * 255) * 4;
-          ctx.fillStyle = `rgb(${this.lut[q]}, ${this.lut[q + 1]}, ${this.lut[q + 2]})`;
+          ctx.fillStyle = walkFill(this.lut, scale, values[i]);
           ctx.fill();
         }
         ctx.strokeStyle = color;

@@ -1,6 +1,7 @@
 // The small pictures of the model graph's nodes and the distribution picker: scatter plots,
 // the manifold's outline and D's heatmap, drawn on small canvases a few times a second.
 import { isCurve } from "./math.js";
+import { heatLevels } from "./distribution-renderer.js";
 
 export function noisePoints(f) {
   const n = f.fakeNoise.length / f.noiseDim;
@@ -68,11 +69,12 @@ export function heatThumb(canvas, f, lut) {
   const r = f.gridSize;
   const w = canvas.width;
   const img = ctx.createImageData(w, w);
+  const levels = f.dGrid ? heatLevels(f) : f.dGridQ; // the picture's own colour scale
   for (let py = 0; py < w; py++) {
     const iy = Math.min(r - 1, Math.floor(((w - 1 - py) / w) * r));
     for (let px = 0; px < w; px++) {
       const ix = Math.min(r - 1, Math.floor((px / w) * r));
-      const q = f.dGridQ[iy * r + ix] * 4;
+      const q = levels[iy * r + ix] * 4;
       const o = (py * w + px) * 4;
       img.data[o] = lut[q];
       img.data[o + 1] = lut[q + 1];
