@@ -16,6 +16,9 @@ export default class FakePlot {
   setData(data) { this.data = data; this.updates++; }
   setSize(size) { this.sizes.push(size); }
   destroy() { this.destroyed = true; }
+  // uPlot's range helpers, as what they were asked.
+  static rangeNum(min, max) { return ["linear", min, max]; }
+  static rangeAsinh(min, max) { return ["asinh", min, max]; }
 }`;
 const HOOKS = `
 const FAKE = ${JSON.stringify(`data:text/javascript,${encodeURIComponent(FAKE_UPLOT)}`)};
@@ -360,4 +363,116 @@ test("the histogram draws the newest row's counts: one bar a mode; stale counts 
   charts.setModeCounts(null);
   charts.update();
   assert.equal(bars().length, 0);
+});
+
+// ---------------------------------------------------------------- real-vs-real baseline
+
+const BASELINE = {
+  samples: 2000, w1_samples: 500, pairs: 12, percentiles: [5, 95],
+  metrics: {
+    kl_grid: { mean: 0.06, low: 0.05, high: 0.07 },
+    js_grid: { mean: 0.018, low: 0.015, high: 0.02 },
+    w1: { mean: 0.357, low: 0.293, high: 0.443 },
+    reverse_kl: { mean: 0.0065, low: 0.0033, high: 0.0098 },
+  },
+};
+
+/** A stand-in for uPlot's drawing context: the rectangles filled, with their colour and alpha. */
+function fakeCanvas() {
+  const fills = [];
+  const ctx = {
+    globalAlpha: 1, fillStyle: null,
+    save() {}, restore() {}, beginPath() {}, rect() {}, clip() {},
+    fillRect(x, y, w, h) { fills.push({ x, y, w, h, color: this.fillStyle, alpha: this.globalAlpha }); },
+  };
+  // y pixels: 100 at value 0, 1000 px a unit upwards.
+  const u = { ctx, bbox: { left: 10, top: 0, width: 300, height: 100 }, valToPos: (v) => 100 - v * 1000 };
+  return { u, fills };
+}
+
+test("with no baseline the divergence charts have their own series only, and no band help", () => {
+  const { charts } = makeCharts([row(0, 1.4, 0.7)]);
+  assert.deepEqual(plot(charts, "divergence").opts.series.slice(1).map((s) => s.label), ["KL(real‖fake)", "JS"]);
+  assert.deepEqual(plot(charts, "w1").opts.scales.y, { auto: true });
+  assert.equal(box("w1").querySelector(".chart-help").hidden, true);
+});
+
+test("a baseline adds a band series to each divergence chart, level at its mean, with the range in its legend", () => {
+  const { charts, history } = makeCharts([row(0, 1.4, 0.7), row(100, 1.2, 0.9)]);
+  history.baseline = BASELINE;
+  assert.equal(charts.pending, true, "a new baseline is drawn");
+  charts.update();
+  assert.equal(charts.pending, false);
+  const div = plot(charts, "divergence");
+  assert.deepEqual(div.opts.series.slice(1).map((s) => [s.label, s.stroke, s.dash ?? null]), [
+    ["KL(real‖fake)", "#333", null], ["JS", "#e08000", null],
+    ["KL: two real samples (5–95%)", "#333", [4, 3]], ["JS: two real samples (5–95%)", "#e08000", [4, 3]],
+  ]);
+  assert.deepEqual(div.data.slice(3), [[0.06, 0.06], [0.018, 0.018]]);
+  assert.equal(div.opts.series[3].value(div, null, 3, null), "0.0600 (0.0500–0.0700)");
+  assert.equal(div.opts.series[3].value(div, 0.06, 3, 0), "0.0600 (0.0500–0.0700)", "hovered: the same");
+  const w1 = plot(charts, "w1");
+  assert.deepEqual(w1.opts.series.slice(1).map((s) => s.label), ["W1", "two real samples (5–95%)"]);
+  assert.equal(w1.opts.series[2].value(w1, null, 2, null), "0.357 (0.293–0.443)");
+  // The other charts get none (the reverse KL's band is sent, not drawn yet).
+  assert.deepEqual(plot(charts, "reverse-kl").opts.series.slice(1).map((s) => s.label), ["KL(q ‖ uniform)"]);
+  assert.deepEqual(plot(charts, "losses").opts.series.slice(1).map((s) => s.label), ["D loss", "G loss"]);
+  assert.deepEqual(plot(charts, "quality").opts.series.slice(1).map((s) => s.label), ["high quality"]);
+});
+
+test("each band is shaded from its low to its high percentile across the plot, under the lines", () => {
+  const { charts, history } = makeCharts([row(0, 1.4, 0.7)]);
+  history.baseline = BASELINE;
+  charts.update();
+  const div = plot(charts, "divergence");
+  assert.equal(div.opts.hooks.drawAxes.length, 1, "drawn with the axes, before the series");
+  const { u, fills } = fakeCanvas();
+  div.opts.hooks.drawAxes[0](u);
+  assert.equal(fills.length, 2);
+  const [kl, js] = fills;
+  assert.deepEqual([kl.x, kl.w, kl.color], [10, 300, "#333"]);
+  assert.ok(Math.abs(kl.y - (100 - 70)) < 1e-9 && Math.abs(kl.h - 20) < 1e-9, "from 0.07 down to 0.05");
+  assert.ok(Math.abs(js.y - (100 - 20)) < 1e-9 && Math.abs(js.h - 5) < 1e-9, "from 0.020 down to 0.015");
+  assert.ok(kl.alpha > 0 && kl.alpha < 0.5, "translucent");
+  assert.equal(plot(charts, "losses").opts.hooks.drawAxes, undefined);
+});
+
+test("the y range holds the data and every band whole", () => {
+  const { charts, history } = makeCharts([row(0, 1.4, 0.7)]);
+  history.baseline = BASELINE;
+  charts.update();
+  const range = (id) => plot(charts, id).opts.scales.y.range;
+  assert.deepEqual(range("w1")(null, 0.5, 0.9), ["linear", 0.293, 0.9], "the band's low under the data");
+  assert.deepEqual(range("w1")(null, 0.1, 0.2), ["linear", 0.1, 0.443], "the band's high over it");
+  assert.deepEqual(range("divergence")(null, 0.03, 0.04), ["linear", 0.015, 0.07], "both bands");
+  assert.deepEqual(range("w1")(null, null, null), ["linear", 0.293, 0.443], "no data yet: the band");
+  charts.setLog(true);
+  assert.deepEqual(range("w1")(null, 0.5, 0.9), ["asinh", 0.293, 0.9]);
+  assert.equal(plot(charts, "w1").opts.scales.y.distr, 4, "still a log scale");
+});
+
+test("a band's help says what it is, on how many points and how it is estimated", () => {
+  const { charts, history } = makeModeCharts([[0, 2, 8, 0.25, 1.5]]);
+  charts.setMetrics({ samples: 2000 });
+  history.baseline = BASELINE;
+  charts.update();
+  const help = (id) => box(id).querySelector(".chart-help");
+  assert.equal(help("divergence").hidden, false);
+  assert.match(help("divergence").textContent, /two independent real samples of 2,000 points each/);
+  assert.match(help("divergence").textContent, /5–95% over 12 pairs/);
+  assert.match(help("w1").textContent, /two independent real samples of 500 points each/);
+});
+
+test("a new baseline redraws the charts with its values; one without a metric drops that band", () => {
+  const { charts, history } = makeCharts([row(0, 1.4, 0.7), row(100, 1.2, 0.9)]);
+  history.baseline = BASELINE;
+  charts.update();
+  const w1 = plot(charts, "w1");
+  const { js_grid: _, ...noJs } = BASELINE.metrics;
+  history.baseline = { ...BASELINE, metrics: { ...noJs, w1: { mean: 0.08, low: 0.05, high: 0.1 } } };
+  assert.equal(charts.update(), true);
+  assert.equal(plot(charts, "w1"), w1, "same series: the plot is kept, its data replaced");
+  assert.deepEqual(w1.data[2], [0.08, 0.08]);
+  assert.deepEqual(plot(charts, "divergence").opts.series.slice(1).map((s) => s.label),
+    ["KL(real‖fake)", "JS", "KL: two real samples (5–95%)"]);
 });

@@ -691,3 +691,20 @@ test("a whole history's event carries its message, so views read what came with 
   assert.equal(event[1].header.kind, "history");
   assert.deepEqual(Array.from(event[1].arrays.history.data), Array.from(new Float32Array([0, 1.5, 100, 1.2])));
 });
+
+// ---------------------------------------------------------------- baseline
+
+test("the real-vs-real baseline of a hello or config event is kept on the history before `config` is emitted", () => {
+  const { conn, run } = setup();
+  const seen = [];
+  run.on("config", () => seen.push(run.history.baseline));
+  const first = { samples: 2000, w1_samples: 500, pairs: 12, percentiles: [5, 95], metrics: { w1: { mean: 0.36, low: 0.29, high: 0.44 } } };
+  conn.hello({ baseline: first });
+  assert.equal(run.history.baseline, first);
+  const other = { ...first, metrics: { w1: { mean: 0.08, low: 0.05, high: 0.1 } } };
+  conn.event({ type: "config", config: { metrics: CONFIG.metrics }, rebuilt: ["data"], baseline: other });
+  assert.equal(run.history.baseline, other);
+  assert.deepEqual(seen, [first, other], "listeners see the new baseline with the config");
+  conn.event({ type: "config", config: { metrics: CONFIG.metrics }, rebuilt: [] });
+  assert.equal(run.history.baseline, other, "an event without one keeps the last");
+});

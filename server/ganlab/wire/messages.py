@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ganlab.engine.evaluation import BASELINE_HIGH, BASELINE_LOW, BASELINE_PAIRS, Band
 from ganlab.engine.picture import Picture
 from ganlab.wire.envelope import Encoded, Quantized, encode, prepare
 
@@ -143,3 +144,19 @@ def phase_message(network: str, phase: str, index: int, values: dict[str, Any]) 
 
 def run_message(data: bytes, filename: str) -> bytes:
     return encode({"kind": "run", "filename": filename}, payload=data)
+
+
+def baseline_field(bands: dict[str, Band], samples: int, w1_samples: int) -> dict[str, Any]:
+    """The real-vs-real baseline as `hello` and `config` carry it (docs/protocol.md): per
+    metric its mean and BASELINE_LOW-BASELINE_HIGH percentiles over `pairs` real pairs."""
+    return {
+        "samples": samples,
+        "w1_samples": w1_samples,
+        "pairs": BASELINE_PAIRS,
+        "percentiles": [BASELINE_LOW, BASELINE_HIGH],
+        "metrics": {
+            name: {"mean": b.mean, "low": b.low, "high": b.high}
+            for name, b in bands.items()
+            if np.isfinite([b.mean, b.low, b.high]).all()
+        },
+    }

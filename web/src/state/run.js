@@ -182,6 +182,7 @@ export class Run extends Emitter {
         // (Spread over the old one, the sections keep their order: links list them in it.)
         this.config = "data" in m.config || !this.config ? m.config : { ...this.config, ...m.config };
         if (m.rebuilt && m.rebuilt.includes("reset")) this.emit("reset", m);
+        this.takeBaseline(m);
         this.emit("config", this.config);
         if (m.id !== undefined && m.id !== null) this.emit("applied", { id: m.id, rebuilt: m.rebuilt || [] });
         break;
@@ -215,8 +216,15 @@ export class Run extends Emitter {
     }
   }
 
+  /** The real-vs-real baseline a hello or config event brings: kept on the history, as the
+   * charts compare its columns with it (docs/protocol.md `baseline`). */
+  takeBaseline(m) {
+    if (m.baseline) this.history.baseline = m.baseline;
+  }
+
   onHello(m) {
     this.hello = m;
+    this.takeBaseline(m);
     this.limits = m.limits;
     this.config = m.config;
     this.counter.told(m.iteration, m.d_updates, m.g_updates);

@@ -1,6 +1,7 @@
 // Live metric charts (uPlot): losses (with D's penalties as their own series), mean D outputs,
 // KL/JS by grid, Wasserstein-1, and for data with modes: modes covered, high-quality fraction,
-// reverse KL and the per-mode histogram.
+// reverse KL and the per-mode histogram. The KL/JS and W1 charts shade what real data scores
+// against itself (the server's real-vs-real baseline), so that "good" is visible.
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { ModeHistogram } from "./mode-histogram.js";
@@ -85,11 +86,23 @@ const HELP = {
   "mode-histogram": (n) => `Of ${sampled(n)} at the latest metric row: the share nearest each mode and, of it, the share that is high quality.`,
 };
 
+// The real-vs-real baseline (docs/protocol.md `baseline`: per metric a mean and a 5th-95th
+// percentile band over independent pairs of real samples, at the rows' sample sizes). Its
+// series' columns are the metric's name after this prefix.
+const BASELINE = "baseline:";
+const pct = (b) => (b && b.percentiles ? `${b.percentiles[0]}–${b.percentiles[1]}%` : "5–95%");
+const points = (n) => Number(n).toLocaleString("en-US");
+/** The help sentence for a band of two samples of `n` points each. */
+const bandHelp = (b, n) =>
+  `Shaded: what two independent real samples of ${points(n)} points each score (dashed: the mean; band: ${pct(b)} over ${b.pairs} pairs). Sampling alone keeps it above 0: a generator inside the band is as close as this sample size can tell.`;
+HELP.divergence = (n, k, b) => (b ? bandHelp(b, b.samples) : "");
+HELP.w1 = (n, k, b) => (b ? bandHelp(b, b.w1_samples) : "");
+
 const CHARTS = [
   { id: "losses", title: "Loss", series: [["d_loss", "D loss", "discriminator"], ["g_loss", "G loss", "fake"]], penalties: true },
   { id: "outputs", title: "Mean D output", series: [["d_real", "D(real)", "real"], ["d_fake", "D(fake)", "fake"]] },
-  { id: "divergence", title: "Divergence by grid (bits)", series: [["kl_grid", "KL(real‖fake)", "#333"], ["js_grid", "JS", "#e08000"]] },
-  { id: "w1", title: "Wasserstein-1 distance", series: [["w1", "W1", "#0a7"]] },
+  { id: "divergence", title: "Divergence by grid (bits)", series: [["kl_grid", "KL(real‖fake)", "#333"], ["js_grid", "JS", "#e08000"]], baseline: { kl_grid: "KL", js_grid: "JS" } },
+  { id: "w1", title: "Wasserstein-1 distance", series: [["w1", "W1", "#0a7"]], baseline: { w1: "" } },
   { id: "modes", title: "Modes covered", series: [["modes_covered", "covered", "fake"], ["modes_total", "of", "#999"]], optional: true, counts: true },
   { id: "quality", title: "High-quality fraction", series: [["high_quality_fraction", "high quality", "fake"]], optional: true },
   { id: "reverse-kl", title: "Reverse KL to even modes (nats)", series: [["reverse_kl", "KL(q ‖ uniform)", "#7a3b9e"]], optional: true },
@@ -108,6 +121,7 @@ export class Charts {
     this.countsDrawn = true;
     this.samples = null;
     this.drawnVersion = -1;
+    this.drawnBaseline = null;
     new ResizeObserver(() => this.resize()).observe(container);
   }
 
@@ -163,6 +177,12 @@ export class Charts {
     this.histogram.set(this.shownCounts());
     this.countsDrawn = true;
     this.drawnVersion = this.history.version;
+    this.drawnBaseline = this.baseline;
+  }
+
+  /** The real-vs-real baseline the run was last told (set on the history by run.js), or null. */
+  get baseline() {
+    return this.history.baseline || null;
   }
 
   /** Show the modes chart only when the distribution has modes. */
@@ -177,8 +197,9 @@ export class Charts {
   syncHelp() {
     const k = this.history.last("modes_total");
     for (const help of this.container.querySelectorAll(".chart-help")) {
-      const text = HELP[help.parentElement.dataset.chart](this.samples, k);
+      const text = HELP[help.parentElement.dataset.chart](this.samples, k, this.baseline);
       if (help.textContent !== text) help.textContent = text;
+      help.hidden = !text; // a band's help waits for the band
     }
   }
 
@@ -210,6 +231,22 @@ export class Charts {
   /** A chart's series now: its own, and for the loss chart the penalties that have values
    * (with the total, and D's loss labelled as the objective alone). */
   seriesFor(def) {
+    return [...this.ownSeries(def), ...this.baselineSeries(def)];
+  }
+
+  /** A chart's band series, one a metric the baseline has: [column, label, colour, dash]. */
+  baselineSeries(def) {
+    const metrics = this.baseline ? this.baseline.metrics : null;
+    if (!def.baseline || !metrics) return [];
+    return def.series
+      .filter(([col]) => col in def.baseline && metrics[col])
+      .map(([col, , color]) => {
+        const what = def.baseline[col] ? `${def.baseline[col]}: ` : "";
+        return [BASELINE + col, `${what}two real samples (${pct(this.baseline)})`, color, [4, 3]];
+      });
+  }
+
+  ownSeries(def) {
     if (!def.penalties) return def.series;
     const shown = PENALTY_SERIES.filter(([col]) => col !== "d_total" && this.hasValues(col));
     if (!shown.length) return def.series;
@@ -220,13 +257,18 @@ export class Charts {
   makePlot(def, box) {
     const series = this.seriesFor(def);
     const logAllowed = this.log && def.id !== "modes";
+    const bands = series.filter(([col]) => col.startsWith(BASELINE));
+    const y = logAllowed ? { distr: 4, asinh: 0.001 } : { auto: true };
+    if (bands.length) y.range = (u, min, max) => this.bandRange(bands, min, max, logAllowed);
     const plot = new uPlot(
       {
         width: this.width(box),
         height: 110,
         cursor: { drag: { x: false, y: false }, points: { size: 6 } },
         legend: { live: true },
-        scales: { x: { time: false }, y: logAllowed ? { distr: 4, asinh: 0.001 } : { auto: true } },
+        scales: { x: { time: false }, y },
+        // The bands go under the lines: drawn once the axes are, before any series.
+        hooks: bands.length ? { drawAxes: [(u) => this.drawBands(u, bands)] } : {},
         axes: [
           { size: 24, font: AXIS_FONT, ticks: { size: AXIS_TICK }, gap: AXIS_GAP },
           {
@@ -246,6 +288,8 @@ export class Charts {
             points: { show: false },
             // Hovered: the value under the cursor; otherwise the latest value.
             value: (u, v, si, idx) => {
+              const band = this.bandOf(series[si - 1]);
+              if (band) return bandValue(band); // the same whatever the cursor
               const x = idx == null ? lastValue(u.data[si]) : v;
               // Counts read as whole numbers ("3 of 8"), not "3.00".
               return def.counts && x != null ? String(Math.round(x)) : formatValue(x);
@@ -260,7 +304,53 @@ export class Charts {
   }
 
   dataFor(series) {
-    return [this.history.column("iteration"), ...series.map(([col]) => this.history.column(col))];
+    const iteration = this.history.column("iteration");
+    return [iteration, ...series.map((s) => {
+      const band = this.bandOf(s);
+      // A band series is its mean, level across the run.
+      return band ? iteration.map(() => band.mean) : this.history.column(s[0]);
+    })];
+  }
+
+  /** The baseline band ({mean, low, high}) a series shows, or null for a metric's own. */
+  bandOf(s) {
+    if (!s || !s[0].startsWith(BASELINE) || !this.baseline) return null;
+    return this.baseline.metrics[s[0].slice(BASELINE.length)] || null;
+  }
+
+  /** The y range: the data's and every band whole. */
+  bandRange(bands, min, max, log) {
+    const values = [min, max];
+    for (const s of bands) {
+      const b = this.bandOf(s);
+      if (b) values.push(b.low, b.high);
+    }
+    const finite = values.filter((v) => v != null && Number.isFinite(v));
+    if (!finite.length) return [0, 1];
+    const lo = Math.min(...finite);
+    const hi = Math.max(...finite);
+    return log ? uPlot.rangeAsinh(lo, hi, 10, true) : uPlot.rangeNum(lo, hi, 0.1, true);
+  }
+
+  /** Shade each band from its low to its high percentile across the plot, in its colour. */
+  drawBands(u, bands) {
+    const { ctx, bbox } = u;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(bbox.left, bbox.top, bbox.width, bbox.height);
+    ctx.clip();
+    ctx.globalAlpha = 0.16;
+    for (const s of bands) {
+      const b = this.bandOf(s);
+      if (!b) continue;
+      const top = u.valToPos(b.high, "y", true);
+      const bottom = u.valToPos(b.low, "y", true);
+      ctx.fillStyle = this.color(s[2]);
+      // At least 2 px, so a band narrower than a pixel still shows.
+      const h = Math.max(2, bottom - top);
+      ctx.fillRect(bbox.left, (top + bottom) / 2 - h / 2, bbox.width, h);
+    }
+    ctx.restore();
   }
 
   /** A chart's width: its box's, which the page's grid sets (one or two charts a row). */
@@ -278,7 +368,8 @@ export class Charts {
 
   /** Whether a chart still shows older data than the history holds. */
   get pending() {
-    return this.history.version !== this.drawnVersion || this.hasModes() !== this.shownOptional || !this.countsDrawn;
+    return this.history.version !== this.drawnVersion || this.hasModes() !== this.shownOptional || !this.countsDrawn ||
+      this.baseline !== this.drawnBaseline;
   }
 
   /** Redraw the charts if the history changed since they were drawn; returns true when it
@@ -290,8 +381,9 @@ export class Charts {
     this.histogram.set(this.shownCounts());
     this.countsDrawn = true;
     this.plots = this.plots.map((p) => {
-      // A penalty turned on (or a history without it loaded): that chart gets its series.
-      if (p.def.penalties && seriesKey(this.seriesFor(p.def)) !== p.key) {
+      // A penalty turned on (or a history without it loaded), a baseline come or gone: that
+      // chart gets its series.
+      if (seriesKey(this.seriesFor(p.def)) !== p.key) {
         p.plot.destroy();
         return this.makePlot(p.def, p.box);
       }
@@ -299,8 +391,14 @@ export class Charts {
       return p;
     });
     this.drawnVersion = this.history.version;
+    this.drawnBaseline = this.baseline;
     return true;
   }
+}
+
+/** A band's legend value: its mean and its range. */
+function bandValue(b) {
+  return `${formatValue(b.mean)} (${formatValue(b.low)}–${formatValue(b.high)})`;
 }
 
 function seriesKey(series) {

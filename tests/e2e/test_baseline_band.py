@@ -1,0 +1,122 @@
+"""The real-vs-real baseline in the page, against the real server on grid25: the KL/JS and W1
+charts have band series whose legend reads the server's baseline and a shaded band under its
+lines, with help saying what it is, at three screen sizes (screenshots:
+tests/e2e/artifacts/baseline-*.png)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from e2e_helpers import ARTIFACTS, open_app, settle
+
+from ganlab.engine.config import DataConfig
+from ganlab.engine.distributions import resolve
+from ganlab.engine.evaluation import real_baseline
+
+SIZES = {"laptop": (1280, 800), "tablet": (800, 900), "phone": (390, 844)}
+BAND_CHARTS = ["divergence", "w1"]
+
+
+def _legend(page, chart: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    rows = page.evaluate(
+        """(id) => [...document.querySelectorAll(`[data-chart=${id}] .u-legend .u-series`)]
+             .map(r => [r.querySelector('.u-label').textContent,
+                        r.querySelector('.u-value').textContent])""",
+        chart,
+    )
+    return dict(rows)
+
+
+# Pixels of a chart's canvas drawn translucent (a band's alpha is 0.16: 41 of 255), and the
+# plot's width: a band spans the plot, at least 2 px high.
+TRANSLUCENT = """(id) => {
+  const c = document.querySelector(`[data-chart=${id}] canvas`);
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 3; i < d.length; i += 4) if (d[i] >= 36 && d[i] <= 46) n++;
+  return [n, c.width];
+}"""
+
+
+@pytest.fixture(scope="module")
+def expected() -> dict[str, tuple[float, float, float]]:
+    """The band the server should send for grid25 at the default metrics settings."""
+    bands = real_baseline(resolve(DataConfig(name="grid25")), 2000, 500, 30)
+    return {name: (b.mean, b.low, b.high) for name, b in bands.items()}
+
+
+def _three(v: float) -> float:
+    return float(f"{v:.3g}")
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_grid25_divergence_charts_show_the_real_baseline(browser, server_url, size, expected):  # type: ignore[no-untyped-def]
+    w, h = SIZES[size]
+    context = browser.new_context(viewport={"width": w, "height": h})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.base_url = server_url
+    try:
+        open_app(page, "#data.name=grid25&metrics.every=20")
+        page.wait_for_function("window.ganlabTest.config.data.name === 'grid25'")
+        page.click("[data-testid=play-pause]")
+        page.wait_for_function("window.ganlabTest.historyLength >= 3", timeout=60_000)
+        page.click("[data-testid=play-pause]")
+        settle(page)
+        page.wait_for_function(
+            "document.querySelectorAll('[data-chart=w1] .u-legend .u-series').length === 3"
+        )
+
+        # Each band's legend: the server's mean and its 5th-95th percentiles, as computed here.
+        div = _legend(page, "divergence")
+        band = "two real samples (5–95%)"
+        assert list(div) == ["iteration", "KL(real‖fake)", "JS", f"KL: {band}", f"JS: {band}"]
+        w1 = _legend(page, "w1")
+        assert list(w1) == ["iteration", "W1", "two real samples (5–95%)"]
+        for value, name in ((div["KL: two real samples (5–95%)"], "kl_grid"),
+                            (div["JS: two real samples (5–95%)"], "js_grid"),
+                            (w1["two real samples (5–95%)"], "w1")):  # fmt: skip
+            match = re.fullmatch(r"(\S+) \((\S+)–(\S+)\)", value)
+            assert match, value
+            shown = [float(x) for x in match.groups()]
+            assert shown == [_three(v) for v in expected[name]], name
+
+        help_w1 = page.inner_text("[data-chart=w1] .chart-help")
+        assert "two independent real samples of 500 points each" in help_w1
+        assert "5–95% over 12 pairs" in help_w1
+        help_div = page.inner_text("[data-chart=divergence] .chart-help")
+        assert "2,000 points each" in help_div
+
+        # The bands are drawn: translucent fill across each plot; none on the loss chart.
+        # On the log scale, where a band near 0 under a line far above it is more than a
+        # couple of pixels: W1's spans the plot; KL's and JS's, overlapping each other and
+        # their dashed means, at least a third of it (with no band: under a sixth, from the
+        # lines' anti-aliased edges).
+        page.check("#log-scale")
+        page.wait_for_function(
+            "document.querySelectorAll('[data-chart=w1] .u-legend .u-series').length === 3"
+        )
+        for chart, share in (("w1", 0.6), ("divergence", 0.33)):
+            filled, width = page.evaluate(TRANSLUCENT, chart)
+            assert filled >= share * width, (chart, filled, width)
+        filled, width = page.evaluate(TRANSLUCENT, "losses")
+        assert filled < 0.2 * width, (filled, width)
+
+        # Nothing runs off its chart or the screen.
+        for chart in BAND_CHARTS:
+            fits = page.evaluate(
+                """(id) => { const b = document.querySelector(`[data-chart=${id}]`);
+                     const r = b.getBoundingClientRect();
+                     return b.scrollWidth <= b.clientWidth + 1 && r.right <= innerWidth + 1; }""",
+                chart,
+            )
+            assert fits, chart
+        block = page.locator(".charts-block")
+        block.scroll_into_view_if_needed()
+        block.screenshot(path=str(ARTIFACTS / f"baseline-{size}.png"))
+        assert not errors, errors
+    finally:
+        context.close()
