@@ -12,6 +12,8 @@ import urllib.request
 from pathlib import Path
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+# The sizes every page is looked at: a laptop, a narrow window, a phone.
+SIZES = {"laptop": (1280, 800), "tablet": (800, 900), "phone": (390, 844)}
 CHROMIUM = os.environ.get("GANLAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -113,3 +115,16 @@ def canvas_png(pg) -> bytes:  # type: ignore[no-untyped-def]
 def shot(pg, name: str) -> None:  # type: ignore[no-untyped-def]
     ARTIFACTS.mkdir(exist_ok=True)
     pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sized_page(browser, server_url: str, size: str):  # type: ignore[no-untyped-def]
+    """A fresh context and page at one of SIZES on the server, and the list its console
+    errors and uncaught exceptions go to. Close the context when done."""
+    w, h = SIZES[size]
+    context = browser.new_context(viewport={"width": w, "height": h})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.base_url = server_url
+    return context, page, errors

@@ -8,13 +8,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from e2e_helpers import ARTIFACTS, open_app, settle
+from e2e_helpers import ARTIFACTS, SIZES, open_app, settle, sized_page
 
 from ganlab.engine.config import DataConfig
 from ganlab.engine.distributions import resolve
 from ganlab.engine.evaluation import real_baseline
 
-SIZES = {"laptop": (1280, 800), "tablet": (800, 900), "phone": (390, 844)}
 BAND_CHARTS = ["divergence", "w1"]
 
 
@@ -52,13 +51,7 @@ def _three(v: float) -> float:
 
 @pytest.mark.parametrize("size", list(SIZES))
 def test_grid25_divergence_charts_show_the_real_baseline(browser, server_url, size, expected):  # type: ignore[no-untyped-def]
-    w, h = SIZES[size]
-    context = browser.new_context(viewport={"width": w, "height": h})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.base_url = server_url
+    context, page, errors = sized_page(browser, server_url, size)
     try:
         open_app(page, "#data.name=grid25&metrics.every=20")
         page.wait_for_function("window.ganlabTest.config.data.name === 'grid25'")

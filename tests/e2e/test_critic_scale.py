@@ -10,10 +10,9 @@ import re
 
 import numpy as np
 import pytest
-from e2e_helpers import ARTIFACTS, open_app, set_control, settle
+from e2e_helpers import ARTIFACTS, SIZES, open_app, set_control, settle, sized_page
 from PIL import Image
 
-SIZES = {"laptop": (1280, 800), "tablet": (800, 900), "phone": (390, 844)}
 NUMBER = r"[−+]?\d+(?:\.\d+)?"
 MARGIN = (38, 8)  # the picture's left and top margins (distribution-renderer.js MARGIN)
 
@@ -39,13 +38,7 @@ def _ramp(stops: list[tuple[int, int, int]], t: float) -> np.ndarray:
 
 @pytest.mark.parametrize("size", list(SIZES))
 def test_a_clipped_critic_is_coloured_over_one_labelled_scale(browser, server_url, size):  # type: ignore[no-untyped-def]
-    w, h = SIZES[size]
-    context = browser.new_context(viewport={"width": w, "height": h})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.base_url = server_url
+    context, page, errors = sized_page(browser, server_url, size)
     try:
         open_app(page)
         set_control(page, "loss.kind", "wgan")

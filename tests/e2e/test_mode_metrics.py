@@ -7,9 +7,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from e2e_helpers import ARTIFACTS, open_app, settle
+from e2e_helpers import ARTIFACTS, SIZES, open_app, settle, sized_page
 
-SIZES = {"laptop": (1280, 800), "tablet": (800, 900), "phone": (390, 844)}
 MODE_CHARTS = ["modes", "quality", "reverse-kl", "mode-histogram"]
 
 
@@ -25,13 +24,7 @@ def _legend(page, chart: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("size", list(SIZES))
 def test_ring8_shows_quality_reverse_kl_and_eight_mode_bars(browser, server_url, size):  # type: ignore[no-untyped-def]
-    w, h = SIZES[size]
-    context = browser.new_context(viewport={"width": w, "height": h})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.base_url = server_url
+    context, page, errors = sized_page(browser, server_url, size)
     try:
         open_app(page, "#data.name=ring8&metrics.every=20")
         page.wait_for_function("window.ganlabTest.config.data.name === 'ring8'")

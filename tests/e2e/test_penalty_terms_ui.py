@@ -7,9 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from e2e_helpers import ARTIFACTS, open_app, settle
-
-SIZES = {"laptop": (1280, 800), "tablet": (800, 900), "phone": (390, 844)}
+from e2e_helpers import ARTIFACTS, SIZES, open_app, settle, sized_page
 
 
 def _set(page, path: str, value: str) -> None:  # type: ignore[no-untyped-def]
@@ -51,13 +49,7 @@ def _number(text: str) -> float:
 def test_wgan_gp_shows_its_penalty_in_slow_motion_and_in_the_loss_chart(  # type: ignore[no-untyped-def]
     browser, server_url, size
 ):
-    w, h = SIZES[size]
-    context = browser.new_context(viewport={"width": w, "height": h})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.base_url = server_url
+    context, page, errors = sized_page(browser, server_url, size)
     try:
         open_app(page)
         # The log loss has no penalty: its chart shows D's and G's losses alone.
