@@ -30,7 +30,7 @@ MAX_BYTES = 256 * 1024 * 1024
 # an hour (the CLI keeps about 100 a run). Files keep at most this many rows (`dumps` thins a
 # longer history), so a hostile file cannot make the loader build millions of rows.
 MAX_HISTORY_ROWS = 100_000
-MAX_ROW_KEYS = 32  # a metric row has at most 24 (wire.messages.HISTORY_COLUMNS)
+MAX_ROW_KEYS = 32  # a metric row has at most 25 (wire.messages.HISTORY_COLUMNS)
 MAX_KEY_CHARS = 64
 # A metric row takes about 450 bytes of header: room for MAX_HISTORY_ROWS of them.
 MAX_HEADER = 64 * 1024 * 1024

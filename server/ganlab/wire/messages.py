@@ -21,7 +21,7 @@ from ganlab.wire.envelope import Encoded, Quantized, encode, prepare
 HISTORY_COLUMNS = (
     "iteration", "d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm",
     "kl_grid", "js_grid", "w1", "modes_covered", "modes_total", "high_quality_fraction",
-    "reverse_kl", "d_gp", "d_r1", "d_r2", "d_total", "v_optimal", "v_optimal_theory",
+    "reverse_kl", "d_gp", "d_r1", "d_r2", "d_total", "v_current", "v_optimal", "v_optimal_theory",
     "precision", "recall", "density", "coverage",
 )  # fmt: skip
 
