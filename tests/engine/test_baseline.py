@@ -11,6 +11,7 @@ from ganlab.engine.config import DataConfig
 from ganlab.engine.distributions import resolve
 from ganlab.engine.distributions.base import Box, Mode
 from ganlab.engine.evaluation import BASELINE_PAIRS, real_baseline
+from ganlab.engine.knn_metrics import KNN_COLUMNS
 
 BOX = Box(-1.0, 1.0, -1.0, 1.0)
 MODES = (Mode((-0.5, 0.0), (0.1, 0.1)), Mode((0.5, 0.0), (0.1, 0.1)))
@@ -88,7 +89,8 @@ def scripted_pairs(
 def test_grid_divergences_and_w1_match_an_independent_computation() -> None:
     dist, kl_pairs, shifts = scripted_pairs(5, 200, 40)
     bands = real_baseline(dist, samples=200, w1_points=40, grid=6, pairs=5)  # type: ignore[arg-type]
-    assert set(bands) == {"kl_grid", "js_grid", "w1"}  # no modes: no reverse KL
+    # No modes: no reverse KL (the k-NN scores are checked in test_knn_metrics).
+    assert set(bands) == {"kl_grid", "js_grid", "w1", *KNN_COLUMNS}
     own = [own_kl_js(a, b, 6) for a, b in kl_pairs]
     for name, values in (("kl_grid", [v[0] for v in own]), ("js_grid", [v[1] for v in own]),
                          ("w1", shifts)):  # fmt: skip

@@ -12,6 +12,7 @@ import torch
 from ganlab.engine.config import merge
 from ganlab.engine.distributions import DISTRIBUTIONS
 from ganlab.engine.evaluation import metric_row
+from ganlab.engine.knn_metrics import KNN_COLUMNS
 from ganlab.engine.trainer import Trainer
 
 SMALL: dict[str, Any] = {
@@ -22,7 +23,8 @@ SMALL: dict[str, Any] = {
 }
 LOSS_KEYS = {"d_loss", "g_loss", "d_real", "d_fake"}
 GRAD_KEYS = {"d_grad_norm", "g_grad_norm"}
-SAMPLE_KEYS = {"kl_grid", "js_grid", "w1"}
+VALUE_KEYS = {"v_current", "v_optimal", "v_optimal_theory"}  # optimal.value_columns
+SAMPLE_KEYS = {"kl_grid", "js_grid", "w1", *KNN_COLUMNS, *VALUE_KEYS}
 MODE_KEYS = {"modes_covered", "modes_total", "high_quality_fraction", "reverse_kl"}
 
 

@@ -67,7 +67,8 @@ def test_d_values_match_discriminator():
     assert p.d_grid[0, -1] == pytest.approx(float(expected), rel=1e-5)
 
 
-def test_packing_picture_uses_packs_of_copies():
+def test_packing_picture_has_one_value_per_sample():
+    """What the values are under packing: test_picture_partners.py."""
     t = Trainer({**SMALL, "discriminator": {"layers": 1, "neurons": 8, "packing": 3},
                  "view": {"fakes": 20, "reals": 14}})  # fmt: skip
     p = compute_picture(t, PictureCache())

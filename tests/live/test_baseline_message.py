@@ -57,7 +57,8 @@ def test_hello_carries_the_baseline_of_the_data(computed: list[tuple[int, int, i
     assert (b["samples"], b["w1_samples"], b["pairs"]) == (400, 80, 12)
     assert b["percentiles"] == [5.0, 95.0]
     expected = real_baseline(s.trainer.distribution, 400, 80, 10)
-    assert set(b["metrics"]) == set(expected) == {"kl_grid", "js_grid", "w1", "reverse_kl"}
+    knn = {"precision", "recall", "density", "coverage"}
+    assert set(b["metrics"]) == set(expected) == {"kl_grid", "js_grid", "w1", "reverse_kl"} | knn
     for name, band in expected.items():
         assert b["metrics"][name] == {"mean": band.mean, "low": band.low, "high": band.high}
     assert computed == [(400, 80, 10)]

@@ -332,3 +332,10 @@ def test_a_quantized_zero_dimensional_array_decodes_to_an_array() -> None:
     data = MAGIC + struct.pack("<I", len(text)) + text + bytes([255]) + bytes(7)
     arr = decode(data).arrays["a"]
     assert isinstance(arr, np.ndarray) and arr.shape == () and float(arr) == 1.0
+
+
+def test_a_range_too_narrow_for_float32_counts_as_flat():
+    # 255 / 1.2e-38 overflows float32: the scale must not, and the values come back.
+    v = np.array([1.17549435e-38, 0.0])
+    got = decode(encode({"kind": "k"}, {"a": Quantized(v, 8)})).arrays["a"]
+    assert np.all(np.isfinite(got)) and np.abs(got - v).max() <= 1e-6

@@ -99,3 +99,32 @@ def test_cached_constant_arrays_go_with_the_arrays():
     del arrays, a
     gc.collect()
     assert not any(i in messages._constants for i in ids)
+
+
+def test_the_optimal_lens_travels_as_float32_with_how_p_g_was_obtained():
+    t = Trainer({"noise": {"dim": 1}, "view": {"optimal": True, "grid": 32}})
+    t.train(10)
+    p = compute_picture(t, PictureCache())
+    assert p.d_optimal is not None and p.fake_density is not None
+    p.d_optimal[0, 0] = np.nan  # an undefined cell stays undefined on the wire
+    m = decode(frame_message(p, {}, t.losses(), []))
+    np.testing.assert_array_equal(m.arrays["d_optimal"], p.d_optimal)
+    how = m.header["fake_density"]
+    assert how["kind"] == "kde" and how["samples"] == p.fake_density.samples
+    assert how["width"] == list(p.fake_density.width)
+    t.configure({"view": {"optimal": False}})
+    m = decode(frame_message(compute_picture(t, PictureCache()), {}, t.losses(), []))
+    assert "d_optimal" not in m.arrays and "fake_density" not in m.header
+
+
+def test_the_gradient_field_travels_as_float32_with_the_partner_count():
+    t = Trainer({"discriminator": {"packing": 2}, "view": {"field": 7}})
+    t.train(3)
+    p = compute_picture(t, PictureCache())
+    m = decode(frame_message(p, {}, {}, []))
+    assert m.arrays["g_field"].shape == (7, 7, 2) and m.arrays["g_field"].dtype == np.float32
+    np.testing.assert_array_equal(m.arrays["g_field"], p.g_field)
+    assert m.header["partners"] == p.partners > 1
+    off = Trainer({"view": {"field": 0}})
+    m = decode(frame_message(compute_picture(off, PictureCache()), {}, {}, []))
+    assert "g_field" not in m.arrays and m.header["partners"] == 1

@@ -13,21 +13,24 @@ import { DistributionView } from "./views/distribution-view.js";
 import { NoiseView } from "./views/noise-view.js";
 import { ModelGraph } from "./views/model-graph.js";
 import { Charts } from "./views/charts.js";
+import { DiracView } from "./views/dirac-view.js";
 import { DrawingPad } from "./ui/drawing-pad.js";
 import { Walkthrough } from "./ui/walkthrough.js";
 import { Toasts, describeError } from "./ui/toasts.js";
 import { DistributionPicker, popoverPlace } from "./ui/picker.js";
 import { bindKeys } from "./ui/keys.js";
 import { downloadBlob, downloadBytes, downloadText, runFileName } from "./ui/download.js";
-import { applyPaletteToPage, savePaletteName, savedPaletteName, showHeatScale } from "./ui/palette.js";
+import { applyPaletteToPage, legendRow, savePaletteName, savedPaletteName, showHeatScale } from "./ui/palette.js";
 import { frameScale } from "./views/score-scale.js";
 import { fillPresetMenu, matchingPreset } from "./ui/presets.js";
 import { fillTryList, tryExperiment } from "./ui/try.js";
 import { canvasToPngBlob, composePng, experimentJson, exportFileName, metricsCsv, samplesCsv } from "./ui/exports.js";
 import { iterationWords, pictureWords, shownGenerator, withNote } from "./ui/variant-labels.js";
 import { densityWords } from "./ui/density-words.js";
+import { packingWords } from "./ui/packing-words.js";
 import { modeCountsOf } from "./views/mode-histogram.js";
 import { installTestHook } from "./test-hook.js";
+import { differences, differenceSpan, divergingLut, lensLegend, lensLevels, ratioIsOptimum, shownMode } from "./views/heatmap-mode.js";
 
 const PRETRAINED = new Set(["line", "gaussians", "ring", "disjoint"]);
 const $ = (id) => document.getElementById(id);
@@ -96,6 +99,16 @@ class App {
       onGeneratorHover: (on) => this.view.setMorph(on),
     });
     this.charts = new Charts($("charts"), this.run.history);
+    this.dirac = new DiracView(
+      {
+        details: $("dirac-details"), canvas: $("dirac-canvas"), explain: $("dirac-explain"), sgd: $("dirac-sgd"), eigen: $("dirac-eigen"),
+        settings: $("dirac-settings"), steps: $("dirac-steps"), status: $("dirac-status"),
+      },
+      {
+        run: this.run, palette: () => PALETTES[this.paletteName],
+        lossTitle: (kind) => (this.losses.find((l) => l.name === kind) || { title: kind }).title,
+      },
+    );
     this.walk = new Walkthrough(
       {
         panel: $("walkthrough"), steps: $("walk-steps"), text: $("walk-text"), values: $("walk-values"),
@@ -283,6 +296,7 @@ class App {
     this.showVariantWords();
     this.health.setConfig(config);
     this.charts.setMetrics(config.metrics);
+    this.followLens(config);
     if (document.activeElement !== $("seed")) $("seed").value = String(config.seed);
     const hash = `#${configToHash(config)}`;
     if (location.hash !== hash) history.replaceState(null, "", hash);
@@ -347,7 +361,7 @@ class App {
     setText($("fake-tag"), words.fakeTag);
     titled(layer("fake"), words.fakeNote);
     titled(layer("manifold"), words.manifoldNote);
-    titled(layer("gradients"), words.gradientsNote);
+    titled(layer("gradients"), [words.gradientsNote, this.packingWords?.gradients].filter(Boolean).join(" "));
     titled($("export-samples"), words.fakeNote);
     if ($("view-canvas").getAttribute("aria-label") !== words.canvasLabel) $("view-canvas").setAttribute("aria-label", words.canvasLabel);
     setText($("explain-fake-note"), words.explainFake);
@@ -372,6 +386,24 @@ class App {
     const label = document.querySelector('[data-layer="contour"]').closest("label");
     if (label.title !== words.title) label.title = words.title;
     setText($("explain-density-note"), words.note);
+  }
+
+  /** What D's numbers are when D judges packs (ui/packing-words.js), as the frame says. */
+  showPackingWords(f) {
+    if (this.packingWordsOf === f.partners) return;
+    this.packingWordsOf = f.partners;
+    const words = (this.packingWords = packingWords(f.partners));
+    for (const [name, note] of [["heatmap", words.heatmap], ["field", words.field]]) {
+      const label = document.querySelector(`[data-layer="${name}"]`).closest("label");
+      label.dataset.title ??= label.title;
+      const title = withNote(label.dataset.title, note);
+      if (label.title !== title) label.title = title;
+    }
+    setText($("packing-note"), words.legend);
+    setText($("explain-packing-note"), words.field);
+    $("packing-note").hidden = !words.legend;
+    this.variantWordsOf = null; // the gradients layer's words include these
+    this.showVariantWords();
   }
 
   setPlaying(playing) {
@@ -438,6 +470,7 @@ class App {
     this.run.drawn(f);
     this.timed("view", () => this.view.setFrame(f, f.raw));
     this.showDensityWords(f);
+    this.showPackingWords(f);
     this.noise.setFrame(f);
     this.health.observeFrame(f, t0);
     this.readoutsStale = true;
@@ -456,7 +489,7 @@ class App {
         if (this.run.playing) this.graph.advanceLoops();
         this.refreshCounters();
         setText($("ips"), f.playing ? (f.ips >= 100 ? f.ips.toFixed(0) : f.ips.toFixed(1)) : "0");
-        showHeatScale(frameScale(f), { legend: $("heat-legend"), output: $("d-output") });
+        this.showHeatLegend(f);
         this.health.observeHistory(this.run.history);
         this.showHealth();
       });
@@ -539,7 +572,9 @@ class App {
     this.graph.setPalette(p);
     this.graph.setLut(lut);
     this.charts.setPalette(p);
+    this.dirac.draw();
     applyPaletteToPage(p, lut, { style: document.documentElement.style, legend: $("heat-legend-bar") });
+    this.legendBar = "d"; // the bar now shows the palette's ramp
     $("palette").value = name;
     this.thumbFrame = null;
     this.picker.build();
@@ -619,7 +654,74 @@ class App {
     if (playing) this.run.play();
   }
 
+  // ---- the heatmap's mode: D, the optimal D* or D − D* (views/heatmap-mode.js) ----
+
+  /** The learner picked a mode: D* needs view.optimal on (it costs the server a pass of G
+   * over a fine noise grid per picture), so it is turned on, and off again with D. */
+  chooseHeatMode(mode) {
+    this.heatMode = mode;
+    const config = this.run.config;
+    if (config && config.view.optimal !== (mode !== "d")) this.run.configure({ view: { optimal: mode !== "d" } });
+    this.applyHeatMode();
+  }
+
+  /** A config came: a link (or another tab) with view.optimal on shows D*; off shows D. */
+  followLens(config) {
+    const on = config.view.optimal;
+    if (on !== this.lensOn) {
+      this.lensOn = on;
+      if (on && (this.heatMode ?? "d") === "d") this.heatMode = "optimal";
+      if (!on) this.heatMode = "d";
+    }
+    this.applyHeatMode();
+  }
+
+  applyHeatMode() {
+    const config = this.run.config;
+    const gapOk = !config || ratioIsOptimum(config.loss.kind);
+    const select = $("heat-mode");
+    const gap = select.querySelector('option[value="gap"]');
+    gap.disabled = !gapOk;
+    gap.title = gapOk ? "" : "A Wasserstein or hinge critic's optimum is not D*: the difference would mean nothing";
+    if (this.heatMode === "gap" && !gapOk) this.heatMode = "optimal";
+    this.heatMode ??= "d";
+    if (select.value !== this.heatMode) select.value = this.heatMode;
+    this.view.setHeatMode(this.heatMode);
+    this.readoutsStale = true;
+    this.schedule();
+  }
+
+  /** The legend under the picture for the mode the frame can show. */
+  showHeatLegend(f) {
+    const config = this.run.config;
+    const mode = shownMode(this.heatMode ?? "d", f, config ? config.loss.kind : "log");
+    const note = $("heat-mode-note");
+    const bar = $("heat-legend-bar");
+    const barMode = mode === "gap" ? "gap" : "d";
+    if (this.legendBar !== barMode) {
+      const lut = barMode === "gap" ? divergingLut() : heatmapLut(PALETTES[this.paletteName]);
+      const ctx = bar.getContext("2d");
+      const img = ctx.createImageData(bar.width, 1);
+      img.data.set(legendRow(lut, bar.width));
+      for (let y = 0; y < bar.height; y++) ctx.putImageData(img, 0, y);
+      this.legendBar = barMode;
+    }
+    if (mode === "d") {
+      showHeatScale(frameScale(f), { legend: $("heat-legend"), output: $("d-output") });
+      note.hidden = true;
+      return;
+    }
+    const t = lensLegend(mode, f, config, mode === "gap" ? lensLevels(f, "gap").span : null);
+    const spans = $("heat-legend").querySelectorAll(":scope > span");
+    setText(spans[0], `${t.fake} ${t.low}`);
+    setText(spans[spans.length - 1], `${t.high} ${t.real}`);
+    setText($("d-output"), t.line);
+    setText(note, t.note);
+    note.hidden = false;
+  }
+
   bindControls() {
+    $("heat-mode").addEventListener("change", (ev) => this.chooseHeatMode(ev.target.value));
     $("play-pause").addEventListener("click", () => this.togglePlay());
     $("step-d").addEventListener("click", () => this.step("d"));
     $("step-g").addEventListener("click", () => this.step("g"));
@@ -814,8 +916,13 @@ class App {
 
   /** The PNG's legend: the visible layers, named by which generator the picture shows. */
   pngLegend() {
+    // The heatmap's entry names what it shows: D (averaged over partners under packing), D*
+    // or D − D* on its diverging scale.
+    const f = this.run.frame;
+    const mode = f ? shownMode(this.heatMode ?? "d", f, this.run.config?.loss.kind) : "d";
+    const heat = { mode, partners: f?.partners ?? 1, span: mode === "gap" ? differenceSpan(differences(f)) : null };
     return {
-      palette: PALETTES[this.paletteName], layers: this.layers,
+      palette: PALETTES[this.paletteName], layers: this.layers, heat,
       shown: shownGenerator(this.run.config, this.run.counter.gUpdates),
       density: this.run.frame ? this.run.frame.realDensityKind : null,
     };

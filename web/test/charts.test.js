@@ -88,7 +88,9 @@ test("the charts are made up front, titled, in order; the modes chart waits for 
   const titles = [...container.querySelectorAll(".chart")].map((c) => [c.dataset.chart, c.querySelector("h3").textContent]);
   assert.deepEqual(titles, [
     ["losses", "Loss"], ["outputs", "Mean D output"], ["divergence", "Divergence by grid (bits)"],
-    ["w1", "Wasserstein-1 distance"], ["modes", "Modes covered"], ["quality", "High-quality fraction"],
+    ["w1", "Wasserstein-1 distance"], ["precision-recall", "Precision and recall (k-NN)"],
+    ["density-coverage", "Density and coverage (k-NN)"], ["value", "Value of the game (nats)"],
+    ["modes", "Modes covered"], ["quality", "High-quality fraction"],
     ["reverse-kl", "Reverse KL to even modes (nats)"], ["mode-histogram", "Samples per mode"],
   ]);
   for (const id of MODE_CHARTS) assert.equal(box(id).hidden, true, id);
@@ -107,7 +109,7 @@ test("each plot is drawn in its box, as wide as the panel, with the palette's co
   charts.setPalette(PALETTES.cvd);
   assert.equal(losses.destroyed, true, "the old plots are dropped");
   assert.equal(plot(charts, "outputs").opts.series[1].stroke, PALETTES.cvd.real);
-  assert.equal(container.querySelectorAll(".chart").length, 8, "rebuilt, not added to");
+  assert.equal(container.querySelectorAll(".chart").length, 11, "rebuilt, not added to");
 });
 
 test("the plots show the history's columns by iteration", () => {
@@ -296,7 +298,8 @@ test("a penalty turned on mid-run rebuilds the loss chart with its series; the o
   charts.update();
   assert.deepEqual(labels(plot(charts, "losses")), ["D loss", "G loss"]);
   assert.deepEqual([...container.querySelectorAll(".chart")].map((c) => c.dataset.chart),
-    ["losses", "outputs", "divergence", "w1", ...MODE_CHARTS], "no chart added or moved");
+    ["losses", "outputs", "divergence", "w1", "precision-recall", "density-coverage", "value", ...MODE_CHARTS],
+    "no chart added or moved");
 });
 
 // --- the mode charts: high-quality fraction, reverse KL and the per-mode histogram ---------
@@ -368,12 +371,16 @@ test("the histogram draws the newest row's counts: one bar a mode; stale counts 
 // ---------------------------------------------------------------- real-vs-real baseline
 
 const BASELINE = {
-  samples: 2000, w1_samples: 500, pairs: 12, percentiles: [5, 95],
+  samples: 2000, w1_samples: 500, pairs: 12, percentiles: [5, 95], knn_k: 5, knn_samples: 1000,
   metrics: {
     kl_grid: { mean: 0.06, low: 0.05, high: 0.07 },
     js_grid: { mean: 0.018, low: 0.015, high: 0.02 },
     w1: { mean: 0.357, low: 0.293, high: 0.443 },
     reverse_kl: { mean: 0.0065, low: 0.0033, high: 0.0098 },
+    precision: { mean: 0.985, low: 0.98, high: 0.99 },
+    recall: { mean: 0.984, low: 0.979, high: 0.989 },
+    density: { mean: 1.0, low: 0.97, high: 1.03 },
+    coverage: { mean: 0.97, low: 0.965, high: 0.975 },
   },
 };
 
@@ -414,8 +421,8 @@ test("a baseline adds a band series to each divergence chart, level at its mean,
   const w1 = plot(charts, "w1");
   assert.deepEqual(w1.opts.series.slice(1).map((s) => s.label), ["W1", "two real samples (5–95%)"]);
   assert.equal(w1.opts.series[2].value(w1, null, 2, null), "0.357 (0.293–0.443)");
-  // The other charts get none (the reverse KL's band is sent, not drawn yet).
-  assert.deepEqual(plot(charts, "reverse-kl").opts.series.slice(1).map((s) => s.label), ["KL(q ‖ uniform)"]);
+  // The reverse KL's band is one real sample's own score; the other charts get none.
+  assert.deepEqual(plot(charts, "reverse-kl").opts.series.slice(1).map((s) => s.label), ["KL(q ‖ uniform)", "a real sample (5–95%)"]);
   assert.deepEqual(plot(charts, "losses").opts.series.slice(1).map((s) => s.label), ["D loss", "G loss"]);
   assert.deepEqual(plot(charts, "quality").opts.series.slice(1).map((s) => s.label), ["high quality"]);
 });
@@ -475,4 +482,45 @@ test("a new baseline redraws the charts with its values; one without a metric dr
   assert.deepEqual(w1.data[2], [0.08, 0.08]);
   assert.deepEqual(plot(charts, "divergence").opts.series.slice(1).map((s) => s.label),
     ["KL(real‖fake)", "JS", "KL: two real samples (5–95%)"]);
+});
+
+test("the k-NN charts plot precision, recall, density and coverage, each with its real-vs-real band", () => {
+  const cols = ["iteration", "precision", "recall", "density", "coverage"];
+  const history = new History();
+  history.replace(cols, new Float32Array([0, 0.5, 0.25, 0.75, 0.125, 100, 0.875, 0.5, 1.25, 0.625]));
+  const charts = new Charts(container, history);
+  charts.setPalette(PALETTES.ganlab);
+  const labels = (id) => plot(charts, id).opts.series.slice(1).map((s) => [s.label, s.stroke, s.dash ?? null]);
+  const { ganlab } = PALETTES;
+  assert.deepEqual(labels("precision-recall"), [["precision", ganlab.fake, null], ["recall", ganlab.real, null]]);
+  assert.deepEqual(plot(charts, "density-coverage").data, [[0, 100], [0.75, 1.25], [0.125, 0.625]]);
+  history.baseline = BASELINE;
+  charts.setMetrics({ samples: 2000 });
+  charts.update();
+  assert.deepEqual(labels("precision-recall"), [
+    ["precision", ganlab.fake, null], ["recall", ganlab.real, null],
+    ["precision: two real samples (5–95%)", ganlab.fake, [4, 3]], ["recall: two real samples (5–95%)", ganlab.real, [4, 3]],
+  ]);
+  const dc = plot(charts, "density-coverage");
+  assert.deepEqual(dc.data.slice(3), [[1, 1], [0.97, 0.97]], "level at the bands' means");
+  assert.equal(dc.opts.series[3].value(dc, null, 3, null), "1.00 (0.970–1.03)");
+  assert.deepEqual(dc.opts.scales.y.range(null, 0.125, 1.25), ["linear", 0.125, 1.25]);
+  assert.deepEqual(dc.opts.scales.y.range(null, 0.1, 0.5), ["linear", 0.1, 1.03], "the bands stay in view");
+  const { u, fills } = fakeCanvas();
+  dc.opts.hooks.drawAxes[0](u);
+  assert.deepEqual(fills.map((f) => f.color), [ganlab.fake, ganlab.real]);
+  const help = box("precision-recall").querySelector(".chart-help");
+  assert.equal(help.hidden, false);
+  assert.match(help.textContent, /k = 5, on 1,000 samples a side/);
+  assert.match(help.textContent, /a second real sample of 1,000 points scored in G's place/);
+});
+
+test("the reverse KL's help says its band is one real sample's own score", () => {
+  const { charts, history } = makeModeCharts([[0, 2, 8, 0.25, 1.5]]);
+  charts.setMetrics({ samples: 2000 });
+  const help = () => box("reverse-kl").querySelector(".chart-help").textContent;
+  assert.doesNotMatch(help(), /Shaded/);
+  history.baseline = BASELINE;
+  charts.update();
+  assert.match(help(), /Shaded: what a real sample of 2,000 points scores \(dashed: the mean; band: 5–95% over 12 samples\)/);
 });

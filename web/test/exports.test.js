@@ -70,6 +70,22 @@ test("the legend lists only the visible layers, in the palette's colours", () =>
   assert.deepEqual(legendItems(p, {}), []);
 });
 
+test("the legend's heatmap entry names what the heatmap shows, and the G field has its own", () => {
+  const p = PALETTES.ganlab;
+  const layers = { heatmap: true, field: true };
+  assert.deepEqual(legendItems(p, layers).map((i) => i.label), ["D: fake \u2192 real", "G field"]);
+  assert.equal(legendItems(p, layers, null, null, { mode: "d", partners: 32 })[0].label, "D: fake \u2192 real (mean over partners)");
+  assert.equal(legendItems(p, layers, null, null, { mode: "d", partners: 1 })[0].label, "D: fake \u2192 real");
+  const optimal = legendItems(p, layers, null, null, { mode: "optimal" })[0];
+  assert.equal(optimal.label, "optimal D*: fake \u2192 real");
+  assert.deepEqual(optimal.colors, p.heat);
+  const gap = legendItems(p, layers, null, null, { mode: "gap", span: 0.25 })[0];
+  assert.equal(gap.label, "D \u2212 D*: \u22120.25 \u2192 +0.25");
+  // The diverging scale's own colours, not D's: brown through near white to teal.
+  assert.deepEqual(gap.colors, ["rgb(140,81,10)", "rgb(246,246,246)", "rgb(1,102,94)"]);
+  assert.notDeepEqual(gap.colors, p.heat);
+});
+
 test("the legend names the generator of the fake samples when the view shows its average", () => {
   const p = PALETTES.ganlab;
   const layers = { fake: true, manifold: true };

@@ -393,6 +393,12 @@ def _write_history(path: Path, history: list[dict[str, float]]) -> None:
         writer.writerows(history)
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from ganlab.cli.sweep import cmd_sweep as sweep
+
+    return sweep(args)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
@@ -459,20 +465,27 @@ def make_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("presets", help="list presets").set_defaults(func=cmd_presets)
     train = sub.add_parser("train", help="train headless and write results to a folder")
-    train.add_argument("--preset", help="starting point (see `ganlab presets`)")
-    train.add_argument("--config", help="JSON file of config fields, merged over the preset")
-    train.add_argument("--set", action="append", metavar="KEY=VALUE",
+    sweep = sub.add_parser("sweep", help="train on many seeds; each metric's mean and interval")
+    for p in (train, sweep):  # one experiment, built the same way (build_config)
+        p.add_argument("--preset", help="starting point (see `ganlab presets`)")
+        p.add_argument("--config", help="JSON file of config fields, merged over the preset")
+        p.add_argument("--set", action="append", metavar="KEY=VALUE",
                        help="one config field, e.g. generator.layers=3 (repeatable)")  # fmt: skip
-    train.add_argument("--steps", type=_int_in(1, MAX_STEPS),
+        p.add_argument("--steps", type=_int_in(1, MAX_STEPS),
                        help="training iterations (default: the preset's)")  # fmt: skip
     train.add_argument("--seed", type=_int_in(0, SEED_MAX), help="random seed")
-    train.add_argument("--out", required=True,
+    from ganlab.cli.sweep import add_arguments  # imports no torch
+
+    add_arguments(sweep)
+    for p in (train, sweep):
+        p.add_argument("--out", required=True,
                        help="output folder (created; checked before training)")  # fmt: skip
-    train.add_argument("--threads", type=_int_in(1, MAX_THREADS), default=1,
+        p.add_argument("--threads", type=_int_in(1, MAX_THREADS), default=1,
                        help="CPU threads for PyTorch (1)")  # fmt: skip
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
     train.add_argument("--save-run", action="store_true", help="also write run.safetensors")
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=cmd_train)
+    sweep.set_defaults(func=cmd_sweep, seed=None)
     serve = sub.add_parser("serve", help="serve the app (settings also from GANLAB_* variables)")
     serve.add_argument("--host", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (8000)")
@@ -504,4 +517,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # The package's own copy of this module (`ganlab.cli.sweep` imports it), not this
+    # `__main__` one: else its UsageError would be another class that main does not catch.
+    from ganlab.cli.main import main as package_main
+
+    sys.exit(package_main())

@@ -58,6 +58,9 @@ def render_png(picture: Picture, path: str | Path, title: str = "") -> Path:
     ax.legend(loc="upper right", fontsize=8)
     if title:
         ax.set_title(title, fontsize=9)
+    if picture.partners > 1:  # D judges packs: say what the colours and arrows average
+        ax.set_xlabel(f"Packing: heatmap, fakes' D and arrows are means over {picture.partners} "
+                      "packs with partners from the current fakes", fontsize=7)  # fmt: skip
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path)

@@ -191,6 +191,17 @@ class ViewConfig(_Strict):
         False,
         description="Show and measure the averaged generator (generator.ema) instead of G.",
     )
+    optimal: StrictBool = Field(
+        False,
+        description="Add the optimal discriminator D* = p_data / (p_data + p_g) to the picture.",
+    )
+    field: int = Field(
+        20,
+        ge=0,
+        le=64,
+        description="Arrows per axis of the gradient field: the generator loss's gradient for "
+        "a fake placed anywhere in the box (0 = off).",
+    )
 
 
 class MetricsConfig(_Strict):

@@ -11,6 +11,7 @@ import torch
 
 from ganlab.engine.config import ExperimentConfig
 from ganlab.engine.distributions.base import Distribution
+from ganlab.engine.knn_metrics import KNN_COLUMNS, knn_columns
 from ganlab.engine.metrics import (
     grid_divergences,
     mode_columns,
@@ -18,6 +19,7 @@ from ganlab.engine.metrics import (
     summary,
     wasserstein1,
 )
+from ganlab.engine.optimal import value_columns
 from ganlab.engine.presets import get_preset
 from ganlab.engine.trainer import Trainer
 
@@ -69,6 +71,9 @@ def metric_row(
             w1=w1,
         )
     )
+    row.update(knn_columns(real, fake))
+    # The value of the game with D and with the optimal D* (optimal.py).
+    row.update(value_columns(t, real, fake))
     modes = t.distribution.modes
     if modes:
         stats = mode_stats(fake, modes)
@@ -203,10 +208,13 @@ def real_baseline(
     """Each divergence a metric row holds, between two independent real samples of the sizes
     the row uses: `samples` a side for KL/JS by grid (on `grid` bins over the data's box),
     `w1_points` a side for W1, and for data with modes the reverse KL of one real sample of
-    `samples`. The same metric functions as metric_row, over `pairs` independent pairs."""
+    `samples`; precision, recall, density and coverage (knn_metrics.knn_columns, on the
+    same points a side as a row) of the second KL/JS sample against the first. The same
+    metric functions as metric_row, over `pairs` independent pairs."""
     box = distribution.box
     gen = torch.Generator().manual_seed(seed)
     values: dict[str, list[float]] = {"kl_grid": [], "js_grid": [], "w1": []}
+    values |= {name: [] for name in KNN_COLUMNS}
     modes = distribution.modes
     if modes:
         values["reverse_kl"] = []
@@ -219,6 +227,8 @@ def real_baseline(
         w1_a = distribution.sample(w1_points, gen).numpy()
         w1_b = distribution.sample(w1_points, gen).numpy()
         values["w1"].append(wasserstein1(w1_a, w1_b))
+        for name, value in knn_columns(a, b).items():  # b in the generator's place
+            values[name].append(value)
         if modes:
             values["reverse_kl"].append(mode_stats(a, modes).reverse_kl)
     return {name: Band.of(v) for name, v in values.items()}

@@ -11,7 +11,14 @@ Arrays:
   the gradient of the generator's loss for that sample with respect to the sample (the
   direction G's update pushes it is minus this).
 - `d_grid` (R, R) D's value on a grid over the box, row iy from ymin up, column ix from xmin.
-  With packing m, a grid point is judged as a pack of m copies of itself.
+- `g_field` (F, F, 2), F = view.field (0: empty): the generator loss's gradient for a fake
+  placed at the centre of each of F x F cells over the box (row iy from ymin up), like
+  `fake_grad` but over the whole plane.
+- With packing m, D judges packs: each of these values and gradients is the mean over every
+  partner from a pool, the current fakes for fakes, grid and field and the shown reals for
+  `real_d`, taken by quadrature: the point packed with the centres of the pool's k-means
+  clusters in every slot, weighted by cluster share (`partners` packs; d_side.py,
+  partners.py).
 - `manifold`: (M, M, 2) a latent grid mapped through G, with `manifold_density` (M-1, M-1)
   the probability mass of each latent cell divided by the area of its image; for 1D noise a
   curve (K, 2) with density (K-1,) per segment (mass per length). For noise of more than two
@@ -20,6 +27,9 @@ Arrays:
   point (distributions/grid_density.py): the law's own where it is known exactly
   (`real_density_kind` "exact"), else a kernel estimate from the data whose width
   (`real_density_width`) likelihood cross-validation chose ("kde").
+- `d_optimal` (R, R), only with view.optimal: the optimal discriminator D* on the grid from
+  `real_density` and the generator's density `fake_density` (optimal.py, which says how p_g
+  is obtained); NaN where neither density says anything. None otherwise.
 """
 
 from __future__ import annotations
@@ -31,9 +41,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from ganlab.engine.d_side import Judged, field_points
 from ganlab.engine.distributions import Distribution
 from ganlab.engine.distributions.grid_density import grid_density
-from ganlab.engine.step import lone, pull
+from ganlab.engine.optimal import FakeDensity, LensInputs, generated, optimal_d, partner_ratios
 from ganlab.engine.streams import noise_sampler
 
 if TYPE_CHECKING:
@@ -56,10 +67,14 @@ class Picture:
     real_density: np.ndarray
     real_density_kind: str
     real_density_width: float | None
+    g_field: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 2), np.float32))
+    partners: int = 1  # packs each value and gradient of D's side averages (1: no packing)
+    d_optimal: np.ndarray | None = None
+    fake_density: FakeDensity | None = None
     arrays: tuple[str, ...] = field(
         default=(
             "real", "real_d", "fake", "fake_noise", "fake_d", "fake_grad", "d_grid",
-            "manifold", "manifold_density", "real_density",
+            "manifold", "manifold_density", "real_density", "g_field",
         ),
         repr=False,
     )  # fmt: skip
@@ -127,7 +142,7 @@ class PictureCache:
         gy = torch.linspace(box.ymin, box.ymax, r)
         xs, ys = torch.meshgrid(gx, gy, indexing="xy")
         grid = torch.stack([xs.reshape(-1), ys.reshape(-1)], dim=1)
-        self.grid_n = norm.from_data(grid).repeat(1, c.discriminator.packing).to(dev)
+        self.grid_n = norm.from_data(grid).to(dev)
         # The real density depends on the data, the grid and the seed only, so a new D or
         # another view setting keeps it (an estimate from data costs tens of milliseconds).
         if self.density_data is not t.distribution or self.density_grid != (r, seed):
@@ -149,24 +164,22 @@ class PictureCache:
         self.latent = latent.to(dev)
         self.cell_mass = mass
         # One pass of each network per picture: G maps the fakes' noise and the latent grid
-        # together; D judges the fakes (packed per picture), then these fixed real packs and
-        # grid points.
+        # together; D judges the fakes, the gradient field's points, the reals and the grid
+        # (d_side.py: with packing, each in packs with partners).
         self.g_input = torch.cat([self.noise, self.latent])
-        real_packed, self.real_count = _packed(self.real_n, c.discriminator.packing)
-        self.real_packs = real_packed.shape[0]
-        self.d_fixed = torch.cat([real_packed, self.grid_n])
+        arrows_at = field_points(c.view.field, (box.xmin, box.xmax, box.ymin, box.ymax))
+        self.judged = Judged(self.real_n, self.grid_n, norm.from_data(arrows_at).to(dev),
+                             c.discriminator.packing, seed + 10)  # fmt: skip
         self.center = torch.tensor(norm.center, device=dev)
         self.noise_np = self.noise.cpu().numpy()  # one array for every picture of this view
+        # The optimal-discriminator lens's fixed noise, only when it is on (its cost is then
+        # one more pass of G over a fine latent grid per picture).
+        self.lens = (
+            LensInputs.build(c.noise.kind, c.noise.dim, gx.numpy(), gy.numpy(), seed)
+            if c.view.optimal
+            else None
+        )
         self.version = t.view_version
-
-
-def _packed(x: torch.Tensor, m: int) -> tuple[torch.Tensor, int]:
-    """Rows of x grouped into packs of m, padding with the first rows; returns the count."""
-    n = x.shape[0]
-    pad = (-n) % m
-    if pad:
-        x = torch.cat([x, x[:pad]])
-    return x.reshape(-1, 2 * m), n
 
 
 def compute_picture(t: Trainer, cache: PictureCache) -> Picture:
@@ -177,21 +190,27 @@ def compute_picture(t: Trainer, cache: PictureCache) -> Picture:
         nf = cache.noise.shape[0]
         g_all = t.generate(cache.g_input)
         fake_n = g_all[:nf]
-        packed, n = _packed(fake_n, m)
-        k = packed.shape[0]
-        # D's output everywhere and the gradient of each fake pack's own generator loss: the
-        # training step's own code (step.pull).
-        o_all, g_x = pull(t.d_params(), lone(t), torch.cat([packed, cache.d_fixed]), k)
-        fake_grad = g_x.reshape(-1, 2)[:n] / norm.scale
-        p = obj.prob(o_all)
-        fake_d, real_d = p[:k].reshape(-1), p[k : k + cache.real_packs].reshape(-1)
-        if m > 1:  # every sample of a pack gets the pack's value
-            fake_d = fake_d.repeat_interleave(m)[:n]
-            real_d = real_d.repeat_interleave(m)[: cache.real_count]
-        r = c.view.grid
-        d_grid = p[k + cache.real_packs :].view(r, r)
+        # D's values and the generator loss's gradients (d_side.py: step.pull, averaged over
+        # partners under packing).
+        side = cache.judged.judge(t, fake_n)
+        fake_grad = side.fake_grad / norm.scale
+        fake_d, real_d = side.fake_d, side.real_d
+        r, f = c.view.grid, c.view.field
+        d_grid = side.d_grid.view(r, r)
+        g_field = (side.field_grad / norm.scale).reshape(f, f, 2)
         data = (g_all * norm.scale + cache.center).cpu().numpy()
         manifold = data[nf:].reshape(*cache.latent_shape, 2)
+        d_optimal = fake_density = None
+        if cache.lens is not None:
+            fake_density = cache.lens.density(generated(t, cache.lens))
+            # One-sided label smoothing (log and lsgan only) moves D's optimum to t * D*.
+            target = 1.0 - c.loss.label_smoothing
+            # Under packing D* is averaged over the same fake partners as D (d_side.py).
+            box = t.distribution.box
+            ratios = partner_ratios(cache.real_density.values, fake_density.values, data[:nf],
+                                    (box.xmin, box.xmax, box.ymin, box.ymax))  # fmt: skip
+            d_optimal = optimal_d(cache.real_density.values, fake_density.values, m, target,
+                                  ratios if m > 1 else None)  # fmt: skip
         return Picture(
             box=t.distribution.box.as_list(),
             output=obj.output,
@@ -201,10 +220,14 @@ def compute_picture(t: Trainer, cache: PictureCache) -> Picture:
             fake_noise=cache.noise_np,
             fake_d=fake_d.cpu().numpy(),
             fake_grad=fake_grad.cpu().numpy(),
+            g_field=g_field.cpu().numpy(),
+            partners=cache.judged.k,
             d_grid=d_grid.cpu().numpy(),
             manifold=manifold,
             manifold_density=manifold_density(manifold, cache.cell_mass),
             real_density=cache.real_density.values,
             real_density_kind=cache.real_density.kind,
             real_density_width=cache.real_density.width,
+            d_optimal=d_optimal,
+            fake_density=fake_density,
         )

@@ -437,7 +437,8 @@ class Trainer:
         coordinates: a float32 array of shape (n,), holding logits for the log loss and
         scores for the others (`objective.prob` turns them into what pictures draw). With
         packing m, D judges m points at once: each point is judged as a pack of m copies
-        of itself, as the picture's heatmap does. Raises ValueError for anything else."""
+        of itself (the picture's heatmap instead averages over packs with partners from the
+        current fakes: d_side.py). Raises ValueError for anything else."""
         x = torch.from_numpy(points_array(points)).to(self.device)
         packs = self.normalizer.from_data(x).repeat(1, self.config.discriminator.packing)
         with torch.inference_mode():

@@ -5,16 +5,18 @@ is run (`ganlab serve` runs it with connection limits: serving.py)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI
+from fastapi import Body, FastAPI, HTTPException
 from fastapi.staticfiles import StaticFiles
 
 from ganlab import __version__
-from ganlab.engine.config import json_schema
+from ganlab.engine import dirac
+from ganlab.engine.config import ConfigError, json_schema
 from ganlab.engine.distributions import DISTRIBUTIONS
 from ganlab.engine.losses import OBJECTIVES
 from ganlab.engine.presets import PRESETS
@@ -76,6 +78,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/api/schema")
     def schema() -> dict[str, Any]:
         return json_schema()
+
+    dirac_turn = threading.Lock()
+
+    @app.post("/api/dirac")
+    def dirac_game(body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+        """The Dirac-GAN under the posted config (engine/dirac.py). A sync route: its work,
+        a few seconds at most for the longest paths, runs in the thread pool, off the event
+        loop."""
+        try:
+            req, config = dirac.parse_request(body)
+        except ConfigError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        with dirac_turn:  # one at a time: many requests cannot take every core
+            return dirac.describe(config, req.steps, req.start)
 
     static = files("ganlab") / "static"
     app.mount("/", StaticFiles(directory=str(static), html=True), name="static")

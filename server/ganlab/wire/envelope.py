@@ -92,6 +92,9 @@ def _quantize(q: Quantized) -> tuple[np.ndarray, dict[str, Any]]:
     if not np.isfinite(hi - lo) or not hi > lo:
         lo, hi = 0.0, 1.0
     levels = (1 << q.bits) - 1
+    if levels / (hi - lo) > float(np.finfo(np.float32).max):
+        # A range so narrow (~1e-36) that its scale overflows float32: as good as flat.
+        hi = lo + max(1.0, abs(lo) * 1e-6)
     # asarray: a 0-d input gives a NumPy scalar here, which cannot take `out=` below.
     scaled = np.asarray((v - np.float32(lo)) * np.float32(levels / (hi - lo)))
     # fmax/fmin skip NaN, so NaN becomes 0 and infinities the ends of the range.

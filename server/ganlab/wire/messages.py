@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ganlab.engine.evaluation import BASELINE_HIGH, BASELINE_LOW, BASELINE_PAIRS, Band
+from ganlab.engine.knn_metrics import KNN_K, knn_points
 from ganlab.engine.picture import Picture
 from ganlab.wire.envelope import Encoded, Quantized, encode, prepare
 
@@ -97,6 +98,7 @@ def frame_message(picture: Picture, header: dict[str, Any], losses: dict[str, fl
         "fake_noise": _constant(p.fake_noise),
         "fake_d": _d_values(p.fake_d, p.output),
         "fake_grad": p.fake_grad,
+        **({"g_field": p.g_field} if p.g_field.size else {}),
         "d_grid": _d_values(p.d_grid, p.output),
         "manifold": p.manifold,
         "manifold_density": p.manifold_density,
@@ -104,12 +106,15 @@ def frame_message(picture: Picture, header: dict[str, Any], losses: dict[str, fl
         "history": history_array(rows),
     }
     mode_header, mode_arrays = mode_fields(rows)
+    lens_header, lens_arrays = optimal_fields(p)
     full = {
         "kind": "frame",
         **header,
         "box": p.box,
         "output": "prob" if p.output == "probability" else "score",
         "noise_dim": int(p.fake_noise.shape[1]),
+        # Packs each D value and G-loss gradient is averaged over (packing: partners).
+        "partners": p.partners,
         # What `real_density` is: the law's own ("exact") or a kernel estimate ("kde") of
         # this width.
         "real_density_kind": p.real_density_kind,
@@ -117,8 +122,20 @@ def frame_message(picture: Picture, header: dict[str, Any], losses: dict[str, fl
         "losses": _finite_or_none(losses),
         "history_columns": list(HISTORY_COLUMNS),
         **mode_header,
+        **lens_header,
     }
-    return encode(full, arrays | mode_arrays)
+    return encode(full, arrays | mode_arrays | lens_arrays)
+
+
+def optimal_fields(p: Picture) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The optimal-discriminator lens (view.optimal): `d_optimal` as float32, so that its NaN
+    (undefined) cells stay NaN, and how p_g was obtained (`fake_density`); none when off."""
+    g = p.fake_density
+    if p.d_optimal is None or g is None:
+        return {}, {}
+    how = {"kind": g.kind, "folds": bool(g.folds), "covered": g.covered,
+           "samples": g.samples, "width": list(g.width) if g.width else None}  # fmt: skip
+    return {"fake_density": how}, {"d_optimal": p.d_optimal.astype(np.float32, copy=False)}
 
 
 def history_message(rows: Sequence[dict[str, float]]) -> bytes:
@@ -149,11 +166,14 @@ def run_message(data: bytes, filename: str) -> bytes:
 
 def baseline_field(bands: dict[str, Band], samples: int, w1_samples: int) -> dict[str, Any]:
     """The real-vs-real baseline as `hello` and `config` carry it (docs/protocol.md): per
-    metric its mean and BASELINE_LOW-BASELINE_HIGH percentiles over `pairs` real pairs."""
+    metric its mean and BASELINE_LOW-BASELINE_HIGH percentiles over `pairs` real pairs, and
+    the k and points a side of the k-NN scores (precision, recall, density, coverage)."""
     return {
         "samples": samples,
         "w1_samples": w1_samples,
         "pairs": BASELINE_PAIRS,
+        "knn_k": KNN_K,
+        "knn_samples": knn_points(samples),
         "percentiles": [BASELINE_LOW, BASELINE_HIGH],
         "metrics": {
             name: {"mean": b.mean, "low": b.low, "high": b.high}

@@ -47,6 +47,11 @@ export function prepareFrameWith(msg, noiseKind) {
     fakeNoise: a.fake_noise.data,
     fakeD: dequantize(a.fake_d),
     fakeGrad: a.fake_grad.data,
+    // The gradient field (view.field > 0): G-loss gradients at F x F cell centres, and how
+    // many packs each D value and gradient averages (packing: partners; 1 without).
+    gField: a.g_field ? a.g_field.data : null,
+    gFieldSize: a.g_field ? a.g_field.shape[0] : 0,
+    partners: h.partners ?? 1,
     dGridQ,
     get dGrid() {
       if (!dGridValues) dGridValues = dequantize(dGrid);
@@ -60,6 +65,10 @@ export function prepareFrameWith(msg, noiseKind) {
     // "exact" (the distribution's own law) or "kde" (estimated, kernel of this width).
     realDensityKind: h.real_density_kind ?? null,
     realDensityWidth: h.real_density_width ?? null,
+    // With view.optimal: the optimal discriminator on the grid (NaN: undefined) and how p_g
+    // was obtained ({kind: "pushforward" | "kde", folds, covered, samples, width}).
+    dOptimal: a.d_optimal ? a.d_optimal.data : null,
+    fakeDensity: h.fake_density ?? null,
     historyRows: a.history ? a.history.data : null,
     // The newest row's per-mode counts: null if it has none, undefined if no row came.
     modeCounts: a.history && a.history.shape[0] > 0 ? modeCountsOf(h, a) : undefined,

@@ -5,6 +5,7 @@
 
 import { makeCanvas } from "../views/distribution-renderer.js";
 import { legendLabels } from "./variant-labels.js";
+import { DIVERGING as DIVERGING_STOPS } from "../views/heatmap-mode.js";
 
 const EXTENSIONS = { samples: "csv", metrics: "csv", experiment: "json", picture: "png" };
 
@@ -55,18 +56,34 @@ const HEAT_OPACITY = 0.55;
  * gradients, manifold, contour } as the page's checkboxes say), in the palette's colours.
  * `shown` (variant-labels.js shownGenerator) says which generator made the fake samples;
  * `densityKind` ("exact" or "kde", from the frame) whether the contours are the true density. */
-export function legendItems(palette, layers, shown = null, densityKind = null) {
+export function legendItems(palette, layers, shown = null, densityKind = null, heat = null) {
   const density = { exact: "real density (true)", kde: "real density (estimated)" }[densityKind] || "real density";
   const words = legendLabels(shown);
   const all = [
-    { layer: "heatmap", swatch: "gradient", colors: palette.heat, label: "D: fake \u2192 real" },
+    heatItem(palette, heat),
     { layer: "real", swatch: "dot", color: palette.real, label: "real samples" },
     { layer: "fake", swatch: "dot", color: palette.fake, label: words.fake },
     { layer: "gradients", swatch: "arrow", color: palette.gradient, label: "G gradients" },
+    { layer: "field", swatch: "arrow", color: palette.gradient, label: "G field" },
     { layer: "manifold", swatch: "line", color: palette.manifold, label: words.manifold },
     { layer: "contour", swatch: "ring", color: palette.contour, label: density },
   ];
   return all.filter((item) => layers && layers[item.layer]);
+}
+
+/** The heatmap's legend entry. `heat` (null: D itself): { mode: "d", "optimal" (D*) or
+ * "gap" (D − D*), span (the diverging scale's half-width, for "gap"), partners (packs each
+ * value averages under packing; 1 or absent without packing) }. */
+export function heatItem(palette, heat) {
+  const mode = heat?.mode ?? "d";
+  if (mode === "gap") {
+    const span = heat.span;
+    const colors = DIVERGING_STOPS.map((c) => `rgb(${c.join(",")})`);
+    return { layer: "heatmap", swatch: "gradient", colors, label: `D \u2212 D*: \u2212${span} \u2192 +${span}` };
+  }
+  if (mode === "optimal") return { layer: "heatmap", swatch: "gradient", colors: palette.heat, label: "optimal D*: fake \u2192 real" };
+  const packed = heat?.partners > 1 ? " (mean over partners)" : "";
+  return { layer: "heatmap", swatch: "gradient", colors: palette.heat, label: `D: fake \u2192 real${packed}` };
 }
 
 const FONT = "12px system-ui, sans-serif";
@@ -157,7 +174,7 @@ export function composePng({ source, width, height, pixelRatio = 1, legend = nul
   ctx.font = FONT;
   // measureText exists on every real context; the estimate is for contexts that lack it.
   const measure = (text) => (ctx.measureText ? ctx.measureText(text).width : text.length * 7);
-  const items = legend ? legendItems(legend.palette, legend.layers, legend.shown, legend.density) : [];
+  const items = legend ? legendItems(legend.palette, legend.layers, legend.shown, legend.density, legend.heat) : [];
   const strip = layoutLegend(items, width, measure);
   const top = title ? TITLE_HEIGHT : 0;
   const total = top + height + strip.height;

@@ -1,9 +1,13 @@
 // Live metric charts (uPlot): losses (with D's penalties as their own series), mean D outputs,
 // KL/JS by grid, Wasserstein-1, and for data with modes: modes covered, high-quality fraction,
-// reverse KL and the per-mode histogram. The KL/JS and W1 charts shade what real data scores
-// against itself (the server's real-vs-real baseline), so that "good" is visible.
+// reverse KL and the per-mode histogram; precision/recall and density/coverage (knn-charts.js);
+// the value of the game with D and with the optimal D* (value-chart.js).
+// The KL/JS, W1, k-NN and reverse KL charts shade what real data scores against itself (the
+// server's real-vs-real baseline), so that "good" is visible.
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { KNN_CHARTS, KNN_HELP } from "./knn-charts.js";
+import { VALUE_CHART, valueHelp } from "./value-chart.js";
 import { ModeHistogram } from "./mode-histogram.js";
 
 function lastValue(col) {
@@ -97,15 +101,26 @@ const bandHelp = (b, n) =>
   `Shaded: what two independent real samples of ${points(n)} points each score (dashed: the mean; band: ${pct(b)} over ${b.pairs} pairs). Sampling alone keeps it above 0: a generator inside the band is as close as this sample size can tell.`;
 HELP.divergence = (n, k, b) => (b ? bandHelp(b, b.samples) : "");
 HELP.w1 = (n, k, b) => (b ? bandHelp(b, b.w1_samples) : "");
+// The reverse KL's band is one real sample's own score: unequal mode weights raise it too.
+const reverseKl = HELP["reverse-kl"];
+HELP["reverse-kl"] = (n, k, b) => {
+  const own = reverseKl(n, k);
+  if (!b || !b.metrics.reverse_kl) return own;
+  return `${own} Shaded: what a real sample of ${points(b.samples)} points scores (dashed: the mean; band: ${pct(b)} over ${b.pairs} samples). Sampling alone keeps it above 0.`;
+};
+Object.assign(HELP, KNN_HELP);
+HELP[VALUE_CHART.id] = valueHelp;
 
 const CHARTS = [
   { id: "losses", title: "Loss", series: [["d_loss", "D loss", "discriminator"], ["g_loss", "G loss", "fake"]], penalties: true },
   { id: "outputs", title: "Mean D output", series: [["d_real", "D(real)", "real"], ["d_fake", "D(fake)", "fake"]] },
   { id: "divergence", title: "Divergence by grid (bits)", series: [["kl_grid", "KL(real‖fake)", "#333"], ["js_grid", "JS", "#e08000"]], baseline: { kl_grid: "KL", js_grid: "JS" } },
   { id: "w1", title: "Wasserstein-1 distance", series: [["w1", "W1", "#0a7"]], baseline: { w1: "" } },
+  ...KNN_CHARTS,
+  VALUE_CHART,
   { id: "modes", title: "Modes covered", series: [["modes_covered", "covered", "fake"], ["modes_total", "of", "#999"]], optional: true, counts: true },
   { id: "quality", title: "High-quality fraction", series: [["high_quality_fraction", "high quality", "fake"]], optional: true },
-  { id: "reverse-kl", title: "Reverse KL to even modes (nats)", series: [["reverse_kl", "KL(q ‖ uniform)", "#7a3b9e"]], optional: true },
+  { id: "reverse-kl", title: "Reverse KL to even modes (nats)", series: [["reverse_kl", "KL(q ‖ uniform)", "#7a3b9e"]], optional: true, baseline: { reverse_kl: "" }, bandLabel: "a real sample" },
   { id: "mode-histogram", title: "Samples per mode", optional: true, histogram: true },
 ];
 
@@ -242,7 +257,7 @@ export class Charts {
       .filter(([col]) => col in def.baseline && metrics[col])
       .map(([col, , color]) => {
         const what = def.baseline[col] ? `${def.baseline[col]}: ` : "";
-        return [BASELINE + col, `${what}two real samples (${pct(this.baseline)})`, color, [4, 3]];
+        return [BASELINE + col, `${what}${def.bandLabel || "two real samples"} (${pct(this.baseline)})`, color, [4, 3]];
       });
   }
 

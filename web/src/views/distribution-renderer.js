@@ -6,6 +6,8 @@ import { contours } from "d3-contour";
 import { scaleLinear } from "d3-scale";
 import { heatmapLut, overWhite } from "./colors.js";
 import { frameScale, isProbability, rampLevel } from "./score-scale.js";
+import { divergingLut, lensLevels } from "./heatmap-mode.js";
+import { fieldSegments } from "./field-layer.js";
 import {
   Viewport, arrowSegments, axisTicks, clampToView, easeInOut, isCurve, latentLines, manifoldOpacity,
 } from "./math.js";
@@ -28,6 +30,9 @@ export const DENSITY_MASS = [0.9, 0.6, 0.3];
 const ALPHA_BUCKETS = 12;
 // D's colours are shown at this opacity over white, so that samples stand out on them.
 const HEAT_OPACITY = 0.55;
+// D − D*'s diverging colours, lighter than opaque so that samples stand out on them, but
+// stronger than D's: at D's opacity small differences faded into the white middle.
+const GAP_LUT = overWhite(divergingLut(), 0.8);
 
 /** The colour table's entry (0-255) for each of D's grid values, on the frame's scale
  * (score-scale.js). Probabilities arrive already quantized over [0, 1], one level per entry. */
@@ -103,6 +108,7 @@ export class DistributionRenderer {
     this.heat = null; // a canvas with one pixel per grid point
     this.heatImage = null;
     this.heatKey = null;
+    this.heatMode = "d"; // D, "optimal" (D*) or "gap" (D − D*): heatmap-mode.js
     this.sprites = {};
     this.cssWidth = 0;
     this.cssHeight = 0;
@@ -136,6 +142,7 @@ export class DistributionRenderer {
       this.sprites = {};
     }
     if (state.highlight !== undefined) this.highlight = state.highlight;
+    if (state.heatMode !== undefined) this.heatMode = state.heatMode;
     if (state.walk !== undefined) this.walk = state.walk;
     if (state.morph !== undefined) this.morphStart = state.morph ? performance.now() : null;
   }
@@ -164,6 +171,8 @@ export class DistributionRenderer {
     if (this.layers.heatmap) this.drawHeatmap(f);
     if (this.morphStart !== null) this.drawMorph(f);
     else if (this.layers.manifold) this.drawManifold(f);
+    // Under the samples, whose dots stay readable over its arrows.
+    if (this.layers.field && f.gField) this.drawField(f);
     if (this.layers.real) this.drawReal(f);
     // Over the real samples: the true density of tight modes lies within their dots.
     if (this.layers.contour) this.drawContour(f);
@@ -180,14 +189,18 @@ export class DistributionRenderer {
    * sit on the grid points, so the image spans half a cell beyond the box. */
   drawHeatmap(f) {
     const r = f.gridSize;
-    if (this.heatKey !== f.frameNumber) {
+    // D* and D − D* come with frames made with view.optimal on; until one comes, D.
+    const mode = this.heatMode !== "d" && f.dOptimal ? this.heatMode : "d";
+    const key = `${f.frameNumber}|${mode}`;
+    if (this.heatKey !== key) {
       if (!this.heat || this.heat.width !== r) {
         this.heat = makeCanvas(r, r);
         this.heatImage = this.heat.getContext("2d").createImageData(r, r);
       }
       const px = this.heatImage.data;
-      const lut = this.heatLut;
-      const g = heatLevels(f);
+      const lens = mode === "d" ? null : lensLevels(f, mode);
+      const lut = mode === "gap" ? GAP_LUT : this.heatLut;
+      const g = lens ? lens.levels : heatLevels(f);
       for (let iy = 0; iy < r; iy++) {
         const row = (r - 1 - iy) * r; // image rows go down, grid rows go up
         for (let ix = 0; ix < r; ix++) {
@@ -196,11 +209,11 @@ export class DistributionRenderer {
           px[o] = lut[q];
           px[o + 1] = lut[q + 1];
           px[o + 2] = lut[q + 2];
-          px[o + 3] = 255;
+          px[o + 3] = lens && !lens.defined[iy * r + ix] ? 0 : 255; // undefined D*: blank
         }
       }
       this.heat.getContext("2d").putImageData(this.heatImage, 0, 0);
-      this.heatKey = f.frameNumber;
+      this.heatKey = key;
     }
     const [x0, x1, y0, y1] = f.box;
     const dx = (x1 - x0) / (r - 1);
@@ -455,13 +468,17 @@ export class DistributionRenderer {
     this.drawArrows(seg, this.palette.gradient, 0.85);
   }
 
-  drawArrows(seg, color, alpha) {
+  drawField(f) {
+    this.drawArrows(fieldSegments(f.gField, f.gFieldSize, f.box), this.palette.gradient, 0.5, 0.9);
+  }
+
+  drawArrows(seg, color, alpha, width = 1.1) {
     const ctx = this.ctx;
     const v = this.viewport;
     ctx.save();
     ctx.globalAlpha = alpha;
     ctx.strokeStyle = color;
-    ctx.lineWidth = 1.1;
+    ctx.lineWidth = width;
     ctx.beginPath();
     for (let i = 0; i < seg.length; i += 4) {
       const ax = v.x(seg[i]);

@@ -4,6 +4,7 @@
 // missing the same renderer draws on the main thread.
 import { DistributionRenderer, MARGIN } from "./distribution-renderer.js";
 import { Viewport, formatNumber, gridValueAt, nearestPoint } from "./math.js";
+import { packingWords } from "../ui/packing-words.js";
 
 const MAX_QUEUE = 4;
 
@@ -110,6 +111,11 @@ export class DistributionView {
   setLayers(layers) {
     this.layers = { ...this.layers, ...layers };
     this.post({ layers: this.layers });
+  }
+
+  /** What the heatmap shows: "d", "optimal" (D*) or "gap" (D − D*); views/heatmap-mode.js. */
+  setHeatMode(mode) {
+    this.post({ heatMode: mode });
   }
 
   /** Show a frame; `raw` is the message it came in (the worker decodes its own copy: handing
@@ -290,16 +296,20 @@ export class DistributionView {
     const radius = 8 / v.k;
     let html;
     let fakeIndex = -1;
+    const packed = packingWords(f.partners); // what D's value is when D judges packs
     if (this.layers.fake) fakeIndex = nearestPoint(f.fake, x, y, radius);
     if (fakeIndex >= 0) {
-      html = `<b class="c-fake">${this.fakeName} #${fakeIndex}</b> (${formatNumber(f.fake[2 * fakeIndex])}, ${formatNumber(f.fake[2 * fakeIndex + 1])})<br>D = ${formatNumber(f.fakeD[fakeIndex])}`;
+      html = `<b class="c-fake">${this.fakeName} #${fakeIndex}</b> (${formatNumber(f.fake[2 * fakeIndex])}, ${formatNumber(f.fake[2 * fakeIndex + 1])})<br>D = ${formatNumber(f.fakeD[fakeIndex])}${packed.fakeD}`;
     } else {
       const r = this.layers.real ? nearestPoint(f.real, x, y, radius) : -1;
       if (r >= 0) {
-        html = `<b class="c-real">real</b> (${formatNumber(f.real[2 * r])}, ${formatNumber(f.real[2 * r + 1])})<br>D = ${formatNumber(f.realD[r])}`;
+        html = `<b class="c-real">real</b> (${formatNumber(f.real[2 * r])}, ${formatNumber(f.real[2 * r + 1])})<br>D = ${formatNumber(f.realD[r])}${packed.realD}`;
       } else {
         const d = gridValueAt(f.dGrid, f.gridSize, f.box, x, y);
-        html = `(${formatNumber(x)}, ${formatNumber(y)})${d === null ? "" : `<br>D ≈ ${formatNumber(d)}`}`;
+        html = `(${formatNumber(x)}, ${formatNumber(y)})${d === null ? "" : `<br>D ≈ ${formatNumber(d)}${packed.pointD}`}`;
+        // With the optimal-discriminator lens on: D* there too, where it is defined.
+        const opt = f.dOptimal ? gridValueAt(f.dOptimal, f.gridSize, f.box, x, y) : null;
+        if (opt !== null) html += `<br>D* ≈ ${Number.isFinite(opt) ? formatNumber(opt) : "undefined (no points here)"}`;
       }
     }
     this.setHighlight(fakeIndex);

@@ -1,0 +1,115 @@
+"""Precision/recall and density/coverage in the page, against the real server on ring8: each
+chart plots its two scores with a band series per score whose legend reads the server's
+real-vs-real baseline, shades the bands under its lines, and says in its help what the scores
+mean and how they are estimated; the reverse KL chart shows its band too. At three screen sizes
+(screenshots, each chart in view: tests/e2e/artifacts/knn-<size>-<chart>.png)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from e2e_helpers import ARTIFACTS, SIZES, open_app, settle, sized_page
+
+from ganlab.engine.config import DataConfig
+from ganlab.engine.distributions import resolve
+from ganlab.engine.evaluation import real_baseline
+
+KNN = {"precision-recall": ("precision", "recall"), "density-coverage": ("density", "coverage")}
+BAND = "two real samples (5–95%)"
+
+LEGEND = """(id) => [...document.querySelectorAll(`[data-chart=${id}] .u-legend .u-series`)]
+  .map(r => [r.querySelector('.u-label').textContent, r.querySelector('.u-value').textContent])"""
+
+# The widest row of a chart's canvas drawn translucent: one band (alpha 0.16: 41 of 255) or
+# two overlapping ones (0.29: 75). A band fills rows across the plot; lines alone, only a few
+# anti-aliased pixels a row (under 30 px at these sizes).
+TRANSLUCENT = """(id) => {
+  const c = document.querySelector(`[data-chart=${id}] canvas`);
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  const rows = new Array(c.height).fill(0);
+  for (let i = 3; i < d.length; i += 4) {
+    if (d[i] >= 36 && d[i] <= 80) rows[Math.floor((i >> 2) / c.width)]++;
+  }
+  return [Math.max(...rows), c.width];
+}"""
+
+
+@pytest.fixture(scope="module")
+def expected() -> dict[str, tuple[float, float, float]]:
+    """The bands the server should send for ring8 at the default metrics settings."""
+    bands = real_baseline(resolve(DataConfig(name="ring8")), 2000, 500, 30)
+    return {name: (b.mean, b.low, b.high) for name, b in bands.items()}
+
+
+def _three(v: float) -> float:
+    return float(f"{v:.3g}")
+
+
+def _band_values(text: str) -> list[float]:
+    match = re.fullmatch(r"(\S+) \((\S+)–(\S+)\)", text)
+    assert match, text
+    return [float(x) for x in match.groups()]
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_ring8_knn_charts_show_their_scores_and_bands(browser, server_url, size, expected):  # type: ignore[no-untyped-def]
+    context, page, errors = sized_page(browser, server_url, size)
+    try:
+        open_app(page, "#data.name=ring8&metrics.every=20")
+        page.wait_for_function("window.ganlabTest.config.data.name === 'ring8'")
+        page.click("[data-testid=play-pause]")
+        page.wait_for_function("window.ganlabTest.historyLength >= 3", timeout=60_000)
+        page.click("[data-testid=play-pause]")
+        settle(page)
+        page.wait_for_function(
+            "document.querySelectorAll('[data-chart=density-coverage] .u-legend .u-series')"
+            ".length === 5"
+        )
+
+        for chart, (a, b) in KNN.items():
+            legend = dict(page.evaluate(LEGEND, chart))
+            assert list(legend) == ["iteration", a, b, f"{a}: {BAND}", f"{b}: {BAND}"], chart
+            for name in (a, b):
+                shown = _band_values(legend[f"{name}: {BAND}"])
+                assert shown == [_three(v) for v in expected[name]], name
+                value = float(legend[name])  # the newest row's score, a number
+                assert 0.0 <= value <= (3.0 if name == "density" else 1.0), (name, value)
+            widest, width = page.evaluate(TRANSLUCENT, chart)
+            assert widest >= 0.6 * width, (chart, widest, width)
+
+        help_pr = page.inner_text("[data-chart=precision-recall] .chart-help")
+        assert "Precision: the share of generated samples inside some real sample's ball" in help_pr
+        assert "its 5th nearest neighbour" in help_pr
+        assert "k-NN estimates, k = 5, on 1,000 samples a side" in help_pr
+        assert "a second real sample of 1,000 points" in help_pr
+        help_dc = page.inner_text("[data-chart=density-coverage] .chart-help")
+        assert "Coverage: the share of real samples whose ball holds a generated one" in help_dc
+
+        # The reverse KL's band: one real sample's own score.
+        rkl = dict(page.evaluate(LEGEND, "reverse-kl"))
+        shown = _band_values(rkl["a real sample (5–95%)"])
+        assert shown == [_three(v) for v in expected["reverse_kl"]]
+        assert "Shaded: what a real sample of 2,000 points scores" in page.inner_text(
+            "[data-chart=reverse-kl] .chart-help"
+        )
+        assert page.evaluate(TRANSLUCENT, "reverse-kl")[0] >= 0.6 * width
+        widest, width = page.evaluate(TRANSLUCENT, "losses")
+        assert widest < 0.2 * width, ("no band on the loss chart", widest, width)
+
+        for chart in [*KNN, "reverse-kl"]:
+            fits = page.evaluate(
+                """(id) => { const b = document.querySelector(`[data-chart=${id}]`);
+                     const r = b.getBoundingClientRect();
+                     return b.scrollWidth <= b.clientWidth + 1 && r.right <= innerWidth + 1; }""",
+                chart,
+            )
+            assert fits, chart
+        # What a learner sees: each chart scrolled to the bottom of the window (on a phone the
+        # picture stays on top, and the charts scroll under it).
+        for chart in [*KNN, "reverse-kl"]:
+            page.locator(f"[data-chart={chart}]").evaluate("e => e.scrollIntoView({block: 'end'})")
+            page.screenshot(path=str(ARTIFACTS / f"knn-{size}-{chart}.png"))
+        assert not errors, errors
+    finally:
+        context.close()
