@@ -237,26 +237,12 @@ def evaluate(runs: list[SeedRun], quiet: bool) -> None:
 
 
 def bar_verdict(t: Trainer, row: dict[str, float]) -> Verdict:
-    """`evaluation.verdict` from the final row already measured on the same 2,500 points,
-    which spares measuring W1 twice (its costliest part); a test checks that both agree."""
-    import torch
-
-    from ganlab.engine.evaluation import JUDGE_SAMPLES, Verdict
-    from ganlab.engine.metrics import wasserstein1
+    """`evaluation.verdict` from the final row already measured on the same 2,500 points
+    (W1 on all of them), which spares measuring W1 twice, its costliest part."""
+    from ganlab.engine.evaluation import JUDGE_SAMPLES, verdict
 
     assert FINAL_SAMPLES == JUDGE_SAMPLES, "the final row must be measured as the bar is"
-    seed = t.config.seed
-    real = t.real_sample(JUDGE_SAMPLES, torch.Generator().manual_seed(seed + 8))
-    other_real = t.real_sample(JUDGE_SAMPLES, torch.Generator().manual_seed(seed + 9))
-    modes = len(t.distribution.modes) or None
-    return Verdict(
-        iterations=t.iteration,
-        w1=row.get("w1", math.inf),
-        baseline_w1=wasserstein1(real, other_real),
-        modes_covered=int(row.get("modes_covered", 0)) if modes else None,
-        modes_total=modes,
-        high_quality_fraction=row.get("high_quality_fraction", 0.0) if modes else None,
-    )
+    return verdict(t, JUDGE_SAMPLES, row)
 
 
 def metric_names(runs: list[SeedRun]) -> list[str]:

@@ -140,9 +140,14 @@ class PresetVerdict:
         return self.verdict.passed
 
 
-def verdict(t: Trainer, samples: int = JUDGE_SAMPLES) -> Verdict:
-    """Judge the trainer's generator as it stands, on metric_row's evaluation points."""
-    row = metric_row(t, samples=samples, w1_samples=samples)
+def verdict(
+    t: Trainer, samples: int = JUDGE_SAMPLES, row: dict[str, float] | None = None
+) -> Verdict:
+    """Judge the trainer's generator as it stands, on metric_row's evaluation points. `row`:
+    that metric row if the caller has already measured it (with `samples` points and W1 on
+    all of them), which spares measuring W1 twice."""
+    if row is None:
+        row = metric_row(t, samples=samples, w1_samples=samples)
     real = t.real_sample(samples, torch.Generator().manual_seed(t.config.seed + 8))
     # An independent real sample, seeded apart from metric_row's (seed + 7 and seed + 8).
     other_real = t.real_sample(samples, torch.Generator().manual_seed(t.config.seed + 9))

@@ -68,7 +68,7 @@ class Picture:
     real_density_kind: str
     real_density_width: float | None
     g_field: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 2), np.float32))
-    partners: int = 1  # packs each value and gradient of D's side averages (1: no packing)
+    partners: int = 1  # packs each value and gradient of D's side is a weighted mean of (1: none)
     d_optimal: np.ndarray | None = None
     fake_density: FakeDensity | None = None
     arrays: tuple[str, ...] = field(
