@@ -1,17 +1,12 @@
 """The game in two parameters as a learner meets it, against the real server: the section opens
-below the page, draws the Dirac-GAN under the page's settings, and says something else once
-the learner turns R1 on."""
+below the page, draws the Dirac-GAN under the page's settings, leads with what plain gradient
+steps do and then the page's Adam, and its headline changes (and flashes) once the learner
+turns R1 on."""
 
 from __future__ import annotations
 
 import pytest
 from e2e_helpers import ARTIFACTS, SIZES, open_app, sized_page
-
-# Plain GAN (minimax G), alternating single updates with plain SGD: the point circles.
-PLAIN = (
-    "#loss.generator=minimax&training.d_steps=1&g_optimizer.kind=sgd&g_optimizer.lr=0.05"
-    "&d_optimizer.kind=sgd&d_optimizer.lr=0.05"
-)
 
 
 def _set_number(page, path: str, value: str) -> None:  # type: ignore[no-untyped-def]
@@ -41,25 +36,41 @@ def _explained(page, not_before: str = "") -> str:  # type: ignore[no-untyped-de
     return str(page.locator("[data-testid=dirac-explain]").text_content())
 
 
+def _spans(page, testid: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """Each sentence of a paragraph and its class (flashing: `dirac-changed`)."""
+    return [
+        (str(t), str(c))
+        for t, c in page.locator(f"[data-testid={testid}] > span").evaluate_all(
+            "spans => spans.map(s => [s.textContent, s.className])"
+        )
+    ]
+
+
 @pytest.mark.parametrize("size", list(SIZES))
-def test_the_game_follows_the_page_and_r1_makes_it_converge(browser, server_url, size):  # type: ignore[no-untyped-def]
+def test_plain_steps_lead_and_r1_changes_the_headline(browser, server_url, size):  # type: ignore[no-untyped-def]
     context, page, errors = sized_page(browser, server_url, size)
     try:
-        open_app(page, PLAIN)
+        open_app(page)  # the page's defaults: Adam on both sides
         section = page.locator("[data-testid=dirac-section]")
         # Closed at first: the page asks nothing until the learner opens it.
         assert not page.locator("#dirac-details").evaluate("e => e.open")
         assert page.locator("[data-testid=dirac-explain]").text_content() == ""
         section.locator("summary").click()
         plain = _explained(page)
-        assert plain.startswith("In 20000 iterations from (θ, ψ) = (1, -1), the point circles")
+        # First what plain gradient steps do (the game itself), then the page's Adam.
+        (lead, adam) = _spans(page, "dirac-explain")
+        assert lead[0].startswith(
+            "In 20000 iterations of plain gradient steps at these learning rates from "
+            "(θ, ψ) = (1, −1), the point winds in towards the equilibrium (0, 0)"
+        ), lead
+        assert adam[0].startswith("With the page's Adam instead, the point closes in"), adam
+        assert lead[1] == adam[1] == ""  # nothing flashes the first time
+        contrast = str(page.locator("[data-testid=dirac-sgd]").text_content())
+        assert contrast.startswith("Adam gets there within these 20000 iterations though plain")
         settings = str(page.locator("[data-testid=dirac-settings]").text_content())
-        assert "minimax G; no penalty; alternating steps (1 D, then 1 G" in settings
-        assert "G: SGD (lr 0.05), D: SGD (lr 0.05)" in settings
-        # Both players already take plain SGD steps: no comparison with it.
-        assert page.locator("[data-testid=dirac-sgd]").text_content() == ""
+        assert "no penalty; alternating steps (2 D, then 1 G" in settings
         eigen = str(page.locator("[data-testid=dirac-eigen]").text_content())
-        assert "purely imaginary: to first order" in eigen
+        assert "−0.5i and 0.5i. They are purely imaginary: to first order" in eigen
         canvas = page.locator("[data-testid=dirac-canvas]").bounding_box()
         assert canvas and canvas["width"] >= 250 and canvas["height"] >= 250
         assert canvas["x"] >= 0 and canvas["x"] + canvas["width"] <= SIZES[size][0]
@@ -67,12 +78,15 @@ def test_the_game_follows_the_page_and_r1_makes_it_converge(browser, server_url,
         section.screenshot(path=str(ARTIFACTS / f"dirac-plain-{size}.png"))
 
         _set_number(page, "loss.r1", "1")
-        with_r1 = _explained(page, plain)
-        assert "closes in on the equilibrium (0, 0)" in with_r1
+        _explained(page, plain)
+        # R1 changes what plain steps do, and that sentence of the headline flashes.
+        (lead_r1, adam_r1) = _spans(page, "dirac-explain")
+        assert lead_r1[0] != lead[0]
+        assert "without going round it" in lead_r1[0] and lead_r1[1] == "dirac-changed"
+        assert adam_r1[0].startswith("With the page's Adam instead, the point closes in")
         assert "R1 γ = 1" in str(page.locator("[data-testid=dirac-settings]").text_content())
-        assert "all real parts are negative" in str(
-            page.locator("[data-testid=dirac-eigen]").text_content()
-        )
+        ((eigen_r1, eigen_class),) = _spans(page, "dirac-eigen")
+        assert "Their real parts are negative" in eigen_r1 and eigen_class == "dirac-changed"
         section.scroll_into_view_if_needed()
         section.screenshot(path=str(ARTIFACTS / f"dirac-r1-{size}.png"))
         assert not errors, errors

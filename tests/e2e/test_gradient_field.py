@@ -35,7 +35,9 @@ def test_the_field_layer_draws_the_frames_field(browser, server_url, size):  # t
         box = page.locator("[data-testid=layer-field]")
         assert not box.is_checked()  # off at first: the default picture stays uncluttered
         note = page.locator("[data-testid=packing-note]")
-        assert note.is_visible() and f"{f['partners']} packs" in note.inner_text()
+        assert note.is_visible() and "averages over packs" in note.inner_text()
+        how = page.text_content("[data-testid=packing-how]") or ""
+        assert f"{f['partners']} packs" in how
         heat_title = page.locator("[data-testid=layer-heatmap]").evaluate(
             "e => e.closest('label').title"
         )

@@ -21,15 +21,15 @@ BAND = "two real samples (5–95%)"
 LEGEND = """(id) => [...document.querySelectorAll(`[data-chart=${id}] .u-legend .u-series`)]
   .map(r => [r.querySelector('.u-label').textContent, r.querySelector('.u-value').textContent])"""
 
-# The widest row of a chart's canvas drawn translucent: one band (alpha 0.16: 41 of 255) or
-# two overlapping ones (0.29: 75). A band fills rows across the plot; lines alone, only a few
+# The widest row of a chart's canvas drawn translucent: one band (alpha 0.2: 51 of 255) or
+# two overlapping ones (0.36: 92). A band fills rows across the plot; lines alone, only a few
 # anti-aliased pixels a row (under 30 px at these sizes).
 TRANSLUCENT = """(id) => {
   const c = document.querySelector(`[data-chart=${id}] canvas`);
   const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
   const rows = new Array(c.height).fill(0);
   for (let i = 3; i < d.length; i += 4) {
-    if (d[i] >= 36 && d[i] <= 80) rows[Math.floor((i >> 2) / c.width)]++;
+    if (d[i] >= 45 && d[i] <= 100) rows[Math.floor((i >> 2) / c.width)]++;
   }
   return [Math.max(...rows), c.width];
 }"""
@@ -78,21 +78,37 @@ def test_ring8_knn_charts_show_their_scores_and_bands(browser, server_url, size,
             widest, width = page.evaluate(TRANSLUCENT, chart)
             assert widest >= 0.6 * width, (chart, widest, width)
 
-        help_pr = page.inner_text("[data-chart=precision-recall] .chart-help")
+        # One plain line shown; how it is computed behind a closed toggle.
+        pr = "[data-chart=precision-recall]"
+        assert page.inner_text(f"{pr} .chart-summary").startswith(
+            "Precision: how many fakes look real. Recall: how much of the data G reaches."
+        )
+        assert page.is_visible(f"{pr} .chart-how > summary")
+        assert not page.is_visible(f"{pr} .chart-how > p")
+        help_pr = page.text_content(f"{pr} .chart-how > p") or ""
         assert "Precision: the share of generated samples inside some real sample's ball" in help_pr
         assert "its 5th nearest neighbour" in help_pr
         assert "k-NN estimates, k = 5, on 1,000 samples a side" in help_pr
         assert "a second real sample of 1,000 points" in help_pr
-        help_dc = page.inner_text("[data-chart=density-coverage] .chart-help")
-        assert "Coverage: the share of real samples whose ball holds a generated one" in help_dc
+        assert "Recall and coverage can disagree" in help_pr
+        page.click(f"{pr} .chart-how > summary")
+        assert page.is_visible(f"{pr} .chart-how > p")
+        # Precision's and recall's bands both lie near 0.98: the chart says both are there.
+        note = page.inner_text(f"{pr} .chart-band-note")
+        assert note.startswith("The precision and recall bands overlap ("), note
+        help_dc = page.text_content("[data-chart=density-coverage] .chart-help") or ""
+        assert "share of real samples whose ball holds at least one generated" in help_dc
 
         # The reverse KL's band: one real sample's own score.
         rkl = dict(page.evaluate(LEGEND, "reverse-kl"))
         shown = _band_values(rkl["a real sample (5–95%)"])
         assert shown == [_three(v) for v in expected["reverse_kl"]]
-        assert "Shaded: what a real sample of 2,000 points scores" in page.inner_text(
-            "[data-chart=reverse-kl] .chart-help"
+        assert "what a real sample of 2,000 points scores" in (
+            page.text_content("[data-chart=reverse-kl] .chart-how") or ""
         )
+        # Its numbers in one notation: all exponents or none.
+        band_text = rkl["a real sample (5–95%)"]
+        assert band_text.count("e") in (0, 3), band_text
         assert page.evaluate(TRANSLUCENT, "reverse-kl")[0] >= 0.6 * width
         widest, width = page.evaluate(TRANSLUCENT, "losses")
         assert widest < 0.2 * width, ("no band on the loss chart", widest, width)

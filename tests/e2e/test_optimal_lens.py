@@ -26,10 +26,16 @@ def _choose(page, mode: str) -> None:  # type: ignore[no-untyped-def]
 
 def _legend(page) -> dict[str, str]:  # type: ignore[no-untyped-def]
     note = page.locator("[data-testid=heat-mode-note]")
+    shown = note.is_visible()
+    key = "[data-testid=undefined-key]"
     return {
         "line": page.inner_text("#d-output"),
         "ends": page.inner_text("#heat-legend"),
-        "note": note.inner_text() if note.is_visible() else "",
+        # The one sentence shown, and what "How it's computed" holds (closed at first).
+        "note": page.inner_text("[data-testid=heat-mode-summary]") if shown else "",
+        "how": page.text_content("[data-testid=heat-mode-how]") if shown else "",
+        "layer": page.inner_text("[data-testid=heat-layer-name]"),
+        "key": page.inner_text(key).strip() if page.is_visible(key) else "",
     }
 
 
@@ -45,14 +51,21 @@ def test_the_heatmap_shows_d_star_and_d_minus_d_star_with_their_legend(browser, 
             "window.ganlab.run.history.column('v_optimal').filter((v) => v !== null).length >= 1"
         )
         plain = canvas_png(page)
-        assert _legend(page)["note"] == ""
+        words = _legend(page)
+        assert words["note"] == "" and words["key"] == "" and words["layer"] == "D heatmap"
 
         _choose(page, "optimal")
         words = _legend(page)
-        assert "D*(x) = p_data / (p_data + p_g): the best D against this G." in words["note"]
-        assert "p_g: the noise's density pushed through G" in words["note"]
-        assert "p_data: the data's own density, exact." in words["note"]
-        assert "Blank: neither real nor fake points go there" in words["note"]
+        assert words["note"].startswith("D*: the best any D could say against this G")
+        assert not page.is_visible("[data-testid=heat-mode-how]")  # behind its toggle
+        assert "D*(x) = p_data / (p_data + p_g): the best D against this G." in words["how"]
+        assert "p_g: the noise's density pushed through G" in words["how"]
+        assert "p_data: the data's own density, exact." in words["how"]
+        assert "Hatched ▨: neither real nor fake points go there" in words["how"]
+        assert words["key"] == "undefined (no real or fake mass)"
+        assert words["layer"] == "D* heatmap"
+        page.click("[data-testid=heat-mode-note] summary")
+        assert page.is_visible("[data-testid=heat-mode-how]")
         if size != "phone":  # the phone hides the line; the legend's ends still say it
             assert words["line"].startswith("D*(x): the optimal D 0")
         optimal = canvas_png(page)
@@ -65,18 +78,23 @@ def test_the_heatmap_shows_d_star_and_d_minus_d_star_with_their_legend(browser, 
         page.wait_for_function("document.querySelector('#heat-legend').innerText.includes('D*')")
         words = _legend(page)
         assert "D below D*" in words["ends"] and "D above D*" in words["ends"]
+        assert words["note"].startswith("D − D*: how far D is from the best D")
+        assert words["layer"] == "D − D* heatmap"
         if size != "phone":
             assert words["line"].startswith("D(x) − D*(x): −")
         gap = canvas_png(page)
         assert gap not in (plain, optimal)
         shot(page, f"optimal-gap-{size}")
 
-        # The value chart: the bound in its help, its three series in the legend.
+        # The value chart: the bound in its help (behind "How it's computed"), its three
+        # series and the line where G matches the data in the legend.
         chart = page.locator("[data-chart=value]")
         assert chart.is_visible()
-        assert "at most V(D*, G) = −log 4 + 2 JS" in chart.locator(".chart-help").inner_text()
+        assert "G = data" in chart.locator(".chart-summary").inner_text()
+        how = chart.locator(".chart-how > p").text_content() or ""
+        assert "No D can score more than V(D*, G) = −log 4 + 2 JS" in how
         labels = chart.locator(".u-legend").inner_text()
-        for name in ("V(D, G)", "V(D*, G)", "−log 4 + 2·JS"):
+        for name in ("V(D, G)", "V(D*, G)", "−log 4 + 2·JS (32×32 grid)", "G = data: −log 4"):
             assert name in labels
         if size == "laptop":
             chart.scroll_into_view_if_needed()
@@ -87,12 +105,15 @@ def test_the_heatmap_shows_d_star_and_d_minus_d_star_with_their_legend(browser, 
             settle(page)
             assert page.locator("[data-testid=heat-mode] option[value=gap]").is_disabled()
             assert page.input_value("[data-testid=heat-mode]") == "optimal"
-            assert "not of this loss" in _legend(page)["note"]
+            words = _legend(page)
+            assert "not of this critic's loss (Wasserstein + gradient penalty)" in words["note"]
+            assert "wgan" not in words["note"] + words["how"]
             shot(page, "optimal-critic")
 
         _choose(page, "d")
         assert "view.optimal=false" in page.evaluate("location.hash")
-        assert _legend(page)["note"] == ""
+        words = _legend(page)
+        assert words["note"] == "" and words["key"] == "" and words["layer"] == "D heatmap"
         assert errors == []
     finally:
         context.close()

@@ -243,6 +243,36 @@ def test_verdict_on_made_up_paths():
     # Unequal rates: an ellipse the linearised flow keeps counts as circling, not spiralling.
     squashed = ring * [1.0, 5.0]
     assert dirac.verdict(squashed, {"theta": 1.0, "psi": 25.0}).kind == "circles"
+    # Coming in part of the way: winding (three turns) or heading straight in say so.
+    wind = dirac.verdict(ring * np.exp(-a / 40)[:, None], rate)
+    assert wind.kind == "approaches" and "winds in" in wind.words and "(3.0 turns)" in wind.words
+    # The distance is the mean over the last twentieth (30 points) of the path.
+    assert f"still {np.exp(-a[-30:] / 40).mean():.2f} of" in wind.words
+    line = np.stack([np.linspace(1, 0.4, 100), np.zeros(100)], 1)
+    straight = dirac.verdict(line, rate)
+    assert straight.kind == "approaches" and "without going round it" in straight.words
+    assert f"still {line[-5:, 0].mean():.2f} of" in straight.words
+    # In, then round and round at a third of the distance: it circles, nearer than it began.
+    settled = dirac.verdict(ring * np.maximum(np.exp(-a), 1 / 3)[:, None], rate)
+    assert settled.kind == "circles" and "comes in to 0.33 of" in settled.words
+    half_turn = dirac.verdict(ring[:300] * np.linspace(1, 0.5, 300)[:, None], rate)
+    assert half_turn.kind == "approaches" and "round" not in half_turn.words
+
+
+def test_plain_steps_wind_in_and_r1_stops_the_winding():
+    # The page's defaults with plain gradient steps: the non-saturating loss winds slowly in;
+    # R1 makes the same steps head in without going round (the headline's lesson).
+    def plain(loss):
+        c = dirac.plain_sgd(parse_config({"loss": loss}))
+        assert c is not None
+        return dirac.verdict(dirac.trajectory(c, 20_000), dirac.rates(c))
+
+    # Hinge: in at first, then round at 0.62 of the distance for good.
+    hinge = plain({"kind": "hinge"})
+    assert hinge.kind == "circles" and "gets no closer" in hinge.words and hinge.ratio < 0.8
+    bare, r1 = plain({}), plain({"r1": 1.0})
+    assert bare.kind == "approaches" and bare.turns > 2 and "winds in" in bare.words
+    assert r1.kind == "approaches" and r1.turns < 0.25 and r1.ratio < bare.ratio
 
 
 LOSSES = [
@@ -314,7 +344,12 @@ def test_describe_and_requests():
         {"g_optimizer": {"kind": "sgd", "lr": 0.02}, "d_optimizer": {"kind": "sgd", "lr": 0.03}}
     )
     want = dirac.verdict(dirac.trajectory(sgd, 400), dirac.rates(sgd))
-    assert dirac.describe(c, 400)["plain_sgd"] == {"kind": want.kind, "words": want.words}
+    assert dirac.describe(c, 400)["plain_sgd"] == {
+        "kind": want.kind,
+        "words": want.words,
+        "turns": want.turns,
+        "ratio": want.ratio,
+    }
     with pytest.raises(ConfigError, match=r"config\.loss\.r1: must be >= 0"):
         dirac.parse_request({"config": {"loss": {"r1": -1}}})
     with pytest.raises(ConfigError, match="steps: must be <= 50000"):

@@ -27,7 +27,12 @@ def test_answer_is_the_engines():
     # D trains with Adam here: the answer says what plain SGD at the same rates would do.
     sgd = parse_config({**body["config"], "d_optimizer": {"kind": "sgd", "lr": c.d_optimizer.lr}})
     plain = dirac.verdict(dirac.trajectory(sgd, 120, (0.5, -1.0)), dirac.rates(sgd))
-    assert got["plain_sgd"] == {"kind": plain.kind, "words": plain.words}
+    assert got["plain_sgd"] == {
+        "kind": plain.kind,
+        "words": plain.words,
+        "turns": plain.turns,
+        "ratio": plain.ratio,
+    }
     # Hinge: ±i at the equilibrium.
     assert sorted(got["eigenvalues"]) == [[0.0, -1.0], [0.0, 1.0]]
     half = got["half"]

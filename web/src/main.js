@@ -30,7 +30,7 @@ import { densityWords } from "./ui/density-words.js";
 import { packingWords } from "./ui/packing-words.js";
 import { modeCountsOf } from "./views/mode-histogram.js";
 import { installTestHook } from "./test-hook.js";
-import { differences, differenceSpan, divergingLut, lensLegend, lensLevels, ratioIsOptimum, shownMode } from "./views/heatmap-mode.js";
+import { differences, differenceSpan, divergingLut, heatLayerWords, lensLegend, lensLevels, ratioIsOptimum, shownMode, UNDEFINED_WORDS } from "./views/heatmap-mode.js";
 
 const PRETRAINED = new Set(["line", "gaussians", "ring", "disjoint"]);
 const $ = (id) => document.getElementById(id);
@@ -393,13 +393,13 @@ class App {
     if (this.packingWordsOf === f.partners) return;
     this.packingWordsOf = f.partners;
     const words = (this.packingWords = packingWords(f.partners));
-    for (const [name, note] of [["heatmap", words.heatmap], ["field", words.field]]) {
-      const label = document.querySelector(`[data-layer="${name}"]`).closest("label");
-      label.dataset.title ??= label.title;
-      const title = withNote(label.dataset.title, note);
-      if (label.title !== title) label.title = title;
-    }
-    setText($("packing-note"), words.legend);
+    const label = document.querySelector('[data-layer="field"]').closest("label");
+    label.dataset.title ??= label.title;
+    const title = withNote(label.dataset.title, words.field);
+    if (label.title !== title) label.title = title;
+    this.titleHeatLayer(this.heatLayerMode ?? "d");
+    setText($("packing-note").querySelector(".note-summary"), words.legend);
+    setText($("packing-note").querySelector(".note-how"), words.legendHow);
     setText($("explain-packing-note"), words.field);
     $("packing-note").hidden = !words.legend;
     this.variantWordsOf = null; // the gradients layer's words include these
@@ -706,9 +706,12 @@ class App {
       for (let y = 0; y < bar.height; y++) ctx.putImageData(img, 0, y);
       this.legendBar = barMode;
     }
+    this.titleHeatLayer(mode);
+    const key = $("undefined-key");
     if (mode === "d") {
       showHeatScale(frameScale(f), { legend: $("heat-legend"), output: $("d-output") });
       note.hidden = true;
+      key.hidden = true;
       return;
     }
     const t = lensLegend(mode, f, config, mode === "gap" ? lensLevels(f, "gap").span : null);
@@ -716,8 +719,22 @@ class App {
     setText(spans[0], `${t.fake} ${t.low}`);
     setText(spans[spans.length - 1], `${t.high} ${t.real}`);
     setText($("d-output"), t.line);
-    setText(note, t.note);
+    setText(note.querySelector(".note-summary"), t.summary);
+    setText(note.querySelector(".note-how"), t.how);
     note.hidden = false;
+    setText(key.querySelector(".undefined-words"), UNDEFINED_WORDS);
+    key.hidden = false;
+  }
+
+  /** The heatmap layer's name and tooltip say what it draws now (D, D* or D − D*), with the
+   * packing sentence when D judges packs. */
+  titleHeatLayer(mode) {
+    this.heatLayerMode = mode;
+    const words = heatLayerWords(mode);
+    setText($("heat-layer-name"), words.name);
+    const label = $("heat-layer-name").closest("label");
+    const title = withNote(words.title, this.packingWords?.heatmap);
+    if (label.title !== title) label.title = title;
   }
 
   bindControls() {

@@ -28,7 +28,8 @@ export async function resolve(specifier, context, next) {
   return next(specifier, context);
 }`;
 register(`data:text/javascript,${encodeURIComponent(HOOKS)}`);
-const { Charts, formatValue, compactNumber, axisLabels, axisSize } = await import("../src/views/charts.js");
+const { Charts, formatValue, formatValues, translucent, overlapNote, compactNumber, axisLabels, axisSize } =
+  await import("../src/views/charts.js");
 
 const COLUMNS = ["iteration", "d_loss", "g_loss", "d_real", "d_fake", "kl_grid", "js_grid", "w1", "modes_covered", "modes_total"];
 
@@ -335,7 +336,8 @@ test("each mode chart says what it shows and on how many samples (the config's m
   assert.match(help("quality"), /2,000 generated samples/);
   assert.match(help("quality"), /within 3σ of their nearest mode/);
   assert.match(help("quality"), /own σ per axis/);
-  assert.match(help("reverse-kl"), /^KL\(q ‖ uniform\), q the share/);
+  assert.match(help("reverse-kl"), /^How unevenly G's samples share out over the modes/);
+  assert.match(help("reverse-kl"), /KL\(q ‖ uniform\) in nats, q the share/);
   assert.match(help("reverse-kl"), /all 2,000 generated samples nearest each mode/);
   assert.match(help("reverse-kl"), new RegExp(`ln 8 = ${Math.log(8).toFixed(2)}`), "its largest value for these modes");
   assert.match(help("modes"), /nearest to at least one high-quality sample/);
@@ -401,7 +403,10 @@ test("with no baseline the divergence charts have their own series only, and no 
   const { charts } = makeCharts([row(0, 1.4, 0.7)]);
   assert.deepEqual(plot(charts, "divergence").opts.series.slice(1).map((s) => s.label), ["KL(real‖fake)", "JS"]);
   assert.deepEqual(plot(charts, "w1").opts.scales.y, { auto: true });
-  assert.equal(box("w1").querySelector(".chart-help").hidden, true);
+  // The plain line stays; nothing about a band that is not there.
+  assert.equal(box("w1").querySelector(".chart-help").hidden, false);
+  assert.match(box("w1").querySelector(".chart-summary").textContent, /earth mover's distance\)\.$/);
+  assert.doesNotMatch(box("w1").querySelector(".chart-help").textContent, /Shaded|band/);
 });
 
 test("a baseline adds a band series to each divergence chart, level at its mean, with the range in its legend", () => {
@@ -522,5 +527,159 @@ test("the reverse KL's help says its band is one real sample's own score", () =>
   assert.doesNotMatch(help(), /Shaded/);
   history.baseline = BASELINE;
   charts.update();
-  assert.match(help(), /Shaded: what a real sample of 2,000 points scores \(dashed: the mean; band: 5–95% over 12 samples\)/);
+  assert.match(help(), /what a real sample of 2,000 points scores \(dashed line: the mean; band: 5–95% over 12 samples\)/);
+  assert.match(box("reverse-kl").querySelector(".chart-summary").textContent, /Shaded band: a real sample's own score\.$/);
+});
+
+// --- the help's two parts, the bands' legibility and the value chart's landmarks ---------
+
+test("numbers read side by side share one notation: exponents for all when any needs one", () => {
+  const cases = [[0.00163, 0.000539, 0.0034], [0.985, 0.974, 0.993], [12345, 0.5, 2], [0, 0.0001, 1]];
+  for (const values of cases) {
+    const shown = formatValues(values);
+    const exp = shown.map((t) => t.includes("e"));
+    assert.ok(exp.every((e) => e === exp[0]), `one notation: ${shown}`);
+    // Each reads back as its value to three significant digits.
+    shown.forEach((t, i) => assert.ok(Math.abs(Number(t) - values[i]) <= 0.005 * Math.abs(values[i]), `${t} vs ${values[i]}`));
+  }
+  assert.deepEqual(formatValues([0.00163, 0.000539, 0.0034]), ["1.63e-3", "5.39e-4", "3.40e-3"]);
+  assert.deepEqual(formatValues([0.985, 0.974, 0.993]), ["0.985", "0.974", "0.993"]);
+  assert.deepEqual(formatValues([null, 0.5]), ["–", "0.500"]);
+});
+
+test("a colour at low alpha: rgb() and hex forms, anything else as it is", () => {
+  assert.equal(translucent("rgb(0, 136, 55)", 0.2), "rgba(0, 136, 55, 0.2)");
+  assert.equal(translucent("#e08000", 0.2), "rgba(224, 128, 0, 0.2)");
+  assert.equal(translucent("#333", 0.5), "rgba(51, 51, 51, 0.5)");
+  assert.equal(translucent("teal", 0.2), "teal");
+});
+
+test("two bands are noted as overlapping exactly when some value lies in both", () => {
+  // Brute force: intervals on a grid of hundredths, overlap when a grid value is in both.
+  const hundredths = (lo, hi) => Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+  for (const [al, ah, bl, bh] of [[0, 5, 5, 9], [0, 4, 5, 9], [3, 6, 1, 8], [7, 9, 1, 6], [2, 2, 2, 2]]) {
+    const a = { mean: (al + ah) / 200, low: al / 100, high: ah / 100 };
+    const b = { mean: (bl + bh) / 200, low: bl / 100, high: bh / 100 };
+    const both = hundredths(al, ah).some((v) => v >= bl && v <= bh);
+    const note = overlapNote([["a", a], ["b", b]]);
+    assert.equal(note !== "", both, `${[al, ah, bl, bh]}`);
+  }
+  assert.equal(overlapNote([["precision", { mean: 0.985, low: 0.98, high: 0.99 }], ["recall", { mean: 0.984, low: 0.979, high: 0.989 }]]),
+    "The precision and recall bands overlap (means 0.985 and 0.984): one is drawn over the other.");
+  assert.equal(overlapNote([["a", { mean: 0.985, low: 0.98, high: 0.99 }], ["b", { mean: 0.9851, low: 0.97, high: 0.99 }]]),
+    "The a and b bands overlap (both at about 0.985): one is drawn over the other.");
+  assert.equal(overlapNote([]), "");
+});
+
+test("a long help is one plain line, with how it is computed behind a closed toggle that stays as the learner left it", () => {
+  const { charts, history } = makeModeCharts([[0, 2, 8, 0.25, 1.5]]);
+  charts.setMetrics({ samples: 2000, grid: 30 });
+  history.baseline = BASELINE;
+  charts.update();
+  for (const id of ["divergence", "w1", "precision-recall", "density-coverage", "value", "reverse-kl"]) {
+    const help = box(id).querySelector(".chart-help");
+    const summary = help.querySelector(".chart-summary").textContent;
+    const how = help.querySelector("details.chart-how");
+    assert.ok(summary.length > 0 && summary.split(/\s+/).length <= 40, `${id}: a short summary (${summary})`);
+    assert.equal(how.hidden, false, id);
+    assert.equal(how.open, false, `${id}: closed at first`);
+    assert.equal(how.querySelector("summary").textContent, "How it's computed");
+    assert.ok(how.querySelector("p").textContent.length > summary.length, `${id}: the details say more`);
+  }
+  assert.match(box("divergence").querySelector(".chart-how p").textContent, /30 × 30 grid/);
+  assert.match(box("divergence").querySelector(".chart-how p").textContent, /two independent real samples of 2,000 points each/);
+  const how = box("w1").querySelector(".chart-how");
+  how.open = true;
+  history.baseline = { ...BASELINE, pairs: 20 };
+  charts.update();
+  assert.equal(box("w1").querySelector(".chart-how"), how, "the same toggle");
+  assert.equal(how.open, true, "left open");
+  assert.match(how.textContent, /over 20 pairs/, "with the new words");
+  // Short helps are the line alone.
+  assert.equal(box("quality").querySelector(".chart-how").hidden, true);
+});
+
+test("overlapping bands get a note naming both; apart, or without a baseline, none", () => {
+  const { charts, history } = makeCharts([row(0, 1.4, 0.7)]);
+  const note = (id) => box(id).querySelector(".chart-band-note");
+  assert.equal(note("precision-recall").hidden, true);
+  history.baseline = BASELINE;
+  charts.update();
+  assert.equal(note("precision-recall").hidden, false);
+  assert.equal(note("precision-recall").textContent,
+    "The precision and recall bands overlap (means 0.985 and 0.984): one is drawn over the other.");
+  assert.equal(note("divergence").hidden, true, "KL's and JS's bands are apart");
+});
+
+test("a band's legend reads in one notation, and its swatch is filled like the band and dashed like its mean", () => {
+  const { charts, history } = makeModeCharts([[0, 2, 8, 0.25, 1.5]]);
+  history.baseline = { ...BASELINE, metrics: { ...BASELINE.metrics, reverse_kl: { mean: 0.00163, low: 0.000539, high: 0.0034 } } };
+  charts.update();
+  const rkl = plot(charts, "reverse-kl");
+  assert.equal(rkl.opts.series[2].value(rkl, null, 2, null), "1.63e-3 (5.39e-4–3.40e-3)");
+  const { markers } = rkl.opts.legend;
+  assert.equal(markers.fill(rkl, 2), "rgba(122, 59, 158, 0.2)", "#7a3b9e at the band's alpha");
+  assert.equal(markers.fill(rkl, 1), "transparent");
+  assert.deepEqual([markers.dash(rkl, 1), markers.dash(rkl, 2)], ["solid", "dashed"]);
+});
+
+test("a band narrower than a few pixels is drawn as a strip, not a line", () => {
+  const { charts, history } = makeModeCharts([[0, 2, 8, 0.25, 1.5]]);
+  history.baseline = { ...BASELINE, metrics: { ...BASELINE.metrics, reverse_kl: { mean: 0.002, low: 0.002, high: 0.002 } } };
+  charts.update();
+  const { u, fills } = fakeCanvas();
+  plot(charts, "reverse-kl").opts.hooks.drawAxes[0](u);
+  assert.equal(fills.length, 1);
+  assert.ok(Math.abs(fills[0].h - 4) < 1e-9, `4 px tall, got ${fills[0].h}`);
+  assert.ok(Math.abs(fills[0].y + fills[0].h / 2 - (100 - 2)) < 1e-9, "centred on the band");
+});
+
+const VALUE_COLUMNS = ["iteration", "v_current", "v_optimal", "v_optimal_theory"];
+
+function makeValueChart(rows) {
+  const history = new History();
+  history.replace(VALUE_COLUMNS, new Float32Array(rows.flat()));
+  const charts = new Charts(container, history);
+  charts.setPalette(PALETTES.ganlab);
+  return { charts, history, value: () => plot(charts, "value") };
+}
+
+test("the value chart has a line at −log 4 named 'G = data', keeps it and 0 in view, and never goes log", () => {
+  const { charts, value } = makeValueChart([[0, -0.5, -0.3, -0.29], [100, -0.4, -0.1, -0.12]]);
+  const v = value();
+  const labels = v.opts.series.slice(1).map((s) => s.label);
+  assert.deepEqual(labels, ["V(D, G)", "V(D*, G)", "−log 4 + 2·JS (32×32 grid)", "G = data: −log 4"]);
+  const quarter = Math.log(0.25); // log D* + log(1 − D*) at D* = 1/2
+  for (const y of v.data[4]) assert.ok(Math.abs(y - quarter) < 1e-12);
+  assert.equal(v.opts.series[4].value(v, null, 4, null), "-1.39");
+  assert.deepEqual(v.opts.scales.y.range(null, -0.5, -0.1).map((x) => (typeof x === "number" ? +x.toFixed(6) : x)),
+    ["linear", +quarter.toFixed(6), 0]);
+  assert.deepEqual(v.opts.scales.y.range(null, -2, -0.1).slice(1, 3).map((x) => +x.toFixed(6)), [-2, 0], "a worse D stays in view");
+  charts.setLog(true);
+  assert.equal(value().opts.scales.y.distr, undefined, "linear under log scale");
+  assert.equal(plot(charts, "modes").opts.scales.y.distr, undefined);
+  assert.equal(plot(charts, "losses").opts.scales.y.distr, 4);
+  // The line's name, written on the plot just above it.
+  const texts = [];
+  const ctx = { save() {}, restore() {}, fillText(t, x, y) { texts.push([t, x, y, this.fillStyle]); } };
+  const u = { ctx, bbox: { left: 10, top: 0, width: 300, height: 100 }, valToPos: (y) => 50 - y * 10 };
+  value().opts.hooks.drawAxes.at(-1)(u);
+  assert.equal(texts.length, 1);
+  assert.deepEqual(texts[0].slice(0, 2), ["G = data", 14]);
+  assert.ok(Math.abs(texts[0][2] - (50 - quarter * 10 - 2)) < 1e-9);
+});
+
+test("V(D, G) reads 'n/a' with why when the row has V(D*, G) but D gives none; '–' before any row", () => {
+  const { value } = makeValueChart([[0, NaN, -0.3, -0.29], [100, -0.4, -0.1, -0.12], [200, NaN, -0.2, -0.2]]);
+  const v = value();
+  const current = v.opts.series[1];
+  assert.equal(current.value(v, null, 1, null), "n/a (needs log loss, no packing)", "the newest row has none");
+  assert.equal(current.value(v, null, 1, 0), "n/a (needs log loss, no packing)", "hovered row without one");
+  assert.equal(current.value(v, -0.4, 1, 1), "-0.400");
+  const back = makeValueChart([[0, NaN, -0.3, -0.29], [100, -0.4, -0.1, -0.12]]).value();
+  assert.equal(back.opts.series[1].value(back, null, 1, null), "-0.400", "log loss again: its value");
+  const packed = makeValueChart([[0, NaN, -0.3, -0.29]]).value();
+  assert.equal(packed.opts.series[1].value(packed, null, 1, null), "n/a (needs log loss, no packing)");
+  const empty = makeValueChart([[0, NaN, NaN, NaN]]).value();
+  assert.equal(empty.opts.series[1].value(empty, null, 1, null), "–");
 });

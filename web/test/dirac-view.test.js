@@ -2,7 +2,8 @@ import { test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { JSDOM } from "jsdom";
 import {
-  DiracView, DEFAULT_STEPS, diracConfig, eigenWords, explanation, fieldArrows, plotLayout, settingsWords, sgdWords,
+  DiracView, DEFAULT_STEPS, contrastWords, diracConfig, eigenWords, fieldArrows, headline, optimizerName, plotLayout, sentences,
+  settingsWords,
 } from "../src/views/dirac-view.js";
 import { Emitter } from "../src/state/run.js";
 import { recordingContext } from "../test-support/canvas.js";
@@ -47,25 +48,88 @@ test("the settings in words name the loss, penalties, scheme and optimizers", ()
   assert.match(settingsWords(pageConfig({ loss: { kind: "hinge" } })), /^hinge; no penalty;/);
 });
 
-test("the explanation says how many iterations and what the point does", () => {
-  assert.equal(explanation(answer()), "In 20000 iterations from (θ, ψ) = (1, 1), the point closes in on the equilibrium (0, 0).");
-  const cut = explanation(answer({ iterations: 40, verdict: { words: "it blows up." } }));
-  assert.equal(cut, "In 40 iterations from (θ, ψ) = (1, 1) (it stopped after 40 of 20000), it blows up.");
+const SGD = { kind: "sgd", lr: 0.05, momentum: 0, beta1: 0, beta2: 0.99, alpha: 0.99 };
+
+test("the headline leads with plain gradient steps, then the page's optimizer", () => {
+  // Plain SGD on both sides: one sentence, with a true minus sign in the start.
+  const sgd = pageConfig({ g_optimizer: SGD, d_optimizer: SGD });
+  const one = headline(answer({ start: [1, -1], plain_sgd: null }), sgd);
+  assert.deepEqual(one, ["In 20000 iterations of plain gradient steps from (θ, ψ) = (1, −1), the point closes in on the equilibrium (0, 0)."]);
+  const cut = headline(answer({ iterations: 40, plain_sgd: null, verdict: { words: "it blows up." } }), sgd);
+  assert.deepEqual(cut, ["In 40 iterations of plain gradient steps from (θ, ψ) = (1, 1) (it stopped after 40 of 20000), it blows up."]);
+  // Adam: what plain steps do first, then Adam, by name.
+  const plain = { kind: "approaches", words: "the point winds in (3.1 turns)." };
+  const two = headline(answer({ start: [1, -1], plain_sgd: plain }), pageConfig());
+  assert.deepEqual(two, [
+    "In 20000 iterations of plain gradient steps at these learning rates from (θ, ψ) = (1, −1), the point winds in (3.1 turns).",
+    "With the page's Adam instead, the point closes in on the equilibrium (0, 0).",
+  ]);
+  const stopped = headline(answer({ iterations: 40, plain_sgd: plain, verdict: { words: "it blows up." } }), pageConfig());
+  assert.equal(stopped[1], "With the page's Adam instead (it stopped after 40 of 20000 iterations), it blows up.");
 });
 
-test("what plain SGD would do, only when the page's optimizers are something else", () => {
-  assert.equal(sgdWords(answer({ plain_sgd: null })), "");
-  const words = sgdWords(answer({ plain_sgd: { kind: "circles", words: "the point circles the equilibrium (0, 0)." } }));
-  assert.equal(words, "With plain SGD at the same learning rates instead, the point circles the equilibrium (0, 0).");
+test("the page's optimizers by name", () => {
+  assert.equal(optimizerName(pageConfig()), "Adam");
+  const momentum = { ...SGD, momentum: 0.9 };
+  assert.equal(optimizerName(pageConfig({ d_optimizer: momentum })), "G's Adam and D's SGD with momentum");
+  assert.equal(optimizerName(pageConfig({ g_optimizer: { ...SGD, kind: "rmsprop" }, d_optimizer: SGD })), "G's RMSProp and D's plain SGD");
+});
+
+test("the contrast says which one gets there and how the optimizer differs", () => {
+  const circling = { kind: "circles", words: "…" };
+  assert.equal(contrastWords(answer({ plain_sgd: null }), pageConfig()), "");
+  assert.equal(
+    contrastWords(answer({ plain_sgd: circling }), pageConfig()),
+    "Adam gets there within these 20000 iterations though plain gradient steps do not: Adam and RMSProp divide each parameter's step by the recent size of its gradients, so the path need not follow the grey arrows.",
+  );
+  const momentum = pageConfig({ g_optimizer: { ...SGD, momentum: 0.5 }, d_optimizer: { ...SGD, momentum: 0.5 } });
+  assert.equal(
+    contrastWords(answer({ verdict: { kind: "circles", words: "…" }, plain_sgd: { kind: "converges", words: "…" } }), momentum),
+    "Plain gradient steps get there within these 20000 iterations though SGD with momentum does not: momentum carries earlier steps on into later ones, so the path need not follow the grey arrows.",
+  );
+  const mixed = pageConfig({ d_optimizer: { ...SGD, momentum: 0.5 } });
+  assert.equal(
+    contrastWords(answer({ plain_sgd: circling }), mixed),
+    "G's Adam and D's SGD with momentum get there within these 20000 iterations though plain gradient steps do not: Adam and RMSProp divide each parameter's step by the recent size of its gradients; momentum carries earlier steps on into later ones, so the path need not follow the grey arrows.",
+  );
+  // Both get there (or neither): no contest, only how the optimizer differs.
+  assert.equal(
+    contrastWords(answer({ plain_sgd: { kind: "converges", words: "…" } }), pageConfig()),
+    "Adam and RMSProp divide each parameter's step by the recent size of its gradients, so the path need not follow the grey arrows.",
+  );
 });
 
 test("eigenvalues in words", () => {
-  assert.match(eigenWords([[0, -0.5], [0, 0.5]]), /eigenvalues −0\.5i and 0\.5i: purely imaginary: to first order/);
-  assert.match(eigenWords([[-0.2, -0.46], [-0.2, 0.46]]), /−0\.2 − 0\.46i and −0\.2 \+ 0\.46i: all real parts are negative/);
-  assert.match(eigenWords([[-0.5, 0], [-0.5, 0]]), /eigenvalues −0\.5 and −0\.5:/);
+  assert.equal(
+    eigenWords([[0, -0.5], [0, 0.5]]),
+    "Near (0, 0) the field's Jacobian has eigenvalues −0.5i and 0.5i. They are purely imaginary: to first order the field only turns the point round the equilibrium and does not pull it in.",
+  );
+  assert.match(eigenWords([[-0.2, -0.46], [-0.2, 0.46]]), /−0\.2 − 0\.46i and −0\.2 \+ 0\.46i\. Their real parts are negative/);
+  assert.match(eigenWords([[-0.5, 0], [-0.5, 0]]), /eigenvalues −0\.5 and −0\.5\. /);
   assert.match(eigenWords([[0.1, 0], [-1, 0]]), /positive real part/);
-  assert.match(eigenWords([[0, 0], [0, 0]]), /both zero/);
+  assert.match(eigenWords([[0, 0], [0, 0]]), /Both are zero/);
   assert.match(eigenWords(null), /no eigenvalues/);
+  // One colon at most in each sentence, and no internal names.
+  for (const e of [[[0, -0.5], [0, 0.5]], [[-0.5, 0], [-0.5, 0]], [[0.1, 0], [-1, 0]], [[0, 0], [0, 0]], null]) {
+    for (const sentence of eigenWords(e).split(". ")) assert.ok((sentence.match(/:/g) || []).length <= 1, sentence);
+    assert.doesNotMatch(eigenWords(e), /_/);
+  }
+});
+
+test("sentences that changed flash, the rest do not, and nothing flashes the first time", () => {
+  const el = window.document.createElement("p");
+  sentences(el, ["A.", "B."]);
+  assert.equal(el.textContent, "A. B.");
+  assert.equal(el.querySelectorAll(".dirac-changed").length, 0);
+  sentences(el, ["A.", "C."]);
+  assert.deepEqual([...el.querySelectorAll("span")].map((s) => [s.textContent, s.className]), [["A.", ""], ["C.", "dirac-changed"]]);
+  sentences(el, ["A.", "C."]);
+  assert.equal(el.querySelectorAll(".dirac-changed").length, 0);
+  // Emptied, then filled again: the new sentence is a change.
+  sentences(el, [""]);
+  assert.equal(el.textContent, "");
+  sentences(el, ["D."]);
+  assert.equal(el.querySelector("span").className, "dirac-changed");
 });
 
 test("the plot maps the corners and the centre", () => {
@@ -147,13 +211,18 @@ test("asks only when open, and again only when a followed setting changes", asyn
   assert.equal(calls.length, 1);
   assert.deepEqual(calls[0].body, { config: diracConfig(pageConfig()), steps: DEFAULT_STEPS });
   assert.equal(els.status.textContent, "Computing…");
-  calls[0].resolve(answer({ plain_sgd: { kind: "circles", words: "the point circles." } }));
+  const first = answer({ plain_sgd: { kind: "circles", words: "the point circles." } });
+  calls[0].resolve(first);
   await view.pending;
-  assert.equal(els.sgd.textContent, "With plain SGD at the same learning rates instead, the point circles.");
+  const lead = headline(first, pageConfig());
+  assert.equal(els.explain.textContent, lead.join(" "));
+  assert.match(lead[0], /plain gradient steps .* the point circles\.$/);
+  assert.equal(els.sgd.textContent, contrastWords(first, pageConfig()));
+  assert.match(els.sgd.textContent, /^Adam gets there/);
   assert.equal(els.status.textContent, "");
-  assert.equal(els.explain.textContent, explanation(answer()));
-  assert.match(els.eigen.textContent, /all real parts are negative/);
-  assert.equal(els.canvas.getAttribute("aria-label"), `The Dirac-GAN's vector field and path of training. ${explanation(answer())}`);
+  assert.match(els.eigen.textContent, /Their real parts are negative/);
+  assert.equal(els.canvas.getAttribute("aria-label"), `The Dirac-GAN's vector field and path of training. ${lead.join(" ")}`);
+  assert.equal(els.explain.querySelectorAll(".dirac-changed").length, 0);
   assert.match(els.settings.textContent, /^Following: Log loss, non-saturating G; no penalty;/);
   // Drawn: the path's start and end, the arrows.
   assert.ok(ctx.calls.filter((c) => c[0] === "arc").length >= 2);
@@ -164,6 +233,14 @@ test("asks only when open, and again only when a followed setting changes", asyn
   run.emit("config", pageConfig({ loss: { r1: 1 } }));
   assert.equal(calls.length, 2);
   assert.equal(calls[1].body.config.loss.r1, 1);
+  // R1 changes what plain steps do: that headline sentence flashes, Adam's does not.
+  calls[1].resolve(answer({ plain_sgd: { kind: "approaches", words: "the point heads in." } }));
+  await view.pending;
+  const flashed = [...els.explain.querySelectorAll("span")].map((span) => span.className);
+  assert.deepEqual(flashed, ["dirac-changed", ""]);
+  assert.match(els.explain.textContent, /the point heads in\. With the page's Adam instead, the point closes in/);
+  // Adam still gets there where plain steps do not: the same contrast, no flash.
+  assert.equal(els.sgd.querySelector("span").className, "");
   els.steps.value = "1000";
   els.steps.dispatchEvent(new window.Event("change"));
   assert.equal(calls.length, 3);

@@ -1,4 +1,5 @@
 import { test } from "node:test";
+import { FIELD_STYLE } from "../src/views/field-layer.js";
 import assert from "node:assert/strict";
 import {
   exportFileName, samplesCsv, metricsCsv, experimentJson, legendItems, layoutLegend, composePng,
@@ -84,6 +85,18 @@ test("the legend's heatmap entry names what the heatmap shows, and the G field h
   // The diverging scale's own colours, not D's: brown through near white to teal.
   assert.deepEqual(gap.colors, ["rgb(140,81,10)", "rgb(246,246,246)", "rgb(1,102,94)"]);
   assert.notDeepEqual(gap.colors, p.heat);
+  // D* and D − D* add the hatched swatch of the cells where D* is undefined; D does not.
+  for (const mode of ["optimal", "gap"]) {
+    const items = legendItems(p, layers, null, null, { mode, span: 0.25 });
+    assert.deepEqual(items.map((i) => i.swatch), ["gradient", "hatch", "arrow"]);
+    assert.equal(items[1].label, "D* undefined (no real or fake mass)");
+  }
+  assert.ok(!legendItems(p, layers, null, null, { mode: "d" }).some((i) => i.swatch === "hatch"));
+  // The field's swatch is drawn as the picture draws it (dark, haloed), not as G gradients.
+  const field = legendItems(p, { field: true, gradients: true });
+  assert.equal(field[1].color, FIELD_STYLE.color);
+  assert.equal(field[1].halo, FIELD_STYLE.halo);
+  assert.notEqual(field[1].color, field[0].color);
 });
 
 test("the legend names the generator of the fake samples when the view shows its average", () => {
@@ -125,7 +138,7 @@ function fakeCanvases() {
       },
     };
     for (const name of ["setTransform", "fillRect", "strokeRect", "fillText", "drawImage", "save", "restore",
-      "beginPath", "arc", "fill", "stroke", "moveTo", "lineTo"]) {
+      "beginPath", "arc", "fill", "stroke", "moveTo", "lineTo", "rect", "clip"]) {
       ctx[name] = (...args) => calls.push([name, ...args]);
     }
     const canvas = { width, height, getContext: () => ctx, ctx };

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  differenceSpan, differences, divergingLevel, divergingLut, lensLegend, lensLevels, ratioIsOptimum, shownMode,
+  differenceSpan, differences, divergingLevel, divergingLut, HEATMAP_MODES, heatLayerWords, lensLegend, lensLevels, ratioIsOptimum,
+  shownMode, UNDEFINED_WORDS,
 } from "../src/views/heatmap-mode.js";
 
 const CONFIG = { loss: { kind: "log", label_smoothing: 0 }, discriminator: { packing: 1 } };
@@ -62,39 +63,60 @@ test("lens levels: D* on the probability ramp, D − D* on the diverging one, un
   assert.deepEqual([...gap.defined], [1, 1, 1, 0]);
 });
 
-test("the legend says what D* is and how each density was obtained", () => {
+test("the legend says what D* is in one plain sentence, and how each density was obtained", () => {
   const f = frame([0.5], [0.5]);
   const t = lensLegend("optimal", f, CONFIG);
-  assert.match(t.note, /D\*\(x\) = p_data \/ \(p_data \+ p_g\): the best D against this G/);
-  assert.match(t.note, /pushed through G/);
-  assert.match(t.note, /99\.9%/);
-  assert.match(t.note, /p_data: the data's own density, exact/);
+  // One sentence, no formula: the formula waits behind "How it's computed".
+  assert.match(t.summary, /^D\*: the best any D could say against this G, the chance that a point there is real if real and fake points are equally common\.$/);
+  assert.doesNotMatch(t.summary, /p_data|p_g/);
+  assert.match(t.how, /D\*\(x\) = p_data \/ \(p_data \+ p_g\): the best D against this G/);
+  assert.match(t.how, /pushed through G/);
+  assert.match(t.how, /99\.9%/);
+  assert.match(t.how, /p_data: the data's own density, exact/);
+  assert.match(t.how, /Hatched ▨: neither real nor fake points go there/);
+  assert.match(t.how, /once per cell of the heatmap's grid/);
   const kde = lensLegend("gap", frame([0.5], [0.5], {
     fakeDensity: { kind: "kde", samples: 2000, width: [0.05, 0.125], folds: false, covered: 1 },
     realDensityKind: "kde", realDensityWidth: 0.03,
   }), CONFIG, 0.25);
-  assert.match(kde.note, /estimated from 2,000 fakes/);
-  assert.match(kde.note, /0\.05 × 0\.125/);
-  assert.match(kde.note, /width 0\.03 \(cross-validated\)/);
+  assert.match(kde.how, /estimated from 2,000 fakes/);
+  assert.match(kde.how, /0\.05 × 0\.125/);
+  assert.match(kde.how, /width 0\.03 \(cross-validated\)/);
+  assert.match(kde.how, /its ends ±0\.25/);
+  // D − D* has its own sentence: which colour means D is below its optimum.
+  assert.match(kde.summary, /^D − D\*: .*Brown: D is less sure a point is real than the best D would be; teal: more sure/);
   assert.equal(kde.line, "D(x) − D*(x): −0.25 … 0 … +0.25");
   assert.equal(kde.low, "−0.25");
   const folded = lensLegend("optimal", frame([0.5], [0.5], { fakeDensity: { kind: "pushforward", folds: true, covered: 1 } }), CONFIG);
-  assert.match(folded.note, /G folds the plane/);
-  assert.doesNotMatch(t.note, /folds/);
+  assert.match(folded.how, /G folds the plane over itself here, so some spots are reached from several patches of noise: their densities are added/);
+  assert.doesNotMatch(t.how, /folds/);
 });
 
-test("a critic's legend says D* is not its optimum; smoothing and packing change the formula", () => {
+test("a critic's legend names its loss as the menu does and says D* is not its optimum; smoothing and packing change the formula", () => {
   const f = frame([0.5], [0.5], { output: "score" });
   const critic = lensLegend("optimal", f, { ...CONFIG, loss: { kind: "wgan_gp", label_smoothing: 0 } });
-  assert.match(critic.note, /not of this loss/);
+  assert.match(critic.how, /not of this loss \(Wasserstein \+ gradient penalty\)/);
+  assert.match(critic.summary, /not of this critic's loss \(Wasserstein \+ gradient penalty\), so D − D\* is not shown/);
+  for (const text of [critic.how, critic.summary]) assert.doesNotMatch(text, /wgan/);
   assert.match(critic.line, /cross-entropy game/);
   const smooth = lensLegend("optimal", frame([0.5], [0.5]), { ...CONFIG, loss: { kind: "log", label_smoothing: 0.1 } });
-  assert.match(smooth.note, /D\*\(x\) = 0\.9 · p_data/);
+  assert.match(smooth.how, /D\*\(x\) = 0\.9 · p_data/);
+  assert.match(smooth.summary, /\(times 0\.9: label smoothing\)\.$/);
   assert.equal(smooth.high, "0.9");
   const packed = lensLegend("optimal", frame([0.5], [0.5]), { ...CONFIG, discriminator: { packing: 2 } });
   // Averaged over fake partners, as the packed heatmap is (not a pack of copies).
-  assert.match(packed.note, /mean, over packs of x with a current fake y, .*p_data\(x\)p_data\(y\) \/ \(p_data\(x\)p_data\(y\) \+ p_g\(x\)p_g\(y\)\)/);
+  assert.match(packed.how, /mean, over packs of x with a current fake y, .*p_data\(x\)p_data\(y\) \/ \(p_data\(x\)p_data\(y\) \+ p_g\(x\)p_g\(y\)\)/);
+  assert.match(packed.summary, /averaged over packs with the current fakes/);
+  assert.doesNotMatch(packed.summary, /chance/); // a pack's optimum is not one point's chance
   const three = lensLegend("optimal", frame([0.5], [0.5]), { ...CONFIG, discriminator: { packing: 3 } });
-  assert.match(three.note, /with 2 current fakes y/);
+  assert.match(three.how, /with 2 current fakes y/);
   assert.equal(lensLegend("d", f, CONFIG), null);
+});
+
+test("the heatmap layer is named after what it draws", () => {
+  assert.deepEqual(HEATMAP_MODES.map((m) => heatLayerWords(m.id).name), ["D heatmap", "D* heatmap", "D − D* heatmap"]);
+  assert.match(heatLayerWords("optimal").title, /best D against the current G.*hatched where neither real nor fake/);
+  assert.match(heatLayerWords("gap").title, /brown where D is less sure/);
+  assert.match(heatLayerWords("d").title, /discriminator's verdict/);
+  assert.equal(UNDEFINED_WORDS, "undefined (no real or fake mass)");
 });

@@ -10,8 +10,12 @@ test("without packing the page adds nothing", () => {
 
 test("with packing every D number says it is a weighted mean over the frame's packs and whose partners", () => {
   const w = packingWords(48);
-  assert.match(w.legend, /heatmap.*every current fake as partner.*from 48 packs.*cluster's centre.*share of the fakes/);
-  assert.match(w.legend, /Real samples' D values.*clusters of the shown real samples/);
+  // One plain sentence under the picture; how the mean is taken waits behind a toggle.
+  assert.match(w.legend, /^Packing: D judges packs, so the heatmap, the fakes' D values and the arrows are averages over packs with the current fakes\.$/);
+  assert.doesNotMatch(w.legend, /\d|cluster/);
+  assert.ok(w.legend.split(" ").length <= 25, w.legend);
+  assert.match(w.legendHow, /clusters of nearby points.*cluster's centre, in every slot.*48 packs in all.*share of the fakes/);
+  assert.match(w.legendHow, /Real samples' D values.*clusters of the shown real samples/);
   for (const key of ["heatmap", "gradients", "field", "fakeD", "realD", "pointD"]) assert.match(w[key], /48 packs/, key);
   for (const key of ["heatmap", "gradients", "field"]) assert.match(w[key], /clusters of the current fake samples.*weighted by its share/, key);
   assert.match(w.realD, /real samples/);

@@ -11,7 +11,7 @@ flat.
 
 Sign convention: the engine's D gives real data high outputs, so its ψ is the paper's -ψ;
 the field is the paper's mirrored in ψ and has the same eigenvalues, and the paper's start
-(1, 1) is (1, -1) here.
+(1, 1) is (1, −1) here.
 
 The trajectory follows the config's loss (kind, generator loss, clip bound, WGAN-GP's λ, R1
 and R2 γ, label smoothing), the update scheme with D's and G's updates per iteration, both
@@ -318,13 +318,30 @@ def verdict(path: np.ndarray, rate: dict[str, float]) -> Verdict:
                 f"{ratio:.3g}-fold."
             ),
         )
+    elif (
+        ratio < 0.8
+        and turns >= 1
+        and abs(r[-late:].mean() / r[-2 * late : -late].mean() - 1) < 0.005
+    ):
+        # Came in, then settled on an orbit: the last twentieth no nearer than the one before.
+        kind, words = (
+            "circles",
+            (
+                f"the point comes in to {ratio:.2f} of the start's scaled distance, then circles "
+                f"the equilibrium (0, 0) there and gets no closer ({turns:.1f} turns in all)."
+            ),
+        )
     elif ratio < 0.8:
+        # How it comes in is the lesson: winding in (the game turns it) or heading in.
+        if turns >= 1:
+            how = f"winds in towards the equilibrium (0, 0) ({turns:.1f} turns)"
+        elif turns < 0.25:
+            how = "moves towards the equilibrium (0, 0) without going round it"
+        else:
+            how = "moves towards the equilibrium (0, 0)"
         kind, words = (
             "approaches",
-            (
-                "the point moves towards the equilibrium (0, 0) but is still "
-                f"{ratio:.2f} of the start's scaled distance away."
-            ),
+            f"the point {how}, but is still {ratio:.2f} of the start's scaled distance away.",
         )
     else:
         kind, words = (
@@ -396,7 +413,14 @@ def describe(
             "ratio": _num(v.ratio),
         },
         "eigenvalues": _eigen(config),
-        "plain_sgd": None if compare is None else {"kind": compare.kind, "words": compare.words},
+        "plain_sgd": None
+        if compare is None
+        else {
+            "kind": compare.kind,
+            "words": compare.words,
+            "turns": _num(compare.turns),
+            "ratio": _num(compare.ratio),
+        },
     }
 
 

@@ -17,12 +17,13 @@ p_g, cell-averaged over the same cells as the real density (distributions/grid_d
   width, as for drawn data, cost 0.1-1 s per estimate: too much for every picture.)
 
 D* is the optimum of the cross-entropy game for a fixed G (Goodfellow et al. 2014), and of the
-least-squares game with targets 0 and 1; with packing m a grid point is a pack of m copies of
-itself, whose optimum is p_data^m / (p_data^m + p_g^m); one-sided label smoothing (real target
-t) scales it by t. Where neither density reaches UNDEFINED_SHARE of an even spread of its
-mass over the grid, D* is undefined (NaN): no real or fake points go there, and nothing says
-what D should be. (A share of the peak blanked nearly the whole plane for data with sharp
-modes, whose peaks are hundreds of times the mean.)
+least-squares game with targets 0 and 1; with packing m a pack's optimum is
+prod p_data / (prod p_data + prod p_g) over its m points, averaged at a grid point over
+partners from the current fakes as the picture's D is (`optimal_d`); one-sided label smoothing
+(real target t) scales it by t. Where neither density reaches UNDEFINED_SHARE of an even
+spread of its mass over the grid, D* is undefined (NaN): no real or fake points go there, and
+nothing says what D should be. (A share of the peak blanked nearly the whole plane for data
+with sharp modes, whose peaks are hundreds of times the mean.)
 
 The value V(D, G) = E_data log D(x) + E_g log(1 - D(x)) is at most V(D*, G) = -log 4 + 2 JS.
 """

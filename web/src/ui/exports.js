@@ -5,7 +5,8 @@
 
 import { makeCanvas } from "../views/distribution-renderer.js";
 import { legendLabels } from "./variant-labels.js";
-import { DIVERGING as DIVERGING_STOPS } from "../views/heatmap-mode.js";
+import { DIVERGING as DIVERGING_STOPS, UNDEFINED_WORDS } from "../views/heatmap-mode.js";
+import { FIELD_STYLE } from "../views/field-layer.js";
 
 const EXTENSIONS = { samples: "csv", metrics: "csv", experiment: "json", picture: "png" };
 
@@ -61,10 +62,12 @@ export function legendItems(palette, layers, shown = null, densityKind = null, h
   const words = legendLabels(shown);
   const all = [
     heatItem(palette, heat),
+    // D* and D − D* leave hatched cells where D* is undefined.
+    ...(heat && heat.mode && heat.mode !== "d" ? [{ layer: "heatmap", swatch: "hatch", label: `D* ${UNDEFINED_WORDS}` }] : []),
     { layer: "real", swatch: "dot", color: palette.real, label: "real samples" },
     { layer: "fake", swatch: "dot", color: palette.fake, label: words.fake },
     { layer: "gradients", swatch: "arrow", color: palette.gradient, label: "G gradients" },
-    { layer: "field", swatch: "arrow", color: palette.gradient, label: "G field" },
+    { layer: "field", swatch: "arrow", color: FIELD_STYLE.color, halo: FIELD_STYLE.halo, label: "G field" },
     { layer: "manifold", swatch: "line", color: palette.manifold, label: words.manifold },
     { layer: "contour", swatch: "ring", color: palette.contour, label: density },
   ];
@@ -91,7 +94,7 @@ const TITLE_FONT = "600 13px system-ui, sans-serif";
 const TITLE_HEIGHT = 24;
 const ROW_HEIGHT = 20;
 const PAD = 8;
-const SWATCH = { gradient: 36, dot: 10, arrow: 14, line: 16, ring: 12 };
+const SWATCH = { gradient: 36, hatch: 14, dot: 10, arrow: 14, line: 16, ring: 12 };
 const SWATCH_GAP = 5;
 const ITEM_GAP = 16;
 
@@ -132,9 +135,26 @@ function drawSwatch(ctx, item, x, y) {
     ctx.beginPath();
     ctx.arc(x + 5, y, 4, 0, 2 * Math.PI);
     ctx.fill();
+  } else if (item.swatch === "hatch") {
+    // As the picture's hatch under undefined D* cells (distribution-renderer.js).
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(x, y - 5, SWATCH.hatch, 10);
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(x, y - 5, SWATCH.hatch, 10);
+    ctx.clip();
+    ctx.strokeStyle = "#c4c4c4";
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    for (let d = -10; d < SWATCH.hatch; d += 4) {
+      ctx.moveTo(x + d, y + 5);
+      ctx.lineTo(x + d + 10, y - 5);
+    }
+    ctx.stroke();
+    ctx.restore();
+    ctx.strokeStyle = "#999";
+    ctx.strokeRect(x + 0.5, y - 4.5, SWATCH.hatch - 1, 9);
   } else if (item.swatch === "arrow") {
-    ctx.strokeStyle = item.color;
-    ctx.lineWidth = 1.5;
     ctx.beginPath();
     ctx.moveTo(x, y + 4);
     ctx.lineTo(x + 13, y - 4);
@@ -142,6 +162,13 @@ function drawSwatch(ctx, item, x, y) {
     ctx.lineTo(x + 7, y - 4);
     ctx.moveTo(x + 13, y - 4);
     ctx.lineTo(x + 10, y + 1);
+    if (item.halo) {
+      ctx.strokeStyle = item.halo;
+      ctx.lineWidth = 3.5;
+      ctx.stroke();
+    }
+    ctx.strokeStyle = item.color;
+    ctx.lineWidth = 1.5;
     ctx.stroke();
   } else if (item.swatch === "line") {
     ctx.strokeStyle = item.color;

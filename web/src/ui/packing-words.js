@@ -7,21 +7,24 @@
 
 /**
  * The words for a frame's pack count (1 or missing: no packing). Returns
- * `{legend, heatmap, gradients, field, fakeD, realD, pointD}`: the line under the picture and
- * sentences added to the layers' explanations (empty without packing), and what the tooltip
- * adds after a fake's, a real sample's and any other point's D value.
+ * `{legend, legendHow, heatmap, gradients, field, fakeD, realD, pointD}`: the sentence under the
+ * picture and its "How it's computed" (legendHow), sentences added to the layers' explanations
+ * (all empty without packing), and what the tooltip adds after a fake's, a real sample's and any
+ * other point's D value.
  */
 export function packingWords(partners) {
   const k = Number(partners) || 1;
-  if (k <= 1) return { legend: "", heatmap: "", gradients: "", field: "", fakeD: "", realD: "", pointD: "" };
+  if (k <= 1) return { legend: "", legendHow: "", heatmap: "", gradients: "", field: "", fakeD: "", realD: "", pointD: "" };
   const groups = "clusters of the current fake samples (each cluster's centre, weighted by its share)";
   return {
     legend:
-      `Packing: D judges packs of samples, never one alone. The heatmap, the fakes' D values and all arrows are ` +
-      `D averaged over packs with every current fake as partner (what a fake there meets in G's update), computed ` +
-      `from ${k} packs: the fakes are grouped into clusters of nearby points, and the point is packed with each ` +
-      `cluster's centre, in every slot, weighted by the cluster's share of the fakes. Real samples' D values: the ` +
-      `same with clusters of the shown real samples (as in D's update).`,
+      `Packing: D judges packs, so the heatmap, the fakes' D values and the arrows are averages over packs ` +
+      `with the current fakes.`,
+    legendHow:
+      `This is what a fake at that point meets in G's update. To keep it quick, the fakes are grouped into ` +
+      `clusters of nearby points, and the point is packed with each cluster's centre, in every slot of the pack: ` +
+      `${k} packs in all, averaged with weights by each cluster's share of the fakes. Real samples' D values ` +
+      `(in the tooltip) are averaged the same way over clusters of the shown real samples, as in D's update.`,
     heatmap:
       `D judges packs of samples: the colour at a point is D's value for a fake placed there, averaged over ` +
       `${k} packs with partners from ${groups}.`,

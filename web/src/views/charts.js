@@ -16,10 +16,37 @@ function lastValue(col) {
   return null;
 }
 
+/** Whether `v` reads best as an exponent (very large, or very small and not 0). */
+const wantsExponent = (v) => {
+  const a = Math.abs(v);
+  return a >= 1e4 || (a < 1e-3 && v !== 0);
+};
+
 export function formatValue(v) {
   if (v == null || Number.isNaN(v)) return "–";
-  const a = Math.abs(v);
-  return a >= 1e4 || (a < 1e-3 && v !== 0) ? v.toExponential(2) : v.toPrecision(3);
+  return wantsExponent(v) ? v.toExponential(2) : v.toPrecision(3);
+}
+
+/** Numbers read side by side (a band's mean, low and high), all in one notation: exponents
+ * for all when any needs one, so "0.00163 (5.39e-4–0.00340)" reads "1.63e-3 (5.39e-4–3.40e-3)". */
+export function formatValues(values) {
+  const finite = values.filter((v) => v != null && Number.isFinite(v));
+  if (!finite.some(wantsExponent)) return values.map(formatValue);
+  return values.map((v) => (v == null || !Number.isFinite(v) ? formatValue(v) : v.toExponential(2)));
+}
+
+/** `color` ("#rgb", "#rrggbb" or "rgb(r, g, b)") at opacity `alpha`; other forms as they are. */
+export function translucent(color, alpha) {
+  let rgb = null;
+  const hex = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(color);
+  if (hex) {
+    const h = hex[1].length === 3 ? [...hex[1]].map((c) => c + c).join("") : hex[1];
+    rgb = [0, 2, 4].map((i) => parseInt(h.slice(i, i + 2), 16));
+  } else {
+    const m = /^rgb\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*\)$/.exec(color);
+    if (m) rgb = m.slice(1).map(Number);
+  }
+  return rgb ? `rgba(${rgb.join(", ")}, ${alpha})` : color;
 }
 
 /** A short number for an axis: `digits` significant digits, "k" for thousands, an exponent
@@ -80,13 +107,15 @@ export const PENALTY_SERIES = [
 // With penalties shown, D's loss is labelled as what it is: the objective alone.
 const D_OBJECTIVE_LABEL = "D loss (objective only)";
 
-// What a mode chart shows and how it is estimated, for `n` generated samples (the config's
-// metrics.samples) and `k` modes. Shown under the chart's title.
+// Each chart's help, called as (samples, modes, baseline, metrics): `samples` the config's
+// metrics.samples, `modes` the data's number of modes, `baseline` the real-vs-real bands (or
+// null), `metrics` the config's metrics section. It returns "" (no help), a one-line summary,
+// or { summary, details }: the summary is always shown, the details (how the chart is
+// estimated) wait behind "How it's computed", so a learner reads one plain line first.
 const sampled = (n) => (n ? `${Number(n).toLocaleString("en-US")} generated samples` : "the generated samples");
 const HELP = {
   modes: (n) => `Modes nearest to at least one high-quality sample, of ${sampled(n)}. A spray over the plane covers modes too: read it with the two charts below.`,
   quality: (n) => `Share of ${sampled(n)} within 3σ of their nearest mode (distance in that mode's own σ per axis).`,
-  "reverse-kl": (n, k) => `KL(q ‖ uniform), q the share of all ${sampled(n)} nearest each mode, high quality or not. 0: an even spread; ${k ? `ln ${k} = ${Math.log(k).toFixed(2)}` : "ln K"}: all nearest one mode.`,
   "mode-histogram": (n) => `Of ${sampled(n)} at the latest metric row: the share nearest each mode and, of it, the share that is high quality.`,
 };
 
@@ -96,20 +125,54 @@ const HELP = {
 const BASELINE = "baseline:";
 const pct = (b) => (b && b.percentiles ? `${b.percentiles[0]}–${b.percentiles[1]}%` : "5–95%");
 const points = (n) => Number(n).toLocaleString("en-US");
-/** The help sentence for a band of two samples of `n` points each. */
-const bandHelp = (b, n) =>
-  `Shaded: what two independent real samples of ${points(n)} points each score (dashed: the mean; band: ${pct(b)} over ${b.pairs} pairs). Sampling alone keeps it above 0: a generator inside the band is as close as this sample size can tell.`;
-HELP.divergence = (n, k, b) => (b ? bandHelp(b, b.samples) : "");
-HELP.w1 = (n, k, b) => (b ? bandHelp(b, b.w1_samples) : "");
+// The band in a summary: what it is, in a few words.
+const BAND_SHORT = " Shaded band: real data scored against itself.";
+/** How a band of two samples of `n` points each is made. */
+const bandDetails = (b, n) =>
+  `Shaded band, in its line's colour: what two independent real samples of ${points(n)} points each score (dashed line: the mean; band: ${pct(b)} over ${b.pairs} pairs). Sampling alone keeps the score above 0: a generator inside the band is as close as this sample size can tell.`;
+HELP.divergence = (n, k, b, m) => ({
+  summary: `How far G's samples are from the data, compared cell by cell on a grid (0: the same counts).${b ? BAND_SHORT : ""}`,
+  details: `Both samples are counted on a ${m && m.grid ? `${m.grid} × ${m.grid} ` : ""}grid over the data's box, plus one cell for everything outside it. KL(real‖fake) and JS compare the two sets of counts, in bits; KL first adds half a count to every cell, so that a cell G leaves empty does not make it infinite; JS (0 to 1 bit) uses the counts as they are.${b ? ` ${bandDetails(b, b.samples)}` : ""}`,
+});
+HELP.w1 = (n, k, b) => ({
+  summary: `How far, on average, G's samples must move to land on the data's (earth mover's distance).${b ? BAND_SHORT : ""}`,
+  details: `Wasserstein-1 between the real and generated samples, each sample an equal share of mass: the least mean distance that mass must travel to turn one set into the other, solved exactly.${b ? ` ${bandDetails(b, b.w1_samples)}` : ""}`,
+});
 // The reverse KL's band is one real sample's own score: unequal mode weights raise it too.
-const reverseKl = HELP["reverse-kl"];
 HELP["reverse-kl"] = (n, k, b) => {
-  const own = reverseKl(n, k);
-  if (!b || !b.metrics.reverse_kl) return own;
-  return `${own} Shaded: what a real sample of ${points(b.samples)} points scores (dashed: the mean; band: ${pct(b)} over ${b.pairs} samples). Sampling alone keeps it above 0.`;
+  const top = k ? `ln ${k} = ${Math.log(k).toFixed(2)}` : "ln K";
+  const band = b && b.metrics.reverse_kl;
+  return {
+    summary: `How unevenly G's samples share out over the modes: 0 when even, ${top} when all are nearest one mode.${band ? " Shaded band: a real sample's own score." : ""}`,
+    details: `KL(q ‖ uniform) in nats, q the share of all ${sampled(n)} nearest each mode, high quality or not.${band ? ` Shaded band, in the line's colour: what a real sample of ${points(b.samples)} points scores (dashed line: the mean; band: ${pct(b)} over ${b.pairs} samples). Sampling alone keeps it above 0.` : ""}`,
+  };
 };
 Object.assign(HELP, KNN_HELP);
 HELP[VALUE_CHART.id] = valueHelp;
+
+/** A help as { summary, details } (a bare string is a summary alone). */
+export function helpParts(help) {
+  if (!help) return { summary: "", details: "" };
+  return typeof help === "string" ? { summary: help, details: "" } : { summary: help.summary || "", details: help.details || "" };
+}
+
+/** The note a chart needs when two of its bands overlap, as the precision and recall ones do
+ * near 0.98: drawn one over the other they read as one, so the note says both are there.
+ * `bands` are [name, {mean, low, high}]. */
+export function overlapNote(bands) {
+  for (let i = 0; i < bands.length; i++) {
+    for (let j = i + 1; j < bands.length; j++) {
+      const [na, a] = bands[i];
+      const [nb, b] = bands[j];
+      if (a.low <= b.high && b.low <= a.high) {
+        const [ma, mb] = formatValues([a.mean, b.mean]);
+        const where = ma === mb ? `both at about ${ma}` : `means ${ma} and ${mb}`;
+        return `The ${na} and ${nb} bands overlap (${where}): one is drawn over the other.`;
+      }
+    }
+  }
+  return "";
+}
 
 const CHARTS = [
   { id: "losses", title: "Loss", series: [["d_loss", "D loss", "discriminator"], ["g_loss", "G loss", "fake"]], penalties: true },
@@ -118,7 +181,7 @@ const CHARTS = [
   { id: "w1", title: "Wasserstein-1 distance", series: [["w1", "W1", "#0a7"]], baseline: { w1: "" } },
   ...KNN_CHARTS,
   VALUE_CHART,
-  { id: "modes", title: "Modes covered", series: [["modes_covered", "covered", "fake"], ["modes_total", "of", "#999"]], optional: true, counts: true },
+  { id: "modes", title: "Modes covered", series: [["modes_covered", "covered", "fake"], ["modes_total", "of", "#999"]], optional: true, counts: true, linear: true },
   { id: "quality", title: "High-quality fraction", series: [["high_quality_fraction", "high quality", "fake"]], optional: true },
   { id: "reverse-kl", title: "Reverse KL to even modes (nats)", series: [["reverse_kl", "KL(q ‖ uniform)", "#7a3b9e"]], optional: true, baseline: { reverse_kl: "" }, bandLabel: "a real sample" },
   { id: "mode-histogram", title: "Samples per mode", optional: true, histogram: true },
@@ -135,6 +198,7 @@ export class Charts {
     this.modeCounts = null;
     this.countsDrawn = true;
     this.samples = null;
+    this.metrics = null;
     this.drawnVersion = -1;
     this.drawnBaseline = null;
     new ResizeObserver(() => this.resize()).observe(container);
@@ -148,6 +212,7 @@ export class Charts {
   /** The config's metrics section: the sample count the help texts name. */
   setMetrics(metrics) {
     this.samples = metrics ? metrics.samples : null;
+    this.metrics = metrics || null;
     this.syncHelp();
   }
 
@@ -212,10 +277,24 @@ export class Charts {
   syncHelp() {
     const k = this.history.last("modes_total");
     for (const help of this.container.querySelectorAll(".chart-help")) {
-      const text = HELP[help.parentElement.dataset.chart](this.samples, k, this.baseline);
-      if (help.textContent !== text) help.textContent = text;
-      help.hidden = !text; // a band's help waits for the band
+      const id = help.parentElement.dataset.chart;
+      const { summary, details } = helpParts(HELP[id](this.samples, k, this.baseline, this.metrics));
+      const note = this.bandNote(CHARTS.find((d) => d.id === id));
+      // Only the texts change: a learner's open "How it's computed" stays open.
+      setText(help.querySelector(".chart-summary"), summary);
+      setText(help.querySelector(".chart-band-note"), note);
+      setText(help.querySelector(".chart-how p"), details);
+      help.querySelector(".chart-how").hidden = !details;
+      help.hidden = !summary && !details && !note;
     }
+  }
+
+  /** The overlap note for a chart's bands (see overlapNote), or "". */
+  bandNote(def) {
+    const metrics = this.baseline ? this.baseline.metrics : null;
+    if (!def || !def.baseline || !metrics) return "";
+    const bands = def.series.filter(([col]) => def.baseline[col] && metrics[col]).map(([col]) => [def.baseline[col], metrics[col]]);
+    return overlapNote(bands);
   }
 
   add(def) {
@@ -226,8 +305,19 @@ export class Charts {
     title.textContent = def.title;
     box.append(title);
     if (HELP[def.id]) {
-      const help = document.createElement("p");
+      // One plain line, a note when bands overlap, and the details behind a toggle.
+      const help = document.createElement("div");
       help.className = "chart-help";
+      const summary = document.createElement("p");
+      summary.className = "chart-summary";
+      const note = document.createElement("p");
+      note.className = "chart-band-note";
+      const how = document.createElement("details");
+      how.className = "chart-how";
+      const toggle = document.createElement("summary");
+      toggle.textContent = "How it's computed";
+      how.append(toggle, document.createElement("p"));
+      help.append(summary, note, how);
       box.append(help);
     }
     this.container.append(box);
@@ -246,7 +336,7 @@ export class Charts {
   /** A chart's series now: its own, and for the loss chart the penalties that have values
    * (with the total, and D's loss labelled as the objective alone). */
   seriesFor(def) {
-    return [...this.ownSeries(def), ...this.baselineSeries(def)];
+    return [...this.ownSeries(def), ...referenceSeries(def), ...this.baselineSeries(def)];
   }
 
   /** A chart's band series, one a metric the baseline has: [column, label, colour, dash]. */
@@ -271,19 +361,32 @@ export class Charts {
 
   makePlot(def, box) {
     const series = this.seriesFor(def);
-    const logAllowed = this.log && def.id !== "modes";
+    // A chart marked linear (counts, negative values) never takes the log scale.
+    const logAllowed = this.log && !def.linear;
     const bands = series.filter(([col]) => col.startsWith(BASELINE));
     const y = logAllowed ? { distr: 4, asinh: 0.001 } : { auto: true };
-    if (bands.length) y.range = (u, min, max) => this.bandRange(bands, min, max, logAllowed);
+    if (bands.length || def.keepInView) y.range = (u, min, max) => this.bandRange(bands, min, max, logAllowed, def.keepInView);
+    const hooks = [];
+    if (bands.length) hooks.push((u) => this.drawBands(u, bands));
+    if (def.references) hooks.push((u) => drawReferenceLabels(u, def.references));
+    // A band's legend swatch is filled as its band is, and dashed as its mean line.
+    const isBand = series.map((s) => s[0].startsWith(BASELINE));
     const plot = new uPlot(
       {
         width: this.width(box),
         height: 110,
         cursor: { drag: { x: false, y: false }, points: { size: 6 } },
-        legend: { live: true },
+        legend: {
+          live: true,
+          markers: {
+            fill: (u, si) => (isBand[si - 1] ? translucent(this.color(series[si - 1][2]), BAND_ALPHA) : "transparent"),
+            dash: (u, si) => (isBand[si - 1] ? "dashed" : "solid"),
+          },
+        },
         scales: { x: { time: false }, y },
-        // The bands go under the lines: drawn once the axes are, before any series.
-        hooks: bands.length ? { drawAxes: [(u) => this.drawBands(u, bands)] } : {},
+        // The bands and the reference labels go under the lines: drawn once the axes are,
+        // before any series.
+        hooks: hooks.length ? { drawAxes: hooks } : {},
         axes: [
           { size: 24, font: AXIS_FONT, ticks: { size: AXIS_TICK }, gap: AXIS_GAP },
           {
@@ -307,7 +410,11 @@ export class Charts {
               if (band) return bandValue(band); // the same whatever the cursor
               const x = idx == null ? lastValue(u.data[si]) : v;
               // Counts read as whole numbers ("3 of 8"), not "3.00".
-              return def.counts && x != null ? String(Math.round(x)) : formatValue(x);
+              if (def.counts && x != null) return String(Math.round(x));
+              // A value this run cannot have: say so and why, rather than a bare dash.
+              const na = def.undefinedWhen && def.undefinedWhen[series[si - 1][0]];
+              if (na && this.lacks(u, series, si, na.present, idx)) return na.text;
+              return formatValue(x);
             },
           })),
         ],
@@ -322,9 +429,24 @@ export class Charts {
     const iteration = this.history.column("iteration");
     return [iteration, ...series.map((s) => {
       const band = this.bandOf(s);
-      // A band series is its mean, level across the run.
-      return band ? iteration.map(() => band.mean) : this.history.column(s[0]);
+      // A band series is its mean, a reference its value, level across the run.
+      if (band) return iteration.map(() => band.mean);
+      if (s[0].startsWith(REFERENCE)) return iteration.map(() => s[4]);
+      return this.history.column(s[0]);
     })];
+  }
+
+  /** Whether series `si` has no value in the row under the cursor (`idx`; null: the newest
+   * row with a value in column `col`) while that row has one in `col`. */
+  lacks(u, series, si, col, idx) {
+    const ci = series.findIndex((s) => s[0] === col) + 1;
+    if (!ci) return false;
+    let row = idx;
+    if (row == null) {
+      row = u.data[ci].length - 1;
+      while (row >= 0 && u.data[ci][row] == null) row--;
+    }
+    return row >= 0 && u.data[ci][row] != null && u.data[si][row] == null;
   }
 
   /** The baseline band ({mean, low, high}) a series shows, or null for a metric's own. */
@@ -334,8 +456,8 @@ export class Charts {
   }
 
   /** The y range: the data's and every band whole. */
-  bandRange(bands, min, max, log) {
-    const values = [min, max];
+  bandRange(bands, min, max, log, keep = []) {
+    const values = [min, max, ...keep];
     for (const s of bands) {
       const b = this.bandOf(s);
       if (b) values.push(b.low, b.high);
@@ -354,15 +476,15 @@ export class Charts {
     ctx.beginPath();
     ctx.rect(bbox.left, bbox.top, bbox.width, bbox.height);
     ctx.clip();
-    ctx.globalAlpha = 0.16;
+    ctx.globalAlpha = BAND_ALPHA;
     for (const s of bands) {
       const b = this.bandOf(s);
       if (!b) continue;
       const top = u.valToPos(b.high, "y", true);
       const bottom = u.valToPos(b.low, "y", true);
       ctx.fillStyle = this.color(s[2]);
-      // At least 2 px, so a band narrower than a pixel still shows.
-      const h = Math.max(2, bottom - top);
+      // At least a few px, so a band narrower than a pixel still reads as a strip, not a line.
+      const h = Math.max(BAND_MIN_PX * (globalThis.devicePixelRatio || 1), bottom - top);
       ctx.fillRect(bbox.left, (top + bottom) / 2 - h / 2, bbox.width, h);
     }
     ctx.restore();
@@ -411,9 +533,47 @@ export class Charts {
   }
 }
 
+// A band's fill: light enough that the lines over it read, dark enough to see; and its least
+// height in CSS px.
+const BAND_ALPHA = 0.2;
+const BAND_MIN_PX = 4;
+
+// A reference series' columns start with this; series are [column, label, colour, dash, value].
+const REFERENCE = "reference:";
+
+/** A chart's reference lines (def.references: [value, label, colour, name on the plot]) as
+ * series, level at their value, so the legend names them. */
+function referenceSeries(def) {
+  return (def.references || []).map(([value, label, color]) => [`${REFERENCE}${label}`, label, color, [2, 3], value]);
+}
+
+/** Write each reference line's name just above it at the plot's left edge. */
+function drawReferenceLabels(u, references) {
+  const { ctx, bbox } = u;
+  const ratio = globalThis.devicePixelRatio || 1;
+  ctx.save();
+  ctx.font = `${Math.round(10 * ratio)}px system-ui, sans-serif`;
+  ctx.textBaseline = "bottom";
+  ctx.textAlign = "left"; // uPlot leaves it as its y axis had it (right)
+  for (const [value, , color, name] of references) {
+    const y = u.valToPos(value, "y", true);
+    if (!(y >= bbox.top && y <= bbox.top + bbox.height)) continue;
+    ctx.fillStyle = color;
+    ctx.fillText(name, bbox.left + 4 * ratio, y - 2 * ratio);
+  }
+  ctx.restore();
+}
+
 /** A band's legend value: its mean and its range. */
 function bandValue(b) {
-  return `${formatValue(b.mean)} (${formatValue(b.low)}–${formatValue(b.high)})`;
+  const [mean, low, high] = formatValues([b.mean, b.low, b.high]);
+  return `${mean} (${low}–${high})`;
+}
+
+/** Set an element's text, hiding it when there is none. */
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+  el.hidden = !text;
 }
 
 function seriesKey(series) {

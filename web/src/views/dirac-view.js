@@ -47,35 +47,77 @@ export function settingsWords(config, lossTitle = (kind) => kind) {
   return `${loss}; ${penalties.join(", ")}; ${scheme}; ${opts}`;
 }
 
-/** The one-line explanation: what the path does in how many iterations. */
-export function explanation(result) {
-  const n = result.iterations;
-  const early = n < result.steps ? ` (it stopped after ${n} of ${result.steps})` : "";
-  return `In ${n} iterations from (θ, ψ) = (${result.start.join(", ")})${early}, ${result.verdict.words}`;
+/** A number as a learner reads it: a true minus sign, not a hyphen. */
+const signed = (x) => String(x).replace(/^-/, "−");
+
+/** The page's optimizers by name, e.g. "Adam", or "G's Adam and D's SGD with momentum". */
+export function optimizerName(config) {
+  const one = (o) => {
+    if (o.kind === "sgd") return o.momentum > 0 ? "SGD with momentum" : "plain SGD";
+    return { adam: "Adam", rmsprop: "RMSProp" }[o.kind] || o.kind;
+  };
+  const g = one(config.g_optimizer);
+  const d = one(config.d_optimizer);
+  return g === d ? g : `G's ${g} and D's ${d}`;
 }
 
-/** With an adaptive optimizer (or momentum), what plain SGD at the same rates would do. */
-export function sgdWords(result) {
+/**
+ * The headline, as sentences: first what plain gradient steps at the page's learning rates do
+ * (the game's own dynamics, the grey arrows), then, when the page trains with something else,
+ * what its optimizer does. Both change when a setting changes what they do.
+ */
+export function headline(result, config) {
+  const n = result.iterations;
+  const from = `from (θ, ψ) = (${result.start.map(signed).join(", ")})`;
+  if (!result.plain_sgd) {
+    const early = n < result.steps ? ` (it stopped after ${n} of ${result.steps})` : "";
+    return [`In ${n} iterations of plain gradient steps ${from}${early}, ${result.verdict.words}`];
+  }
+  const early = n < result.steps ? ` (it stopped after ${n} of ${result.steps} iterations)` : "";
+  return [
+    `In ${result.steps} iterations of plain gradient steps at these learning rates ${from}, ${result.plain_sgd.words}`,
+    `With the page's ${optimizerName(config)} instead${early}, ${result.verdict.words}`,
+  ];
+}
+
+/** Only when the page's optimizers are not plain SGD: how they differ from plain steps,
+ * and whether one gets to the equilibrium where the other does not. */
+export function contrastWords(result, config) {
   if (!result.plain_sgd) return "";
-  const words = result.plain_sgd.words.replace(/^the point /, "");
-  return `With plain SGD at the same learning rates instead, the point ${words}`;
+  const name = optimizerName(config);
+  const kinds = [config.g_optimizer, config.d_optimizer].map((o) => o.kind);
+  const how = [];
+  if (kinds.some((k) => k === "adam" || k === "rmsprop")) {
+    how.push("Adam and RMSProp divide each parameter's step by the recent size of its gradients");
+  }
+  if ([config.g_optimizer, config.d_optimizer].some((o) => o.kind === "sgd" && o.momentum > 0)) {
+    how.push("momentum carries earlier steps on into later ones");
+  }
+  const why = `${how.join("; ")}, so the path need not follow the grey arrows.`;
+  const page = result.verdict.kind === "converges";
+  const plain = result.plain_sgd.kind === "converges";
+  const n = result.steps;
+  const both = name.includes(" and "); // "G's Adam and D's SGD …" takes a plural verb
+  if (page && !plain) return `${name} ${both ? "get" : "gets"} there within these ${n} iterations though plain gradient steps do not: ${why}`;
+  if (plain && !page) return `Plain gradient steps get there within these ${n} iterations though ${name} ${both ? "do" : "does"} not: ${why}`;
+  return why.charAt(0).toUpperCase() + why.slice(1);
 }
 
 /** What the eigenvalues of the field's Jacobian at (0, 0) say about small steps near it. */
 export function eigenWords(eigenvalues) {
   if (!eigenvalues) {
-    return "At (0, 0) the field jumps (WGAN-GP's penalty has a kink where D is flat), so its Jacobian has no eigenvalues there.";
+    return "At (0, 0) the field jumps (the gradient penalty has a kink where D is flat), so its Jacobian has no eigenvalues there.";
   }
   const shown = eigenvalues.map(([re, im]) => complexWords(re, im)).join(" and ");
   const re = eigenvalues.map(([r]) => r);
   const im = eigenvalues.map(([, i]) => Math.abs(i));
   const tiny = 1e-6;
   let meaning;
-  if (re.every((r) => r < -tiny)) meaning = "all real parts are negative, so small enough steps settle at the equilibrium";
-  else if (re.some((r) => r > tiny)) meaning = "a positive real part pushes the point away from the equilibrium";
-  else if (im.some((i) => i > tiny)) meaning = "purely imaginary: to first order the field only turns the point round the equilibrium and does not pull it in";
-  else meaning = "both zero: the field is flat near the equilibrium, so it neither pulls nor turns the point";
-  return `Near (0, 0) the field's Jacobian has eigenvalues ${shown}: ${meaning}.`;
+  if (re.every((r) => r < -tiny)) meaning = "Their real parts are negative, so small enough plain gradient steps settle at the equilibrium";
+  else if (re.some((r) => r > tiny)) meaning = "A positive real part pushes the point away from the equilibrium";
+  else if (im.some((i) => i > tiny)) meaning = "They are purely imaginary: to first order the field only turns the point round the equilibrium and does not pull it in";
+  else meaning = "Both are zero: the field is flat near the equilibrium, so it neither pulls nor turns the point";
+  return `Near (0, 0) the field's Jacobian has eigenvalues ${shown}. ${meaning}.`;
 }
 
 function complexWords(re, im) {
@@ -183,7 +225,8 @@ export class DiracView {
     if (key === this.sentKey) return this.pending;
     this.sentKey = key;
     const number = ++this.asked;
-    const words = settingsWords(this.config, this.lossTitle);
+    const config = this.config;
+    const words = settingsWords(config, this.lossTitle);
     this.el.status.textContent = "Computing…";
     this.pending = this.post(body).then(
       (result) => {
@@ -191,10 +234,11 @@ export class DiracView {
         this.result = result;
         this.el.status.textContent = "";
         this.el.settings.textContent = `Following: ${words}.`;
-        this.el.explain.textContent = explanation(result);
-        this.el.canvas.setAttribute("aria-label", `The Dirac-GAN's vector field and path of training. ${explanation(result)}`);
-        if (this.el.sgd) this.el.sgd.textContent = sgdWords(result);
-        this.el.eigen.textContent = eigenWords(result.eigenvalues);
+        const lead = headline(result, config);
+        sentences(this.el.explain, lead);
+        this.el.canvas.setAttribute("aria-label", `The Dirac-GAN's vector field and path of training. ${lead.join(" ")}`);
+        if (this.el.sgd) sentences(this.el.sgd, [contrastWords(result, config)]);
+        sentences(this.el.eigen, [eigenWords(result.eigenvalues)]);
         this.draw();
       },
       (err) => {
@@ -290,6 +334,25 @@ export class DiracView {
     ctx.fillText("ψ: D's slope", 0, 0);
     ctx.restore();
   }
+}
+
+/**
+ * Show `texts` in `el`, one span per sentence; a sentence that differs from the one shown
+ * before it in the same place flashes (class "dirac-changed"), so after a settings change the
+ * learner sees which sentences it changed. Nothing flashes the first time.
+ */
+export function sentences(el, texts) {
+  const before = [...el.querySelectorAll(":scope > span")].map((span) => span.textContent);
+  const shown = el.dataset.shown === "1";
+  const spans = texts.filter(Boolean).map((text, i) => {
+    const span = el.ownerDocument.createElement("span");
+    span.textContent = text;
+    if (shown && before[i] !== text) span.className = "dirac-changed";
+    return span;
+  });
+  el.dataset.shown = "1";
+  // A space between sentences, as in running text.
+  el.replaceChildren(...spans.flatMap((span, i) => (i ? [" ", span] : [span])));
 }
 
 function drawArrows(ctx, arrows) {

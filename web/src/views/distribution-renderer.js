@@ -7,7 +7,7 @@ import { scaleLinear } from "d3-scale";
 import { heatmapLut, overWhite } from "./colors.js";
 import { frameScale, isProbability, rampLevel } from "./score-scale.js";
 import { divergingLut, lensLevels } from "./heatmap-mode.js";
-import { fieldSegments } from "./field-layer.js";
+import { FIELD_STYLE, fieldSegments } from "./field-layer.js";
 import {
   Viewport, arrowSegments, axisTicks, clampToView, easeInOut, isCurve, latentLines, manifoldOpacity,
 } from "./math.js";
@@ -30,6 +30,8 @@ export const DENSITY_MASS = [0.9, 0.6, 0.3];
 const ALPHA_BUCKETS = 12;
 // D's colours are shown at this opacity over white, so that samples stand out on them.
 const HEAT_OPACITY = 0.55;
+// The period in CSS pixels of the hatch under undefined D* cells.
+const HATCH = 7;
 // D − D*'s diverging colours, lighter than opaque so that samples stand out on them, but
 // stronger than D's: at D's opacity small differences faded into the white middle.
 const GAP_LUT = overWhite(divergingLut(), 0.8);
@@ -109,6 +111,7 @@ export class DistributionRenderer {
     this.heatImage = null;
     this.heatKey = null;
     this.heatMode = "d"; // D, "optimal" (D*) or "gap" (D − D*): heatmap-mode.js
+    this.hatch = null; // the pattern under undefined D* cells
     this.sprites = {};
     this.cssWidth = 0;
     this.cssHeight = 0;
@@ -224,7 +227,40 @@ export class DistributionRenderer {
     ctx.imageSmoothingQuality = "low";
     const left = v.x(x0 - dx / 2);
     const top = v.y(y1 + dy / 2);
-    ctx.drawImage(this.heat, left, top, v.x(x1 + dx / 2) - left, v.y(y0 - dy / 2) - top);
+    const w = v.x(x1 + dx / 2) - left;
+    const h = v.y(y0 - dy / 2) - top;
+    // Undefined D* cells are transparent: a hatch under the image shows through them, so
+    // they do not read as white "can't tell" (the legend's hatched swatch matches).
+    if (mode !== "d") {
+      ctx.save();
+      ctx.fillStyle = this.hatchPattern();
+      ctx.fillRect(left, top, w, h);
+      ctx.restore();
+    }
+    ctx.drawImage(this.heat, left, top, w, h);
+  }
+
+  /** Grey diagonal lines on white, repeating every HATCH pixels. */
+  hatchPattern() {
+    if (!this.hatch) {
+      const tile = makeCanvas(HATCH, HATCH);
+      const c = tile.getContext("2d");
+      c.fillStyle = "#fff";
+      c.fillRect(0, 0, HATCH, HATCH);
+      c.strokeStyle = "#c4c4c4";
+      c.lineWidth = 1;
+      c.beginPath();
+      // One diagonal and the two corner pieces that continue it across the tile's edges.
+      c.moveTo(0, HATCH);
+      c.lineTo(HATCH, 0);
+      c.moveTo(-1, 1);
+      c.lineTo(1, -1);
+      c.moveTo(HATCH - 1, HATCH + 1);
+      c.lineTo(HATCH + 1, HATCH - 1);
+      c.stroke();
+      this.hatch = this.ctx.createPattern(tile, "repeat");
+    }
+    return this.hatch;
   }
 
   drawContour(f) {
@@ -469,16 +505,17 @@ export class DistributionRenderer {
   }
 
   drawField(f) {
-    this.drawArrows(fieldSegments(f.gField, f.gFieldSize, f.box), this.palette.gradient, 0.5, 0.9);
+    const s = FIELD_STYLE;
+    this.drawArrows(fieldSegments(f.gField, f.gFieldSize, f.box), s.color, 1, s.width, { color: s.halo, width: s.haloWidth });
   }
 
-  drawArrows(seg, color, alpha, width = 1.1) {
+  /** Arrows along `seg`; `halo` ({color, width}) strokes a wider line under them first. */
+  drawArrows(seg, color, alpha, width = 1.1, halo = null) {
     const ctx = this.ctx;
     const v = this.viewport;
     ctx.save();
     ctx.globalAlpha = alpha;
-    ctx.strokeStyle = color;
-    ctx.lineWidth = width;
+    ctx.lineJoin = halo ? "round" : "miter";
     ctx.beginPath();
     for (let i = 0; i < seg.length; i += 4) {
       const ax = v.x(seg[i]);
@@ -497,6 +534,13 @@ export class DistributionRenderer {
       ctx.moveTo(bx, by);
       ctx.lineTo(bx - head * (ux + 0.5 * uy), by - head * (uy - 0.5 * ux));
     }
+    if (halo) {
+      ctx.strokeStyle = halo.color;
+      ctx.lineWidth = halo.width;
+      ctx.stroke();
+    }
+    ctx.strokeStyle = color;
+    ctx.lineWidth = width;
     ctx.stroke();
     ctx.restore();
   }

@@ -5,6 +5,7 @@
 import { DistributionRenderer, MARGIN } from "./distribution-renderer.js";
 import { Viewport, formatNumber, gridValueAt, nearestPoint } from "./math.js";
 import { packingWords } from "../ui/packing-words.js";
+import { UNDEFINED_WORDS } from "./heatmap-mode.js";
 
 const MAX_QUEUE = 4;
 
@@ -309,14 +310,20 @@ export class DistributionView {
         html = `(${formatNumber(x)}, ${formatNumber(y)})${d === null ? "" : `<br>D ≈ ${formatNumber(d)}${packed.pointD}`}`;
         // With the optimal-discriminator lens on: D* there too, where it is defined.
         const opt = f.dOptimal ? gridValueAt(f.dOptimal, f.gridSize, f.box, x, y) : null;
-        if (opt !== null) html += `<br>D* ≈ ${Number.isFinite(opt) ? formatNumber(opt) : "undefined (no points here)"}`;
+        if (opt !== null) html += `<br>${Number.isFinite(opt) ? `D* ≈ ${formatNumber(opt)}` : `D*: ${UNDEFINED_WORDS} here`}`;
       }
     }
     this.setHighlight(fakeIndex);
     this.onHover(fakeIndex);
     if (this.tooltip.innerHTML !== html) this.tooltip.innerHTML = html;
     this.tooltip.hidden = false;
-    const tx = Math.min(px + MARGIN.left + 14, this.cssWidth - 150);
+    // Long lines (packing, undefined D*) wrap within the picture rather than run off its edge.
+    const room = `${Math.max(120, this.cssWidth - 8)}px`;
+    if (this.tooltip.style.maxWidth !== room) {
+      this.tooltip.style.maxWidth = room;
+      this.tooltip.style.whiteSpace = "normal";
+    }
+    const tx = Math.max(0, Math.min(px + MARGIN.left + 14, this.cssWidth - (this.tooltip.offsetWidth || 150) - 4));
     this.tooltip.style.transform = `translate(${tx}px, ${py + MARGIN.top + 12}px)`;
   }
 }

@@ -2,6 +2,11 @@
 // minus the gradient of G's loss for a fake placed there (frame array `g_field`, picture.py),
 // the same convention as the arrows at the fakes. Pure: the renderer strokes the segments.
 
+/** How the field's arrows are stroked: near black over a light halo, so that they read over
+ * any heatmap colour and apart from the purple fakes and G gradients at the fakes. The PNG
+ * legend's swatch (ui/exports.js) and the page's (style.css .swatch.field) match it. */
+export const FIELD_STYLE = { color: "#222", halo: "rgba(255, 255, 255, 0.85)", width: 1.4, haloWidth: 3.4 };
+
 /** Share of a cell the longest arrow spans. */
 export const FIELD_FILL = 0.9;
 

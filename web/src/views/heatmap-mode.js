@@ -4,6 +4,7 @@
 // the legend's words (web/test/heatmap-mode.test.js).
 import { PROBABILITY_SCALE, isProbability, rampLevel } from "./score-scale.js";
 import { formatNumber } from "./math.js";
+import { optionName } from "../state/controls.js";
 
 export const HEATMAP_MODES = [
   { id: "d", label: "D" },
@@ -108,7 +109,8 @@ const count = (n) => Number(n).toLocaleString("en-US");
 export function fakeDensityWords(how) {
   if (!how) return "";
   if (how.kind === "pushforward") {
-    const folds = how.folds ? " G folds the plane here: the overlapping sheets are added." : "";
+    // Where G folds the plane, several patches of noise land on the same spot.
+    const folds = how.folds ? " G folds the plane over itself here, so some spots are reached from several patches of noise: their densities are added." : "";
     const share = how.covered < 1 ? ` (the noise grid holds ${(how.covered * 100).toFixed(1)}% of its mass)` : "";
     return `p_g: the noise's density pushed through G, cell by cell on a fine noise grid${share}.${folds}`;
   }
@@ -122,10 +124,32 @@ export function realDensityWords(kind, width) {
   return "p_data: the data's own density, exact.";
 }
 
+/** The legend's entry beside a hatched swatch for cells where D* is undefined (drawn hatched by
+ * the renderer). */
+export const UNDEFINED_WORDS = "undefined (no real or fake mass)";
+
+/** The heatmap layer's name and tooltip in each mode: the layer draws what the mode shows. */
+export function heatLayerWords(mode) {
+  if (mode === "optimal") {
+    return { name: "D* heatmap", title: "The best D against the current G (D*) at every point: green looks real, purple looks fake; hatched where neither real nor fake points go" };
+  }
+  if (mode === "gap") {
+    return { name: "D − D* heatmap", title: "How far D is from the best D against the current G (D − D*): brown where D is less sure a point is real than it could be, teal where it is more sure" };
+  }
+  return { name: "D heatmap", title: "The discriminator's verdict at every point: green looks real, purple looks fake" };
+}
+
+// Where D* is worked out and what its blank cells mean; the same for D* and D − D*.
+const GRID_WORDS =
+  "D* is worked out once per cell of the heatmap's grid, so its edges are steps where D's are smooth. " +
+  "Hatched ▨: neither real nor fake points go there (both densities under 0.1% of an even spread over the picture), so D* is undefined. " +
+  "White beyond the grid: not computed.";
+
 /**
- * The legend for `mode` on `frame` with `config`: { low, high, fake, real, line, note }, as
- * score-scale's scaleLegend, plus `note`: the sentence under the picture saying what D* is
- * and how each density was obtained (null for D: its own legend stands).
+ * The legend for `mode` on `frame` with `config`: { low, high, fake, real, line, summary, how },
+ * as score-scale's scaleLegend, plus the words under the picture: `summary`, one plain sentence
+ * saying what the colours show, and `how`, the formula and how each density was obtained
+ * (behind "How it's computed"). null for D: its own legend stands.
  */
 export function lensLegend(mode, frame, config, span = null) {
   if (mode === "d") return null;
@@ -139,24 +163,35 @@ export function lensLegend(mode, frame, config, span = null) {
     ? `the mean, over packs of x with ${others}, of the pack's best D p_data(x)p_data(y) / (p_data(x)p_data(y) + p_g(x)p_g(y))`
     : "p_data / (p_data + p_g)";
   const scaled = t < 1 ? `${formatNumber(t)} · ` : "";
-  const how = `${fakeDensityWords(frame.fakeDensity)} ${realDensityWords(frame.realDensityKind, frame.realDensityWidth)} Blank: neither real nor fake points go there (both densities under 0.1% of an even spread over the picture), so D* is undefined.`;
+  const densities = `${fakeDensityWords(frame.fakeDensity)} ${realDensityWords(frame.realDensityKind, frame.realDensityWidth)}`;
   let what = `D*(x) = ${scaled}${formula}: the best D against this G.`;
   if (t < 1) what += ` Label smoothing moves D's optimum to ${formatNumber(t)} times the ratio.`;
+  // p_data / (p_data + p_g) is the chance that a point there is real when real and fake
+  // points are equally common: the best any D can answer.
+  const capped = t < 1 ? ` (times ${formatNumber(t)}: label smoothing)` : "";
+  let summary = m > 1
+    ? `D*: the best any D could say against this G, averaged over packs with the current fakes, as D is${capped}.`
+    : `D*: the best any D could say against this G, the chance that a point there is real if real and fake points are equally common${capped}.`;
   if (!ratioIsOptimum(loss)) {
-    what = `D*(x) = ${formula} is the optimum of the cross-entropy game, not of this loss: a ${loss} critic's best answer is another function, so D − D* is not drawn.`;
+    const name = optionName("loss.kind", loss);
+    what = `D*(x) = ${formula} is the optimum of the cross-entropy game, not of this loss (${name}): its critic's best answer is another function, so D − D* is not drawn.`;
+    summary = `D*: the best D of the ordinary real-or-fake game (log loss), not of this critic's loss (${name}), so D − D* is not shown.`;
   }
+  const how = `${what} ${densities} ${GRID_WORDS}`;
   if (mode === "gap") {
     const s = formatNumber(span ?? 1);
     return {
       low: `−${s}`, high: `+${s}`, fake: "D below D*", real: "D above D*",
       line: `D(x) − D*(x): −${s} … 0 … +${s}`,
-      note: `${what} ${how}`,
+      summary: "D − D*: how far D is from the best D against this G. Brown: D is less sure a point is real than the best D would be; teal: more sure; white: D matches D*.",
+      how: `The colour is D(x) − D*(x), its ends ±${s} (95% of the differences fit). ${how}`,
     };
   }
   const prob = isProbability(frame.output) || loss === "lsgan";
   return {
     low: "0", high: `${formatNumber(t)}`, fake: "looks fake", real: "looks real",
     line: `D*(x): ${prob ? "the optimal D" : "the cross-entropy game's optimal D"} 0 … ${formatNumber(t / 2)} … ${formatNumber(t)}`,
-    note: `${what} ${how}`,
+    summary,
+    how,
   };
 }

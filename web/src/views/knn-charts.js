@@ -29,15 +29,24 @@ function estimate(b) {
 /** The band's sentence: a second real sample in G's place. */
 function band(b) {
   if (!b) return "";
-  return ` Shaded: a second real sample of ${count(b.knn_samples)} points scored in G's place (dashed: the mean; band: ${pct(b)} over ${b.pairs} pairs): inside it is as good as this sample size can tell.`;
+  return ` Shaded bands, each in its line's colour: a second real sample of ${count(b.knn_samples)} points scored in G's place (dashed line: the mean; band: ${pct(b)} over ${b.pairs} pairs): inside it is as good as this sample size can tell.`;
 }
 
-// Help texts by chart id, called as charts.js calls them: (samples, modes, baseline).
+// Why recall and coverage can part: the balls they use are not the same.
+const RECALL_VS_COVERAGE =
+  " Recall and coverage can disagree: generated samples spread thinly over the plane have big balls, which take in many real samples (high recall), while few of them land in the real samples' small balls (low coverage).";
+
+// Help texts by chart id, called as charts.js calls them: (samples, modes, baseline). Each is
+// a plain summary and the details of how it is estimated.
 export const KNN_HELP = {
-  "precision-recall": (n, modes, b) =>
-    `Precision: the share of generated samples inside some real sample's ball (fakes that look real). Recall: the share of real samples inside some generated sample's ball (data G reaches). ${estimate(b)}${band(b)}`,
-  "density-coverage": (n, modes, b) =>
-    `Density: the real balls a generated sample falls in, on average, over k (about 1 when G matches the data; above 1 where G crowds dense parts). Coverage: the share of real samples whose ball holds a generated one. ${estimate(b)}${band(b)}`,
+  "precision-recall": (n, modes, b) => ({
+    summary: `Precision: how many fakes look real. Recall: how much of the data G reaches.${b ? " Shaded bands: real data in G's place." : ""}`,
+    details: `Precision: the share of generated samples inside some real sample's ball. Recall: the share of real samples inside some generated sample's ball. ${estimate(b)}${RECALL_VS_COVERAGE}${band(b)}`,
+  }),
+  "density-coverage": (n, modes, b) => ({
+    summary: `Density: how closely the fakes crowd around real samples (about 1 when G matches the data). Coverage: the share of real samples with a fake close by.${b ? " Shaded bands: real data in G's place." : ""}`,
+    details: `Density: for each generated sample, the number of real samples' balls it falls in, divided by k, averaged over the generated samples (above 1 where G crowds the data's dense parts). Coverage: the share of real samples whose ball holds at least one generated sample. ${estimate(b)}${RECALL_VS_COVERAGE}${band(b)}`,
+  }),
 };
 
 // Series are [column, label, colour]: scores over the generated samples in G's colour, scores
