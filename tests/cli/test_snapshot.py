@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ganlab.cli.snapshot import FAKE, REAL, render_png
+from ganlab.cli.snapshot import FAKE, REAL, SIZE, figure, render_png, render_rgb
 from ganlab.engine.config import merge
 from ganlab.engine.picture import Picture, PictureCache, compute_picture
 from ganlab.engine.trainer import Trainer
@@ -111,21 +111,24 @@ def test_render_png_handles_flat_heatmap_and_zero_gradients(tmp_path: Path) -> N
     check_png(render_png(collapsed, tmp_path / "collapsed.png"))
 
 
-def test_the_legend_says_what_the_arrows_are(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_legend_says_what_the_arrows_are() -> None:
     """The arrows are minus the loss gradient at each fake, not where the update moves it
     (Adam and the weights decide that): the legend names them as what they are."""
-    import matplotlib.pyplot as plt
+    fig = figure(picture_of({}))
+    labels = [t.get_text() for ax in fig.axes for t in ax.get_legend().get_texts()]
+    assert "−∇ G's loss at each fake" in labels
+    assert not any("moves" in label for label in labels)
 
-    seen: list[list[str]] = []
-    close = plt.close
 
-    def keep_labels(fig: Any) -> None:
-        seen.append([t.get_text() for ax in fig.axes for t in ax.get_legend().get_texts()])
-        close(fig)
+def test_render_rgb_is_the_png_s_pixels(tmp_path: Path) -> None:
+    """A movie frame is the snapshot's drawing: the same pixels as the PNG, as uint8 RGB."""
+    import matplotlib.image
 
-    monkeypatch.setattr(plt, "close", keep_labels)
-    render_png(picture_of({}), tmp_path / "snap.png")
-    assert seen and "−∇ G's loss at each fake" in seen[0]
-    assert not any("moves" in label for label in seen[0])
+    picture = picture_of({})
+    frame = render_rgb(picture, "iteration 10")
+    assert frame.shape == (SIZE, SIZE, 3) and frame.dtype == np.uint8
+    assert SIZE % 2 == 0  # H.264 with 4:2:0 chroma needs even sides
+    png = matplotlib.image.imread(render_png(picture, tmp_path / "s.png", "iteration 10"))
+    assert np.array_equal(frame, np.round(png[..., :3] * 255).astype(np.uint8))
+    other = render_rgb(picture, "iteration 11")  # the title is drawn on the frame
+    assert not np.array_equal(frame, other)

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from ganlab.cli import movie as movie_lib  # imports no torch or av
 from ganlab.engine import bounded_json
 from ganlab.engine.bounded_json import JsonLimit
 from ganlab.engine.config import ConfigError, ExperimentConfig, merge, parse_config, set_dotted
@@ -280,10 +281,13 @@ def _shown(path: Path) -> str:
 def cmd_train(args: argparse.Namespace) -> int:
     config, steps = build_config(args)
     files = [*RESULT_FILES, *([RUN_FILE] if args.save_run else [])]
+    movie = _movie_plan(args, steps)
     from ganlab.engine.trainer import Trainer, resolve_device
 
     resolve_device(config.device)  # `device=cuda` without CUDA: refuse before writing
     out = prepare_out(args.out, files)
+    if movie is not None:  # after --out, whose new folder may hold the movie
+        _check_movie_path(args.movie)
     import torch
 
     torch.set_num_threads(args.threads)
@@ -291,13 +295,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     # Keep metric rows to about a hundred per run, so evaluation never dominates training.
     every = max(config.metrics.every, math.ceil(steps / MAX_METRIC_ROWS))
     trainer.configure({"metrics": {"every": every}})
+    recorder = _start_movie(args, movie, steps, config.data.name) if movie else None
     start = time.perf_counter()
-    with _StopOnInterrupt() as stop:
-        _train(trainer, steps, every, stop, quiet=args.quiet)
-    train_seconds = time.perf_counter() - start
-    diverged = trainer.diverged()
     try:
-        final = _write_results(trainer, config, out, args, train_seconds, stop.requested)
+        with _StopOnInterrupt() as stop:
+            _train(trainer, steps, every, stop, quiet=args.quiet, movie=recorder)
+            if recorder is not None:  # the last iteration, also after Ctrl-C or divergence
+                recorder.capture(trainer)
+    finally:  # a second Ctrl-C still leaves a playable movie of the frames so far
+        if recorder is not None:
+            recorder.close()
+    # Drawing frames is not training: iterations_per_second stays the training speed.
+    train_seconds = time.perf_counter() - start - (recorder.seconds if recorder else 0.0)
+    diverged = trainer.diverged()
+    movie_info = _movie_info(args, recorder) if recorder else None
+    try:
+        final = _write_results(trainer, config, out, args, train_seconds, stop.requested,
+                               movie_info)  # fmt: skip
     except OSError as exc:
         _fail(f"ganlab: error: cannot write the results to {out}: {_reason(exc)}")
         return 1
@@ -311,7 +325,57 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"wrote {_shown(out)}/final.json, samples.csv, metrics.csv, snapshot.png  "
               f"{_fmt(final)}")  # fmt: skip
+        if recorder is not None:
+            print(f"wrote {_shown(Path(args.movie))}: {recorder.writer.frames} frames at "
+                  f"{recorder.writer.fps} frames/s")  # fmt: skip
     return 0
+
+
+def _movie_plan(args: argparse.Namespace, steps: int) -> movie_lib.Format | None:
+    """Check the --movie flags before anything is written; None without --movie."""
+    if args.movie is None:
+        for flag, value in (("--movie-every", args.movie_every), ("--movie-fps", args.movie_fps)):
+            if value is not None:
+                raise UsageError(f"{flag}: give --movie PATH too")
+        return None
+    if not args.movie.strip():
+        raise UsageError("--movie: give the movie's file name, got an empty name")
+    try:
+        fmt = movie_lib.movie_format(args.movie)
+    except movie_lib.MovieError as exc:
+        raise UsageError(f"--movie: {exc}") from None
+    if args.movie_every is None:
+        args.movie_every = movie_lib.default_every(steps)
+    frames = movie_lib.frame_count(steps, args.movie_every)
+    if frames > movie_lib.MAX_FRAMES:
+        least = math.ceil(steps / (movie_lib.MAX_FRAMES - 2))
+        raise UsageError(f"--movie-every: {args.movie_every} gives {frames} frames over "
+                         f"{steps} steps; at most {movie_lib.MAX_FRAMES}: give {least} "
+                         "or more")  # fmt: skip
+    if args.movie_fps is None:
+        args.movie_fps = movie_lib.DEFAULT_FPS
+    return fmt
+
+
+def _check_movie_path(name: str) -> None:
+    try:
+        movie_lib.check_path(name)
+    except movie_lib.MovieError as exc:
+        raise UsageError(f"--movie: {exc}") from None
+
+
+def _start_movie(
+    args: argparse.Namespace, fmt: movie_lib.Format, steps: int, name: str
+) -> movie_lib.Recorder:
+    writer = movie_lib.MovieWriter(args.movie, fmt, args.movie_fps)
+    return movie_lib.Recorder(writer, args.movie_every, steps, name)
+
+
+def _movie_info(args: argparse.Namespace, recorder: movie_lib.Recorder) -> dict[str, Any]:
+    return {"path": _shown(Path(args.movie)), "frames": recorder.writer.frames,
+            "every": recorder.every, "fps": recorder.writer.fps,
+            # time spent on frames, left out of train_seconds
+            "seconds": round(recorder.seconds, 3)}  # fmt: skip
 
 
 def _fmt(row: dict[str, float]) -> str:
@@ -319,7 +383,14 @@ def _fmt(row: dict[str, float]) -> str:
     return "  ".join(f"{label} {row[k]:.3g}" for k, label in keys if k in row)
 
 
-def _train(trainer: Trainer, steps: int, every: int, stop: _StopOnInterrupt, quiet: bool) -> None:
+def _train(
+    trainer: Trainer,
+    steps: int,
+    every: int,
+    stop: _StopOnInterrupt,
+    quiet: bool,
+    movie: movie_lib.Recorder | None = None,
+) -> None:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -335,10 +406,20 @@ def _train(trainer: Trainer, steps: int, every: int, stop: _StopOnInterrupt, qui
     with Progress(*columns, disable=quiet, transient=False) as progress:
         task = progress.add_task("train", total=steps, rate=0.0, row="")
         done = 0
+        if movie is not None:
+            movie.capture(trainer)  # iteration 0
         while done < steps and not trainer.diverged() and not stop.requested:
-            done += trainer.train(min(every, steps - done), should_stop=lambda: stop.requested)
-            rate = done / max(time.perf_counter() - start, 1e-9)
+            chunk = min(every - done % every, steps - done)  # stop at metric rows and frames
+            if movie is not None:
+                chunk = min(chunk, movie.next_frame(done) - done)
+            done += trainer.train(chunk, should_stop=lambda: stop.requested)
+            if movie is not None and movie.due(done):
+                movie.capture(trainer)
+            drawing = movie.seconds if movie is not None else 0.0  # not training time
+            rate = done / max(time.perf_counter() - start - drawing, 1e-9)
             row = _fmt(trainer.history[-1]) if trainer.history else ""
+            if movie is not None:
+                row = f"{row}  movie: {movie.writer.frames} of {movie.total} frames".strip()
             progress.update(task, completed=done, rate=rate, row=row)
 
 
@@ -349,6 +430,7 @@ def _write_results(
     args: argparse.Namespace,
     train_seconds: float,
     interrupted: bool,
+    movie: dict[str, Any] | None = None,
 ) -> dict[str, float]:
     from ganlab.cli.snapshot import render_png
     from ganlab.engine.evaluation import metric_row
@@ -371,6 +453,7 @@ def _write_results(
         "diverged": trainer.diverged(),
         "interrupted": interrupted,
         "metrics": final,
+        **({"movie": movie} if movie else {}),
     }
     (out / "final.json").write_text(json.dumps(summary, indent=2, allow_nan=True) + "\n")
     picture = compute_picture(trainer, PictureCache())
@@ -484,6 +567,14 @@ def make_parser() -> argparse.ArgumentParser:
                        help="CPU threads for PyTorch (1)")  # fmt: skip
         p.add_argument("--quiet", action="store_true", help="no progress bar")
     train.add_argument("--save-run", action="store_true", help="also write run.safetensors")
+    train.add_argument("--movie", metavar="PATH",
+                       help=f"also write a movie of the picture ({', '.join(movie_lib.FORMATS)}); "
+                       "its folder must exist")  # fmt: skip
+    train.add_argument("--movie-every", type=_int_in(1, MAX_STEPS), metavar="N",
+                       help=f"iterations between frames (default: about "
+                       f"{movie_lib.TARGET_FRAMES} frames per run)")  # fmt: skip
+    train.add_argument("--movie-fps", type=_int_in(1, movie_lib.MAX_FPS), metavar="N",
+                       help=f"movie frames per second ({movie_lib.DEFAULT_FPS})")  # fmt: skip
     train.set_defaults(func=cmd_train)
     sweep.set_defaults(func=cmd_sweep, seed=None)
     serve = sub.add_parser("serve", help="serve the app (settings also from GANLAB_* variables)")

@@ -1,12 +1,18 @@
-"""A still picture of a run as a PNG (for the CLI and reports; the browser draws its own)."""
+"""A still picture of a run, as a PNG or as a movie frame (for the CLI and reports; the browser
+draws its own)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ganlab.engine.picture import Picture
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 # GAN Lab's colours: real green, fake purple, gradients pink; heatmap purple - grey - green.
 REAL = "#008837"
@@ -15,15 +21,41 @@ GRADIENT = "#c414db"
 HEATMAP = ["#a33ebd", "#f7f7f7", "#008837"]
 
 
-def render_png(picture: Picture, path: str | Path, title: str = "") -> Path:
-    import matplotlib
+SIZE = 600  # pixels, square; even, as H.264 movies of these pictures need
+DPI = 100
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+
+def figure(picture: Picture, title: str = "") -> Figure:
+    """The picture on a new SIZE x SIZE figure, laid out and ready to save or rasterise.
+    Built without pyplot, so no global figure list grows and nothing needs closing."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(SIZE / DPI, SIZE / DPI), dpi=DPI)
+    FigureCanvasAgg(fig)
+    draw(fig.add_subplot(), picture, title)
+    fig.tight_layout()
+    return fig
+
+
+def render_png(picture: Picture, path: str | Path, title: str = "") -> Path:
+    path = Path(path)
+    figure(picture, title).savefig(path)
+    return path
+
+
+def render_rgb(picture: Picture, title: str = "") -> np.ndarray:
+    """The same drawing as render_png, as a (SIZE, SIZE, 3) uint8 array (a movie frame)."""
+    fig = figure(picture, title)
+    fig.canvas.draw()
+    rgba = np.asarray(fig.canvas.buffer_rgba())  # type: ignore[attr-defined]
+    return np.ascontiguousarray(rgba[..., :3])
+
+
+def draw(ax: Axes, picture: Picture, title: str = "") -> None:
     from matplotlib.colors import LinearSegmentedColormap, Normalize
 
     xmin, xmax, ymin, ymax = picture.box
-    fig, ax = plt.subplots(figsize=(6, 6), dpi=100)
     cmap = LinearSegmentedColormap.from_list("ganlab", HEATMAP)
     values = picture.d_grid
     if picture.output == "probability":
@@ -61,8 +93,3 @@ def render_png(picture: Picture, path: str | Path, title: str = "") -> Path:
     if picture.partners > 1:  # D judges packs: say what the colours and arrows average
         ax.set_xlabel(f"Packing: heatmap, fakes' D and arrows are means over {picture.partners} "
                       "packs with partners from the current fakes", fontsize=7)  # fmt: skip
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
