@@ -84,18 +84,78 @@ def counters(pg) -> dict[str, int]:  # type: ignore[no-untyped-def]
 
 
 def set_control(pg, path: str, value: str) -> None:  # type: ignore[no-untyped-def]
-    """Change a hyperparameter as a user does: open its node's settings, choose or type the
-    value, and close them again."""
+    """Change a hyperparameter as a user does: open its node's settings (and their "more"
+    section if the control is in it), choose, tick ("true"/"false") or type the value, and
+    close them again."""
     control = pg.locator(f"[data-testid='ctl-{path}']")
     node = control.evaluate("e => e.closest('.node-panel').dataset.panel")
     pg.click(f"[data-testid=node-{node}]")
+    if control.evaluate("e => Boolean(e.closest('details')) && !e.closest('details').open"):
+        pg.locator(f"[data-panel={node}] details.advanced > summary").click()
     control.wait_for(state="visible")
-    if control.evaluate("e => e.tagName") == "SELECT":
+    kind = control.evaluate("e => e.tagName === 'SELECT' ? 'select' : e.type")
+    if kind == "select":
         control.select_option(value)
+    elif kind == "checkbox":
+        control.set_checked(value == "true")
     else:
         control.fill(value)
         control.dispatch_event("change")
     pg.keyboard.press("Escape")
+    pg.locator("#node-popover").wait_for(state="hidden")
+
+
+def play_rows(pg, rows: int = 3) -> None:  # type: ignore[no-untyped-def]
+    """Play until the run has `rows` metric rows, pause, and wait for the picture to settle."""
+    pg.click("[data-testid=play-pause]")
+    pg.wait_for_function(f"window.ganlabTest.historyLength >= {rows}", timeout=60_000)
+    pg.click("[data-testid=play-pause]")
+    settle(pg)
+
+
+def chart_legend(pg, chart: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """A chart's legend: each series' label and the value it shows."""
+    rows = pg.evaluate(
+        """(id) => [...document.querySelectorAll(`[data-chart=${id}] .u-legend .u-series`)]
+             .map(r => [r.querySelector('.u-label').textContent,
+                        r.querySelector('.u-value').textContent])""",
+        chart,
+    )
+    return dict(rows)
+
+
+def translucent_rows(pg, chart: str) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """The widest row of a chart's canvas drawn translucent, and the canvas' width. A band
+    (alpha 0.2: 51 of 255; two overlapping, 0.36: 92) fills rows across the plot; lines
+    alone leave only a few anti-aliased pixels a row."""
+    widest, width = pg.evaluate(
+        """(id) => {
+          const c = document.querySelector(`[data-chart=${id}] canvas`);
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+          const rows = new Array(c.height).fill(0);
+          for (let i = 3; i < d.length; i += 4) {
+            if (d[i] >= 45 && d[i] <= 100) rows[Math.floor((i >> 2) / c.width)]++;
+          }
+          return [Math.max(...rows), c.width];
+        }""",
+        chart,
+    )
+    return widest, width
+
+
+def chart_fits(pg, chart: str) -> bool:  # type: ignore[no-untyped-def]
+    """Nothing of the chart runs off its box or the screen."""
+    return pg.evaluate(
+        """(id) => { const b = document.querySelector(`[data-chart=${id}]`);
+             const r = b.getBoundingClientRect();
+             return b.scrollWidth <= b.clientWidth + 1 && r.right <= innerWidth + 1; }""",
+        chart,
+    )
+
+
+def three_digits(v: float) -> float:
+    """A number as a chart's legend shows it: three significant digits."""
+    return float(f"{v:.3g}")
 
 
 def file_menu(pg, testid: str) -> None:  # type: ignore[no-untyped-def]

@@ -8,37 +8,23 @@ from __future__ import annotations
 import re
 
 import pytest
-from e2e_helpers import ARTIFACTS, SIZES, open_app, settle, sized_page
+from e2e_helpers import (
+    ARTIFACTS,
+    SIZES,
+    chart_fits,
+    chart_legend,
+    open_app,
+    play_rows,
+    sized_page,
+    three_digits,
+    translucent_rows,
+)
 
 from ganlab.engine.config import DataConfig
 from ganlab.engine.distributions import resolve
 from ganlab.engine.evaluation import real_baseline
 
 BAND_CHARTS = ["divergence", "w1"]
-
-
-def _legend(page, chart: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    rows = page.evaluate(
-        """(id) => [...document.querySelectorAll(`[data-chart=${id}] .u-legend .u-series`)]
-             .map(r => [r.querySelector('.u-label').textContent,
-                        r.querySelector('.u-value').textContent])""",
-        chart,
-    )
-    return dict(rows)
-
-
-# The widest row of a chart's canvas drawn translucent (one band's alpha is 0.2: 51 of 255;
-# two overlapping, 0.36: 92), and the canvas' width: a band, at least 4 px high, fills rows
-# across the plot; lines alone, only a few anti-aliased pixels a row.
-TRANSLUCENT = """(id) => {
-  const c = document.querySelector(`[data-chart=${id}] canvas`);
-  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-  const rows = new Array(c.height).fill(0);
-  for (let i = 3; i < d.length; i += 4) {
-    if (d[i] >= 45 && d[i] <= 100) rows[Math.floor((i >> 2) / c.width)]++;
-  }
-  return [Math.max(...rows), c.width];
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -48,29 +34,22 @@ def expected() -> dict[str, tuple[float, float, float]]:
     return {name: (b.mean, b.low, b.high) for name, b in bands.items()}
 
 
-def _three(v: float) -> float:
-    return float(f"{v:.3g}")
-
-
 @pytest.mark.parametrize("size", list(SIZES))
 def test_grid25_divergence_charts_show_the_real_baseline(browser, server_url, size, expected):  # type: ignore[no-untyped-def]
     context, page, errors = sized_page(browser, server_url, size)
     try:
         open_app(page, "#data.name=grid25&metrics.every=20")
         page.wait_for_function("window.ganlabTest.config.data.name === 'grid25'")
-        page.click("[data-testid=play-pause]")
-        page.wait_for_function("window.ganlabTest.historyLength >= 3", timeout=60_000)
-        page.click("[data-testid=play-pause]")
-        settle(page)
+        play_rows(page)
         page.wait_for_function(
             "document.querySelectorAll('[data-chart=w1] .u-legend .u-series').length === 3"
         )
 
         # Each band's legend: the server's mean and its 5th-95th percentiles, as computed here.
-        div = _legend(page, "divergence")
+        div = chart_legend(page, "divergence")
         band = "two real samples (5–95%)"
         assert list(div) == ["iteration", "KL(real‖fake)", "JS", f"KL: {band}", f"JS: {band}"]
-        w1 = _legend(page, "w1")
+        w1 = chart_legend(page, "w1")
         assert list(w1) == ["iteration", "W1", "two real samples (5–95%)"]
         for value, name in ((div["KL: two real samples (5–95%)"], "kl_grid"),
                             (div["JS: two real samples (5–95%)"], "js_grid"),
@@ -78,7 +57,7 @@ def test_grid25_divergence_charts_show_the_real_baseline(browser, server_url, si
             match = re.fullmatch(r"(\S+) \((\S+)–(\S+)\)", value)
             assert match, value
             shown = [float(x) for x in match.groups()]
-            assert shown == [_three(v) for v in expected[name]], name
+            assert shown == [three_digits(v) for v in expected[name]], name
 
         # A plain line shown, with the band in it; how the band is made behind the toggle.
         assert page.inner_text("[data-chart=w1] .chart-summary").endswith(
@@ -100,20 +79,14 @@ def test_grid25_divergence_charts_show_the_real_baseline(browser, server_url, si
             "document.querySelectorAll('[data-chart=w1] .u-legend .u-series').length === 3"
         )
         for chart in ("w1", "divergence"):
-            filled, width = page.evaluate(TRANSLUCENT, chart)
+            filled, width = translucent_rows(page, chart)
             assert filled >= 0.6 * width, (chart, filled, width)
-        filled, width = page.evaluate(TRANSLUCENT, "losses")
+        filled, width = translucent_rows(page, "losses")
         assert filled < 0.2 * width, (filled, width)
 
         # Nothing runs off its chart or the screen.
         for chart in BAND_CHARTS:
-            fits = page.evaluate(
-                """(id) => { const b = document.querySelector(`[data-chart=${id}]`);
-                     const r = b.getBoundingClientRect();
-                     return b.scrollWidth <= b.clientWidth + 1 && r.right <= innerWidth + 1; }""",
-                chart,
-            )
-            assert fits, chart
+            assert chart_fits(page, chart), chart
         block = page.locator(".charts-block")
         block.scroll_into_view_if_needed()
         block.screenshot(path=str(ARTIFACTS / f"baseline-{size}.png"))

@@ -6,22 +6,7 @@ turns R1 on."""
 from __future__ import annotations
 
 import pytest
-from e2e_helpers import ARTIFACTS, SIZES, open_app, sized_page
-
-
-def _set_number(page, path: str, value: str) -> None:  # type: ignore[no-untyped-def]
-    """Type a value into a setting as a learner does: open its node (and its more settings),
-    type, close."""
-    control = page.locator(f"[data-testid='ctl-{path}']")
-    node = control.evaluate("e => e.closest('.node-panel').dataset.panel")
-    page.click(f"[data-testid=node-{node}]")
-    if control.evaluate("e => Boolean(e.closest('details')) && !e.closest('details').open"):
-        page.locator(f"[data-panel={node}] details.advanced > summary").click()
-    control.wait_for(state="visible")
-    control.fill(value)
-    control.dispatch_event("change")
-    page.keyboard.press("Escape")
-    page.locator("#node-popover").wait_for(state="hidden")
+from e2e_helpers import ARTIFACTS, SIZES, open_app, set_control, sized_page
 
 
 def _explained(page, not_before: str = "") -> str:  # type: ignore[no-untyped-def]
@@ -77,7 +62,7 @@ def test_plain_steps_lead_and_r1_changes_the_headline(browser, server_url, size)
         section.scroll_into_view_if_needed()
         section.screenshot(path=str(ARTIFACTS / f"dirac-plain-{size}.png"))
 
-        _set_number(page, "loss.r1", "1")
+        set_control(page, "loss.r1", "1")
         _explained(page, plain)
         # R1 changes what plain steps do, and that sentence of the headline flashes.
         (lead_r1, adam_r1) = _spans(page, "dirac-explain")

@@ -9,7 +9,17 @@ from __future__ import annotations
 import re
 
 import pytest
-from e2e_helpers import ARTIFACTS, SIZES, open_app, settle, sized_page
+from e2e_helpers import (
+    ARTIFACTS,
+    SIZES,
+    chart_fits,
+    chart_legend,
+    open_app,
+    play_rows,
+    sized_page,
+    three_digits,
+    translucent_rows,
+)
 
 from ganlab.engine.config import DataConfig
 from ganlab.engine.distributions import resolve
@@ -18,32 +28,12 @@ from ganlab.engine.evaluation import real_baseline
 KNN = {"precision-recall": ("precision", "recall"), "density-coverage": ("density", "coverage")}
 BAND = "two real samples (5–95%)"
 
-LEGEND = """(id) => [...document.querySelectorAll(`[data-chart=${id}] .u-legend .u-series`)]
-  .map(r => [r.querySelector('.u-label').textContent, r.querySelector('.u-value').textContent])"""
-
-# The widest row of a chart's canvas drawn translucent: one band (alpha 0.2: 51 of 255) or
-# two overlapping ones (0.36: 92). A band fills rows across the plot; lines alone, only a few
-# anti-aliased pixels a row (under 30 px at these sizes).
-TRANSLUCENT = """(id) => {
-  const c = document.querySelector(`[data-chart=${id}] canvas`);
-  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-  const rows = new Array(c.height).fill(0);
-  for (let i = 3; i < d.length; i += 4) {
-    if (d[i] >= 45 && d[i] <= 100) rows[Math.floor((i >> 2) / c.width)]++;
-  }
-  return [Math.max(...rows), c.width];
-}"""
-
 
 @pytest.fixture(scope="module")
 def expected() -> dict[str, tuple[float, float, float]]:
     """The bands the server should send for ring8 at the default metrics settings."""
     bands = real_baseline(resolve(DataConfig(name="ring8")), 2000, 500, 30)
     return {name: (b.mean, b.low, b.high) for name, b in bands.items()}
-
-
-def _three(v: float) -> float:
-    return float(f"{v:.3g}")
 
 
 def _band_values(text: str) -> list[float]:
@@ -58,24 +48,21 @@ def test_ring8_knn_charts_show_their_scores_and_bands(browser, server_url, size,
     try:
         open_app(page, "#data.name=ring8&metrics.every=20")
         page.wait_for_function("window.ganlabTest.config.data.name === 'ring8'")
-        page.click("[data-testid=play-pause]")
-        page.wait_for_function("window.ganlabTest.historyLength >= 3", timeout=60_000)
-        page.click("[data-testid=play-pause]")
-        settle(page)
+        play_rows(page)
         page.wait_for_function(
             "document.querySelectorAll('[data-chart=density-coverage] .u-legend .u-series')"
             ".length === 5"
         )
 
         for chart, (a, b) in KNN.items():
-            legend = dict(page.evaluate(LEGEND, chart))
+            legend = chart_legend(page, chart)
             assert list(legend) == ["iteration", a, b, f"{a}: {BAND}", f"{b}: {BAND}"], chart
             for name in (a, b):
                 shown = _band_values(legend[f"{name}: {BAND}"])
-                assert shown == [_three(v) for v in expected[name]], name
+                assert shown == [three_digits(v) for v in expected[name]], name
                 value = float(legend[name])  # the newest row's score, a number
                 assert 0.0 <= value <= (3.0 if name == "density" else 1.0), (name, value)
-            widest, width = page.evaluate(TRANSLUCENT, chart)
+            widest, width = translucent_rows(page, chart)
             assert widest >= 0.6 * width, (chart, widest, width)
 
         # One plain line shown; how it is computed behind a closed toggle.
@@ -100,27 +87,21 @@ def test_ring8_knn_charts_show_their_scores_and_bands(browser, server_url, size,
         assert "share of real samples whose ball holds at least one generated" in help_dc
 
         # The reverse KL's band: one real sample's own score.
-        rkl = dict(page.evaluate(LEGEND, "reverse-kl"))
+        rkl = chart_legend(page, "reverse-kl")
         shown = _band_values(rkl["a real sample (5–95%)"])
-        assert shown == [_three(v) for v in expected["reverse_kl"]]
+        assert shown == [three_digits(v) for v in expected["reverse_kl"]]
         assert "what a real sample of 2,000 points scores" in (
             page.text_content("[data-chart=reverse-kl] .chart-how") or ""
         )
         # Its numbers in one notation: all exponents or none.
         band_text = rkl["a real sample (5–95%)"]
         assert band_text.count("e") in (0, 3), band_text
-        assert page.evaluate(TRANSLUCENT, "reverse-kl")[0] >= 0.6 * width
-        widest, width = page.evaluate(TRANSLUCENT, "losses")
+        assert translucent_rows(page, "reverse-kl")[0] >= 0.6 * width
+        widest, width = translucent_rows(page, "losses")
         assert widest < 0.2 * width, ("no band on the loss chart", widest, width)
 
         for chart in [*KNN, "reverse-kl"]:
-            fits = page.evaluate(
-                """(id) => { const b = document.querySelector(`[data-chart=${id}]`);
-                     const r = b.getBoundingClientRect();
-                     return b.scrollWidth <= b.clientWidth + 1 && r.right <= innerWidth + 1; }""",
-                chart,
-            )
-            assert fits, chart
+            assert chart_fits(page, chart), chart
         # What a learner sees: each chart scrolled to the bottom of the window (on a phone the
         # picture stays on top, and the charts scroll under it).
         for chart in [*KNN, "reverse-kl"]:

@@ -7,19 +7,17 @@ from __future__ import annotations
 import re
 
 import pytest
-from e2e_helpers import ARTIFACTS, SIZES, open_app, settle, sized_page
+from e2e_helpers import (
+    ARTIFACTS,
+    SIZES,
+    chart_fits,
+    chart_legend,
+    open_app,
+    play_rows,
+    sized_page,
+)
 
 MODE_CHARTS = ["modes", "quality", "reverse-kl", "mode-histogram"]
-
-
-def _legend(page, chart: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    rows = page.evaluate(
-        """(id) => [...document.querySelectorAll(`[data-chart=${id}] .u-legend .u-series`)]
-             .map(r => [r.querySelector('.u-label').textContent,
-                        r.querySelector('.u-value').textContent])""",
-        chart,
-    )
-    return dict(rows)
 
 
 @pytest.mark.parametrize("size", list(SIZES))
@@ -28,10 +26,7 @@ def test_ring8_shows_quality_reverse_kl_and_eight_mode_bars(browser, server_url,
     try:
         open_app(page, "#data.name=ring8&metrics.every=20")
         page.wait_for_function("window.ganlabTest.config.data.name === 'ring8'")
-        page.click("[data-testid=play-pause]")
-        page.wait_for_function("window.ganlabTest.historyLength >= 3", timeout=60_000)
-        page.click("[data-testid=play-pause]")
-        settle(page)
+        play_rows(page)
         bars = page.locator("[data-chart=mode-histogram] [data-testid=mode-bar]")
         page.wait_for_function(
             "document.querySelectorAll('[data-chart=mode-histogram] [data-testid=mode-bar]')"
@@ -42,10 +37,10 @@ def test_ring8_shows_quality_reverse_kl_and_eight_mode_bars(browser, server_url,
             assert page.locator(f"[data-chart={chart}]").is_visible(), chart
 
         # The two new series, with values, and help that says what they are and on how many.
-        quality = _legend(page, "quality")
+        quality = chart_legend(page, "quality")
         assert list(quality) == ["iteration", "high quality"]
         assert 0.0 <= float(quality["high quality"]) <= 1.0
-        rkl = _legend(page, "reverse-kl")
+        rkl = chart_legend(page, "reverse-kl")
         # (and the real-sample band, once the server's baseline has come: test_knn_charts.py)
         assert list(rkl)[:2] == ["iteration", "KL(q ‖ uniform)"]
         assert 0.0 <= float(rkl["KL(q ‖ uniform)"]) <= 2.08  # at most ln 8
@@ -73,13 +68,7 @@ def test_ring8_shows_quality_reverse_kl_and_eight_mode_bars(browser, server_url,
 
         # Nothing runs off its chart or the screen.
         for chart in MODE_CHARTS:
-            fits = page.evaluate(
-                """(id) => { const b = document.querySelector(`[data-chart=${id}]`);
-                     const r = b.getBoundingClientRect();
-                     return b.scrollWidth <= b.clientWidth + 1 && r.right <= innerWidth + 1; }""",
-                chart,
-            )
-            assert fits, chart
+            assert chart_fits(page, chart), chart
         block = page.locator(".charts-block")
         block.scroll_into_view_if_needed()
         block.screenshot(path=str(ARTIFACTS / f"modes-{size}.png"))

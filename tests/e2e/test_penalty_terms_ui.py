@@ -7,20 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from e2e_helpers import ARTIFACTS, SIZES, open_app, settle, sized_page
-
-
-def _set(page, path: str, value: str) -> None:  # type: ignore[no-untyped-def]
-    """Choose a control's value as a learner does: open its node, choose, close."""
-    control = page.locator(f"[data-testid='ctl-{path}']")
-    node = control.evaluate("e => e.closest('.node-panel').dataset.panel")
-    page.click(f"[data-testid=node-{node}]")
-    if control.evaluate("e => Boolean(e.closest('details')) && !e.closest('details').open"):
-        page.locator(f"[data-panel={node}] details.advanced > summary").click()
-    control.wait_for(state="visible")
-    control.select_option(value)
-    page.keyboard.press("Escape")
-    page.locator("#node-popover").wait_for(state="hidden")
+from e2e_helpers import ARTIFACTS, SIZES, chart_legend, open_app, set_control, settle, sized_page
 
 
 def _wait_config(page, path: str, value: object) -> None:  # type: ignore[no-untyped-def]
@@ -29,16 +16,6 @@ def _wait_config(page, path: str, value: object) -> None:  # type: ignore[no-unt
              return JSON.stringify(path.split('.').reduce((o, k) => o && o[k], c)) === value; }""",
         arg=[path, json.dumps(value)],
     )
-
-
-def _legend(page) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """The loss chart's legend: each series' label and the value it shows."""
-    rows = page.evaluate(
-        """() => [...document.querySelectorAll('[data-chart=losses] .u-legend .u-series')]
-             .map(r => [r.querySelector('.u-label').textContent,
-                        r.querySelector('.u-value').textContent])"""
-    )
-    return dict(rows)
 
 
 def _number(text: str) -> float:
@@ -60,11 +37,11 @@ def test_wgan_gp_shows_its_penalty_in_slow_motion_and_in_the_loss_chart(  # type
         page.wait_for_function(
             "document.querySelectorAll('[data-chart=losses] .u-legend .u-series').length >= 3"
         )
-        plain = _legend(page)
+        plain = chart_legend(page, "losses")
         assert "D loss" in plain and "G loss" in plain
         assert not any("penalty" in label or "total" in label for label in plain), plain
 
-        _set(page, "loss.kind", "wgan_gp")
+        set_control(page, "loss.kind", "wgan_gp")
         _wait_config(page, "loss.kind", "wgan_gp")
         # The note that the loss's recipe was applied would cover the charts' screenshots.
         page.locator(".toast", has_text="usual settings").locator("button").click()
@@ -81,7 +58,7 @@ def test_wgan_gp_shows_its_penalty_in_slow_motion_and_in_the_loss_chart(  # type
             "[...document.querySelectorAll('[data-chart=losses] .u-label')]"
             ".some(e => e.textContent.includes('GP'))"
         )
-        legend = _legend(page)
+        legend = chart_legend(page, "losses")
         assert list(legend) == [
             "iteration", "D loss (objective only)", "G loss", "λ·GP (weighted penalty)",
             "D total = loss + penalties",

@@ -13,7 +13,7 @@ import json
 import re
 
 import pytest
-from e2e_helpers import ARTIFACTS, open_app, settle
+from e2e_helpers import ARTIFACTS, open_app, set_control, settle
 
 SIZES = {"laptop": (1280, 800), "tablet": (800, 900), "phone": (390, 844)}
 
@@ -25,27 +25,6 @@ def _wait_config(page, path: str, value: object) -> None:  # type: ignore[no-unt
              return JSON.stringify(path.split('.').reduce((o, k) => o && o[k], c)) === value; }""",
         arg=[path, json.dumps(value)],
     )
-
-
-def _set(page, path: str, value: str) -> None:  # type: ignore[no-untyped-def]
-    """Set a control as a learner does: open its node, then "more settings" where it sits
-    there, choose, tick or type the value, and close the settings."""
-    control = page.locator(f"[data-testid='ctl-{path}']")
-    node = control.evaluate("e => e.closest('.node-panel').dataset.panel")
-    page.click(f"[data-testid=node-{node}]")
-    if control.evaluate("e => Boolean(e.closest('details')) && !e.closest('details').open"):
-        page.locator(f"[data-panel={node}] details.advanced > summary").click()
-    control.wait_for(state="visible")
-    kind = control.evaluate("e => e.tagName === 'SELECT' ? 'select' : e.type")
-    if kind == "select":
-        control.select_option(value)
-    elif kind == "checkbox":
-        control.set_checked(value == "true")
-    else:
-        control.fill(value)
-        control.dispatch_event("change")
-    page.keyboard.press("Escape")
-    page.locator("#node-popover").wait_for(state="hidden")
 
 
 def _fake_label(page) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -97,11 +76,11 @@ def test_the_page_names_the_averaged_generator_wherever_it_describes_the_dots(  
         assert plain["tag"] == "" and plain["explain"] == "" and plain["charts"] == ""
         assert "fake samples" in plain["legend"].split(" | ")
 
-        _set(page, "generator.ema", "0.999")
+        set_control(page, "generator.ema", "0.999")
         _wait_config(page, "generator.ema", 0.999)
         # The weight average keeps G's weights: nothing says it starts afresh.
         assert page.locator(".toast", has_text="fresh weights").count() == 0
-        _set(page, "view.average", "true")
+        set_control(page, "view.average", "true")
         _wait_config(page, "view.average", True)
         # Train a little, so the average and G differ.
         page.select_option("[data-testid=speed]", "")
@@ -126,7 +105,7 @@ def test_the_page_names_the_averaged_generator_wherever_it_describes_the_dots(  
 
         # The label is true: the same noise gives other points with the average turned off.
         averaged = page.evaluate("window.ganlabTest.frame(['fake']).fake")
-        _set(page, "view.average", "false")
+        set_control(page, "view.average", "false")
         _wait_config(page, "view.average", False)
         settle(page)
         itself = page.evaluate("window.ganlabTest.frame(['fake']).fake")
@@ -134,9 +113,9 @@ def test_the_page_names_the_averaged_generator_wherever_it_describes_the_dots(  
         assert _fake_label(page)["tag"] == ""
 
         # On, but with EMA 0 there is no average: the page says G itself is shown.
-        _set(page, "view.average", "true")
+        set_control(page, "view.average", "true")
         _wait_config(page, "view.average", True)
-        _set(page, "generator.ema", "0")
+        set_control(page, "generator.ema", "0")
         _wait_config(page, "generator.ema", 0)
         settle(page)
         words = _fake_label(page)
@@ -156,7 +135,7 @@ def test_the_page_names_the_averaged_generator_wherever_it_describes_the_dots(  
 
 def test_slow_motion_says_g_is_judged_by_the_unrolled_d(page):  # type: ignore[no-untyped-def]
     open_app(page)
-    _set(page, "training.unrolled_steps", "3")
+    set_control(page, "training.unrolled_steps", "3")
     _wait_config(page, "training.unrolled_steps", 3)
     page.click("[data-testid=slow-motion]")
     text = page.locator("#walk-text")
