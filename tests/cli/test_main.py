@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -353,15 +352,7 @@ def test_write_failure_after_training_is_one_line(
     assert os.strerror(errno.ENOSPC) in lines[0]
 
 
-@pytest.fixture
-def _sigint_raises() -> Iterator[None]:
-    """Python's own Ctrl-C handler, even where the test run was started with SIGINT ignored."""
-    before = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, before)
-
-
-@pytest.mark.usefixtures("_sigint_raises")
+@pytest.mark.usefixtures("sigint_raises")
 def test_ctrl_c_stops_training_and_writes_the_results_so_far(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -139,14 +139,7 @@ def test_default_every_and_webm(tmp_path: Path) -> None:
     assert codec.name == "vp9" and len(frames) == frame_count(3, default_every(3)) == 4
 
 
-@pytest.fixture
-def _sigint_raises() -> Iterator[None]:
-    before = signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, before)
-
-
-@pytest.mark.usefixtures("_sigint_raises")
+@pytest.mark.usefixtures("sigint_raises")
 def test_ctrl_c_finishes_the_movie_with_the_frames_so_far(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
