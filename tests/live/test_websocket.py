@@ -595,6 +595,9 @@ def test_invalid_config_answers_an_error_and_the_session_still_works(client):
             ({"loss": {"kind": "nope"}}, "loss.kind"),
             ({"bogus": 1}, "bogus"),
             ({"view": {"grid": 100_000}}, "view.grid"),
+            ({"view": {"field": 65}}, "view.field"),
+            ({"view": {"field": -1}}, "view.field"),
+            ({"view": {"optimal": "yes"}}, "view.optimal"),
         ]
         for patch, path in cases:
             cid = ws.send("config", set=patch)
