@@ -61,7 +61,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _short(text: str, limit: int = 40) -> str:
+def short(text: str, limit: int = 40) -> str:
     """User input echoed in a message, cut so that a huge value keeps the line readable."""
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
@@ -75,7 +75,7 @@ def _one_line(message: str) -> str:
     return text
 
 
-def _reason(exc: OSError) -> str:
+def os_reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
@@ -102,7 +102,7 @@ def _read_config(name: str) -> dict[str, Any]:
     except IsADirectoryError:
         raise UsageError(f"--config: {name} is a folder; give a JSON file") from None
     except OSError as exc:
-        raise UsageError(f"--config: cannot read {name}: {_reason(exc)}") from None
+        raise UsageError(f"--config: cannot read {name}: {os_reason(exc)}") from None
     except ValueError:  # an embedded NUL, only possible in-process
         raise UsageError(f"--config: {name!r} is not a valid file name") from None
     if len(raw) > MAX_CONFIG_BYTES:
@@ -130,7 +130,7 @@ def _parse_value(key: str, text: str) -> Any:
     except json.JSONDecodeError:
         return text
     except JsonLimit as exc:
-        raise UsageError(f"--set {_short(key)}: {exc}") from None
+        raise UsageError(f"--set {short(key)}: {exc}") from None
 
 
 def build_config(args: argparse.Namespace) -> tuple[ExperimentConfig, int]:
@@ -140,7 +140,7 @@ def build_config(args: argparse.Namespace) -> tuple[ExperimentConfig, int]:
     if args.preset is not None:
         preset = PRESETS.get(args.preset)
         if preset is None:
-            raise UsageError(f"--preset: unknown preset {_short(repr(args.preset))}; "
+            raise UsageError(f"--preset: unknown preset {short(repr(args.preset))}; "
                              f"allowed: {', '.join(PRESETS)}")  # fmt: skip
         data, steps = dict(preset.config), preset.steps
     if args.config is not None:
@@ -149,12 +149,12 @@ def build_config(args: argparse.Namespace) -> tuple[ExperimentConfig, int]:
     for item in args.set or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--set: expected key=value, got {_short(repr(item))}")
+            raise UsageError(f"--set: expected key=value, got {short(repr(item))}")
         key = key.strip()
         parsed = _parse_value(key, value.strip())
         # `a.a.a...=1` nests like `[[[...]]]` does: deep enough, it breaks repr and merge.
         if key.count(".") + 1 + bounded_json.depth(parsed, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
-            raise UsageError(f"--set {_short(key)}: nests deeper than {MAX_JSON_DEPTH} levels; "
+            raise UsageError(f"--set {short(key)}: nests deeper than {MAX_JSON_DEPTH} levels; "
                              "fields are named like generator.layers")  # fmt: skip
         set_dotted(patch, key, parsed)
     data = merge(data, patch)
@@ -198,7 +198,7 @@ def _probe(path: Path) -> None:
         with open(target, "ab"):
             pass
     except OSError as exc:
-        raise UsageError(f"--out: cannot write {path}: {_reason(exc)}; "
+        raise UsageError(f"--out: cannot write {path}: {os_reason(exc)}; "
                          "give a folder where the results can be written") from None  # fmt: skip
 
 
@@ -220,7 +220,7 @@ def prepare_out(name: str, files: list[str]) -> Path:
         raise UsageError(f"--out: {out} exists and is not a folder; give a folder") from None
     except OSError as exc:
         _remove_folders(created)
-        raise UsageError(f"--out: cannot create the folder {out}: {_reason(exc)}; give a "
+        raise UsageError(f"--out: cannot create the folder {out}: {os_reason(exc)}; give a "
                          "folder that can be created and written") from None  # fmt: skip
     except UsageError:
         _remove_folders(created)
@@ -237,7 +237,7 @@ def _remove_folders(folders: list[Path]) -> None:
 # --------------------------------------------------------------------------- train
 
 
-class _StopOnInterrupt:
+class StopOnInterrupt:
     """While training, the first Ctrl-C asks the loop to stop after the current step, so
     the results so far are still written; a second one raises KeyboardInterrupt as usual."""
 
@@ -246,7 +246,7 @@ class _StopOnInterrupt:
         self._installed = False
         self._previous: Any = signal.default_int_handler
 
-    def __enter__(self) -> _StopOnInterrupt:
+    def __enter__(self) -> StopOnInterrupt:
         previous = signal.getsignal(signal.SIGINT)
         # Only the main thread may set handlers; an ignored SIGINT stays ignored.
         if previous is not signal.SIG_IGN and _in_main_thread():
@@ -273,7 +273,7 @@ def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def _shown(path: Path) -> str:
+def shown(path: Path) -> str:
     """A path for stdout, whose strict encoding rejects undecodable file-name bytes."""
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
@@ -298,7 +298,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     recorder = _start_movie(args, movie, steps, config.data.name) if movie else None
     start = time.perf_counter()
     try:
-        with _StopOnInterrupt() as stop:
+        with StopOnInterrupt() as stop:
             _train(trainer, steps, every, stop, quiet=args.quiet, movie=recorder)
             if recorder is not None:  # the last iteration, also after Ctrl-C or divergence
                 recorder.capture(trainer)
@@ -313,20 +313,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         final = _write_results(trainer, config, out, args, train_seconds, stop.requested,
                                movie_info)  # fmt: skip
     except OSError as exc:
-        _fail(f"ganlab: error: cannot write the results to {out}: {_reason(exc)}")
+        fail(f"ganlab: error: cannot write the results to {out}: {os_reason(exc)}")
         return 1
     if stop.requested:
-        _fail(f"ganlab: interrupted at iteration {trainer.iteration} of {steps}; "
+        fail(f"ganlab: interrupted at iteration {trainer.iteration} of {steps}; "
               f"wrote the results so far to {out}")  # fmt: skip
         return EXIT_INTERRUPTED
     if diverged:
-        _fail(f"ganlab: training diverged (NaN or inf) at iteration {trainer.iteration}")
+        fail(f"ganlab: training diverged (NaN or inf) at iteration {trainer.iteration}")
         return 1
     if not args.quiet:
-        print(f"wrote {_shown(out)}/final.json, samples.csv, metrics.csv, snapshot.png  "
+        print(f"wrote {shown(out)}/final.json, samples.csv, metrics.csv, snapshot.png  "
               f"{_fmt(final)}")  # fmt: skip
         if recorder is not None:
-            print(f"wrote {_shown(Path(args.movie))}: {recorder.writer.frames} frames at "
+            print(f"wrote {shown(Path(args.movie))}: {recorder.writer.frames} frames at "
                   f"{recorder.writer.fps} frames/s")  # fmt: skip
     return 0
 
@@ -372,7 +372,7 @@ def _start_movie(
 
 
 def _movie_info(args: argparse.Namespace, recorder: movie_lib.Recorder) -> dict[str, Any]:
-    return {"path": _shown(Path(args.movie)), "frames": recorder.writer.frames,
+    return {"path": shown(Path(args.movie)), "frames": recorder.writer.frames,
             "every": recorder.every, "fps": recorder.writer.fps,
             # time spent on frames, left out of train_seconds
             "seconds": round(recorder.seconds, 3)}  # fmt: skip
@@ -387,7 +387,7 @@ def _train(
     trainer: Trainer,
     steps: int,
     every: int,
-    stop: _StopOnInterrupt,
+    stop: StopOnInterrupt,
     quiet: bool,
     movie: movie_lib.Recorder | None = None,
 ) -> None:
@@ -536,7 +536,7 @@ def _int_in(low: int, high: int) -> Callable[[str], int]:
             value = None
         if value is None or not low <= value <= high:
             raise argparse.ArgumentTypeError(
-                f"must be a whole number from {low} to {high}, got {_short(repr(text))}"
+                f"must be a whole number from {low} to {high}, got {short(repr(text))}"
             )
         return value
 
@@ -586,7 +586,7 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str) -> None:
+def fail(message: str) -> None:
     """One line on stderr, whatever the message quotes (file names may hold newlines)."""
     print(_one_line(message), file=sys.stderr)
 
@@ -596,10 +596,10 @@ def main(argv: list[str] | None = None) -> int:
         args = make_parser().parse_args(argv)
         return int(args.func(args))
     except (UsageError, ConfigError) as exc:
-        _fail(f"ganlab: error: {exc}")
+        fail(f"ganlab: error: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:  # Ctrl-C outside the training loop (which stops by itself)
-        _fail("ganlab: interrupted")
+        fail("ganlab: interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # `ganlab presets | head -1`: the reader left; say nothing more
         devnull = os.open(os.devnull, os.O_WRONLY)

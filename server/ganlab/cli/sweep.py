@@ -27,13 +27,13 @@ from ganlab.cli.main import (
     EXIT_INTERRUPTED,
     FINAL_SAMPLES,
     MAX_INT_DIGITS,
-    _fail,
-    _reason,
-    _short,
-    _shown,
-    _StopOnInterrupt,
+    StopOnInterrupt,
     build_config,
+    fail,
+    os_reason,
     prepare_out,
+    short,
+    shown,
 )
 from ganlab.engine.config import ExperimentConfig
 
@@ -79,7 +79,7 @@ def parse_seeds(text: str, limit: int = MAX_SEEDS) -> list[int]:
     for item in text.split(","):
         match = SEED_ITEM.match(item)
         if match is None:
-            raise argparse.ArgumentTypeError(f"{example}; got {_short(repr(item.strip()))}")
+            raise argparse.ArgumentTypeError(f"{example}; got {short(repr(item.strip()))}")
         first = int(match[1])
         last = first if match[2] is None else int(match[2])
         if last < first:
@@ -89,12 +89,12 @@ def parse_seeds(text: str, limit: int = MAX_SEEDS) -> list[int]:
         for seed in (first, last):
             if not low <= seed <= high:
                 raise argparse.ArgumentTypeError(
-                    f"seed {_short(str(seed))} is outside the config's range {low}-{high}"
+                    f"seed {short(str(seed))} is outside the config's range {low}-{high}"
                 )
         count += last - first + 1  # counted before expanding: `0-2000000000` stays cheap
         if count > limit:
             raise argparse.ArgumentTypeError(
-                f"{_short(text)} names more than {limit} seeds; a sweep trains at most {limit}"
+                f"{short(text)} names more than {limit} seeds; a sweep trains at most {limit}"
             )
         spans.append((first, last))
     seeds: list[int] = []
@@ -171,7 +171,7 @@ def groups_of(runs: list[SeedRun]) -> list[list[SeedRun]]:
     return list(groups.values())
 
 
-def train_runs(groups: list[list[SeedRun]], steps: int, stop: _StopOnInterrupt, quiet: bool) -> int:
+def train_runs(groups: list[list[SeedRun]], steps: int, stop: StopOnInterrupt, quiet: bool) -> int:
     """Step every group `steps` times (fewer if stopped); returns the iterations done. A
     diverged run leaves its group at the next check and keeps the weights it had."""
     from rich.progress import (
@@ -528,7 +528,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     runs = make_runs(config, seeds)
     groups = groups_of(runs)
     start = time.perf_counter()
-    with _StopOnInterrupt() as stop:
+    with StopOnInterrupt() as stop:
         done = train_runs(groups, steps, stop, quiet=args.quiet)
     seconds = time.perf_counter() - start
     evaluate(runs, quiet=args.quiet)
@@ -560,14 +560,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         title = _figure_title(config, done, runs, stats)
         render_sweep_png(runs, pictures, out / "sweep.png", title)
     except OSError as exc:
-        _fail(f"ganlab: error: cannot write the results to {out}: {_reason(exc)}")
+        fail(f"ganlab: error: cannot write the results to {out}: {os_reason(exc)}")
         return 1
     if not args.quiet:
         print_tables(runs, stats, bar)
-        print(f"wrote {_shown(out)}/{', '.join(SWEEP_FILES)}  ({len(runs)} seeds in "
+        print(f"wrote {shown(out)}/{', '.join(SWEEP_FILES)}  ({len(runs)} seeds in "
               f"{len(groups)} group{'s' if len(groups) > 1 else ''}, {seconds:.1f} s)")  # fmt: skip
     if stop.requested:
-        _fail(f"ganlab: interrupted at iteration {done} of {steps}; "
+        fail(f"ganlab: interrupted at iteration {done} of {steps}; "
               f"wrote the results so far to {out}")  # fmt: skip
         return EXIT_INTERRUPTED
     return 0
