@@ -105,6 +105,17 @@ def set_control(pg, path: str, value: str) -> None:  # type: ignore[no-untyped-d
     pg.locator("#node-popover").wait_for(state="hidden")
 
 
+def draw_stroke(pg, points) -> None:  # type: ignore[no-untyped-def]
+    """Drag across the drawing pad through unit-square points (y up)."""
+    box = pg.locator("[data-testid=draw-canvas]").bounding_box()
+    to_px = lambda x, y: (box["x"] + x * box["width"], box["y"] + (1 - y) * box["height"])  # noqa: E731
+    pg.mouse.move(*to_px(*points[0]))
+    pg.mouse.down()
+    for p in points[1:]:
+        pg.mouse.move(*to_px(*p), steps=8)
+    pg.mouse.up()
+
+
 def play_rows(pg, rows: int = 3) -> None:  # type: ignore[no-untyped-def]
     """Play until the run has `rows` metric rows, pause, and wait for the picture to settle."""
     pg.click("[data-testid=play-pause]")

@@ -8,6 +8,7 @@ import pytest
 from e2e_helpers import (
     canvas_png,
     counters,
+    draw_stroke,
     file_menu,
     open_app,
     set_control,
@@ -191,17 +192,6 @@ def test_layer_toggles_hide_and_show(page, query, mode):
     assert page.errors == []
 
 
-def _draw_stroke(page, points):  # type: ignore[no-untyped-def]
-    """Drag across the drawing pad through unit-square points (y up)."""
-    box = page.locator("[data-testid=draw-canvas]").bounding_box()
-    to_px = lambda x, y: (box["x"] + x * box["width"], box["y"] + (1 - y) * box["height"])  # noqa: E731
-    page.mouse.move(*to_px(*points[0]))
-    page.mouse.down()
-    for p in points[1:]:
-        page.mouse.move(*to_px(*p), steps=8)
-    page.mouse.up()
-
-
 def _fake_to_real_distance(page) -> float:  # type: ignore[no-untyped-def]
     """Mean distance from each fake sample to its nearest real sample, in the current frame."""
     return page.evaluate(
@@ -222,22 +212,22 @@ def test_drawing_a_distribution_and_training_moves_the_fakes_to_it(page):
     apply = page.locator("[data-testid=draw-apply]")
     assert apply.is_disabled(), "an empty drawing cannot be applied"
     # Undo and clear work; cancel sends nothing.
-    _draw_stroke(page, [(0.2, 0.2), (0.4, 0.3)])
+    draw_stroke(page, [(0.2, 0.2), (0.4, 0.3)])
     assert apply.is_enabled()
     page.click("[data-testid=draw-undo]")
     assert apply.is_disabled()
-    _draw_stroke(page, [(0.2, 0.2), (0.4, 0.3)])
+    draw_stroke(page, [(0.2, 0.2), (0.4, 0.3)])
     page.click("[data-testid=draw-clear]")
     assert apply.is_disabled()
-    _draw_stroke(page, [(0.5, 0.5), (0.6, 0.6)])
+    draw_stroke(page, [(0.5, 0.5), (0.6, 0.6)])
     page.click("[data-testid=draw-cancel]")
     assert page.evaluate("window.ganlabTest.config.data.name") == "gaussians"
 
     page.click("[data-testid=draw]")
     # Earlier strokes were kept; start from a clean pad.
     page.click("[data-testid=draw-clear]")
-    _draw_stroke(page, [(0.1, 0.85), (0.5, 0.9), (0.9, 0.85)])
-    _draw_stroke(page, [(0.85, 0.1), (0.85, 0.5)])
+    draw_stroke(page, [(0.1, 0.85), (0.5, 0.9), (0.9, 0.85)])
+    draw_stroke(page, [(0.85, 0.1), (0.85, 0.5)])
     shot(page, "drawing-pad")
     apply.click()
     page.wait_for_function("window.ganlabTest.config.data.name === 'drawing'")

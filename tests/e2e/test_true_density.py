@@ -8,9 +8,7 @@ go to tests/e2e/artifacts/density-*.png.
 from __future__ import annotations
 
 import pytest
-from e2e_helpers import ARTIFACTS, open_app, settle
-
-SIZES = {"laptop": (1280, 800), "tablet": (800, 900), "phone": (390, 844)}
+from e2e_helpers import ARTIFACTS, SIZES, draw_stroke, open_app, settle
 
 
 def _kind(page) -> str:  # type: ignore[no-untyped-def]
@@ -32,24 +30,13 @@ def _wait_kind(page, kind: str) -> None:  # type: ignore[no-untyped-def]
     settle(page)
 
 
-def _draw_stroke(page, points):  # type: ignore[no-untyped-def]
-    """Drag across the drawing pad through unit-square points (y up)."""
-    box = page.locator("[data-testid=draw-canvas]").bounding_box()
-    to_px = lambda x, y: (box["x"] + x * box["width"], box["y"] + (1 - y) * box["height"])  # noqa: E731
-    page.mouse.move(*to_px(*points[0]))
-    page.mouse.down()
-    for p in points[1:]:
-        page.mouse.move(*to_px(*p), steps=8)
-    page.mouse.up()
-
-
 def _draw(page) -> None:  # type: ignore[no-untyped-def]
     page.click("[data-testid=draw]")
     clear = page.locator("[data-testid=draw-clear]")
     if clear.is_enabled():  # strokes of an earlier drawing are kept
         clear.click()
-    _draw_stroke(page, [(0.15, 0.2), (0.3, 0.75), (0.5, 0.85), (0.7, 0.75), (0.85, 0.2)])
-    _draw_stroke(page, [(0.3, 0.45), (0.7, 0.45)])
+    draw_stroke(page, [(0.15, 0.2), (0.3, 0.75), (0.5, 0.85), (0.7, 0.75), (0.85, 0.2)])
+    draw_stroke(page, [(0.3, 0.45), (0.7, 0.45)])
     page.click("[data-testid=draw-apply]")
     page.wait_for_function("window.ganlabTest.config.data.name === 'drawing'")
 
