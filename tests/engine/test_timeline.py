@@ -177,8 +177,10 @@ def test_branch_leaves_the_original_untouched(live):
 
 
 def test_thinning_keeps_the_first_and_the_head_within_the_budget():
+    stepped = Trainer(SMALL)
+    stepped.step()  # a snapshot after an update also keeps the last batch's outputs
+    size = sum(v.nbytes for v in capture(stepped).values())
     t = Trainer(SMALL)
-    size = sum(v.nbytes for v in capture(t).values())
     tl = Timeline(t, Policy(budget=12 * size, every=1))
     seen = {}
     for _ in range(300):
@@ -259,3 +261,17 @@ def test_iterations_made_in_a_group_replay_exactly():
         assert_same(tl.seek(n), seen[n])
     # Stepping alone instead would not be exact: the kernels round differently.
     assert not torch.equal(naive.seek(30).G.params, seen[30][0]["g.params"])
+
+
+def test_a_seek_onto_a_snapshot_replays_nothing_and_shows_the_live_losses(monkeypatch):
+    t = Trainer({**SMALL, "loss": {"kind": "wgan_gp"}})  # penalties: kept with the outputs
+    tl = Timeline(t, Policy(every=5))
+    for _ in range(20):
+        t.step()
+        tl.iterated(t)
+    expected = (capture(t), compute_picture(t, PictureCache()), t.losses())
+    assert any(k.startswith("last.penalty.") for k in expected[0])
+    replayed = []
+    monkeypatch.setattr(Timeline, "_replay", lambda self, run, a, b: replayed.append((a, b)))
+    assert_same(tl.seek(20), expected)
+    assert replayed == [(tl.op_at(20), tl.op_at(20))]  # nothing between the two

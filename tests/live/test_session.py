@@ -131,7 +131,7 @@ def test_save_then_load_continues_the_run():
     other = make()
     outs = other.handle({"type": "load"}, run.payload)
     assert other.trainer.iteration == 5
-    assert [e["type"] for e in events(outs)] == ["config", "loaded"]
+    assert [e["type"] for e in events(outs)] == ["config", "loaded", "timeline"]
     s.handle({"type": "step"})
     other.handle({"type": "step"})
     assert np.array_equal(s.trainer.G.params.numpy(), other.trainer.G.params.numpy())

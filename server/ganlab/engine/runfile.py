@@ -18,8 +18,10 @@ from safetensors.torch import save as save_tensors
 
 from ganlab.engine import bounded_json
 from ganlab.engine.bounded_json import cut
+from ganlab.engine import timeline_file as tf
 from ganlab.engine.config import MAX_POINTS, MAX_STROKE_POINTS, ConfigError, parse_config
 from ganlab.engine.streams import CHUNK
+from ganlab.engine.timeline import Policy, Timeline
 from ganlab.engine.trainer import Trainer
 
 FORMAT = "ganlab-run"
@@ -36,9 +38,15 @@ MAX_KEY_CHARS = 64
 MAX_HEADER = 64 * 1024 * 1024
 # JSON containers and values a header may hold, counted by their bytes before it is parsed:
 # history rows and their values, drawn or imported points (in the config), and the tensors.
-MAX_HEADER_OBJECTS = MAX_HISTORY_ROWS + 1024
-MAX_HEADER_LISTS = 2 * MAX_STROKE_POINTS + MAX_POINTS + 1024
-MAX_HEADER_VALUES = MAX_HISTORY_ROWS * MAX_ROW_KEYS + 4 * (MAX_STROKE_POINTS + MAX_POINTS) + 4096
+# A run's time-travel history (timeline_file.py) adds its snapshots' tensors (each an object
+# and two lists in the safetensors header), its log entries, configs and data sections.
+_TENSORS = 64 * tf.MAX_SNAPSHOTS
+_DATA = 2 * MAX_STROKE_POINTS + MAX_POINTS
+MAX_HEADER_OBJECTS = MAX_HISTORY_ROWS + 1024 + _TENSORS + 64 * tf.MAX_CONFIGS
+MAX_HEADER_LISTS = _DATA * (1 + tf.MAX_DATA) + 1024 + 2 * _TENSORS + tf.MAX_ENTRIES + tf.MAX_SNAPSHOTS
+MAX_HEADER_VALUES = (MAX_HISTORY_ROWS * MAX_ROW_KEYS + 2 * _DATA * (1 + tf.MAX_DATA) + 4096
+                     + 6 * _TENSORS + 5 * tf.MAX_ENTRIES + 3 * tf.MAX_SNAPSHOTS
+                     + 256 * tf.MAX_CONFIGS)  # fmt: skip
 # Longer integers are refused while parsing: Python's own limit (4,300 digits) raises a
 # ValueError naming its internals, and no field takes numbers anywhere near this long.
 MAX_INT_DIGITS = 400
@@ -61,14 +69,25 @@ def thinned(history: list[dict[str, float]], limit: int) -> list[dict[str, float
     return [history[(i * (n - 1)) // (limit - 1)] for i in range(limit)]
 
 
-def dumps(trainer: Trainer) -> bytes:
+def dumps(trainer: Trainer, timeline: Timeline | None = None, max_bytes: int = MAX_BYTES) -> bytes:
+    """The run as file bytes; with its `timeline` (the history since its last reset, whose
+    head must be the run), as much of it as keeps the file within `max_bytes`: the oldest
+    snapshots are dropped first, never the head."""
     metadata = {
         "format": FORMAT,
         "version": str(VERSION),
         "config": trainer.config.model_dump_json(),
         "history": json.dumps(thinned(trainer.history, MAX_HISTORY_ROWS)),
     }
-    return save_tensors(trainer.state(), metadata=metadata)
+    tensors = trainer.state()
+    if timeline is not None:
+        if timeline.iteration != trainer.iteration:
+            raise ValueError("the timeline's head is not the run's iteration")
+        room = max_bytes - sum(v.nbytes for v in tensors.values()) - 2**16
+        room -= len(metadata["history"]) + len(metadata["config"])
+        snaps, metadata["timeline"] = tf.encode(tf.fit(timeline, room))
+        tensors = {**tensors, **snaps}
+    return save_tensors(tensors, metadata=metadata)
 
 
 def save(trainer: Trainer, path: str | Path) -> Path:
@@ -159,6 +178,12 @@ def _history(rows: Any) -> list[dict[str, float]]:
 
 def loads(data: bytes, device: str | None = None) -> Trainer:
     """Rebuild a trainer from run file bytes; `device` overrides the saved device."""
+    return loads_with_history(data, device)[0]
+
+
+def loads_with_history(data: bytes, device: str | None = None,
+                       policy: Policy | None = None) -> tuple[Trainer, Timeline | None]:  # fmt: skip
+    """The run and, when the file carries it, its history (checked like the rest)."""
     if len(data) > MAX_BYTES:
         raise RunFileError(f"run file too large ({len(data)} bytes; limit {MAX_BYTES})")
     meta = _metadata(data)
@@ -183,11 +208,27 @@ def loads(data: bytes, device: str | None = None) -> Trainer:
         raise RunFileError(f"run file config is invalid here: {exc}") from None
     _check_shapes(trainer.state(), tensors, max(CHUNK, config.training.batch_size))
     try:
-        trainer.load_state(tensors)
+        trainer.load_state({k: v for k, v in tensors.items() if not k.startswith(tf.PREFIX)})
         trainer.history = history
     except (RuntimeError, ValueError, TypeError, OverflowError) as exc:
         raise RunFileError(f"run file state is damaged: {exc}") from None
-    return trainer
+    timeline_text = meta.get("timeline")
+    if timeline_text is None:
+        return trainer, None
+    if not isinstance(timeline_text, str):
+        raise RunFileError("run file metadata is damaged: timeline must be JSON text")
+    meta_tl = _json(timeline_text, "run file metadata is damaged: timeline")
+    try:
+        timeline = tf.decode(tensors, meta_tl, trainer.iteration, policy, trainer.closed_forms)
+    except tf.TimelineFileError as exc:
+        raise RunFileError(f"run file {exc}") from None
+    if device is not None:  # the history replays where the run now trains
+        here = {"device": trainer.config.device}
+        for snap in timeline.snapshots:
+            snap.config = snap.config.model_copy(update=here)
+        for e in timeline.entries:
+            e.config = e.config.model_copy(update=here) if e.config is not None else None
+    return trainer, timeline
 
 
 def load(path: str | Path, device: str | None = None) -> Trainer:

@@ -125,12 +125,28 @@ class Snapshot:
 
 def capture(t: Trainer) -> dict[str, torch.Tensor]:
     """`t.state()`, with the instance-noise stream even while instance noise is off (it keeps
-    its place across an off-and-on)."""
+    its place across an off-and-on), and the last batch's D and G outputs and penalties (the
+    losses a picture shows), so that a seek can land on a snapshot without replaying."""
     state = t.state()
     if "stream.instance.position" not in state:
         state.update({f"stream.instance.{k}": v for k, v in
                       t.instance_noise_stream.state().items()})  # fmt: skip
+    last: dict[str, torch.Tensor | None] = {"real": None, "fake": None, "g": t._last_g}
+    if t._last_d is not None:
+        last["real"], last["fake"] = t._last_d
+    last.update({f"penalty.{k}": v for k, v in t._last_penalties.items()})
+    state.update({f"last.{k}": v.detach().cpu().clone() for k, v in last.items()
+                  if v is not None})  # fmt: skip
     return state
+
+
+def _last_outputs(t: Trainer, state: dict[str, torch.Tensor]) -> None:
+    """Put back the last batch's outputs `capture` kept (on the run's device)."""
+    get = {k[len("last.") :]: v.to(t.device) for k, v in state.items() if k.startswith("last.")}
+    t._last_d = (get["real"], get["fake"]) if "real" in get else None
+    t._last_g = get.get("g")
+    p = "penalty."
+    t._last_penalties = {k[len(p) :]: v for k, v in get.items() if k.startswith(p)}
 
 
 def restore(t: Trainer, snap: Snapshot) -> None:
@@ -138,7 +154,8 @@ def restore(t: Trainer, snap: Snapshot) -> None:
     shapes fit); its metric rows are left to the caller."""
     t.config = snap.config
     t.reset()
-    t.load_state(snap.state)
+    t.load_state({k: v for k, v in snap.state.items() if not k.startswith("last.")})
+    _last_outputs(t, snap.state)
     p = "stream.instance."
     t.instance_noise_stream.load({k[len(p) :]: v for k, v in snap.state.items()
                                   if k.startswith(p)})  # fmt: skip
@@ -182,6 +199,44 @@ class Timeline:
         self._last_snap_time = 0.0
         self._last_snap_iteration = t.iteration
         self.snapshot(t)
+
+    @classmethod
+    def rebuilt(cls, entries: list[Entry], snapshots: list[Snapshot], start_iteration: int,
+                ops: int, iteration: int, policy: Policy | None = None,
+                closed_forms: bool = True) -> Timeline:  # fmt: skip
+        """A timeline from its parts (a run file's, checked by the caller: timeline_file.py)."""
+        tl = cls.__new__(cls)
+        tl.policy = policy or Policy()
+        tl.closed_forms = closed_forms
+        tl.start_iteration, tl.ops, tl.iteration = start_iteration, ops, iteration
+        tl.entries, tl.snapshots = entries, snapshots
+        tl._pending = set()
+        for e in entries:  # a walk whose gradients are drawn and not applied yet
+            if e.kind.endswith("_grad"):
+                tl._pending.add(e.kind[0])
+            elif e.kind.endswith("_apply"):
+                tl._pending.discard(e.kind[0])
+        tl._snap_cost = 0.0
+        tl._last_snap_time = tl.policy.clock()
+        tl._last_snap_iteration = iteration
+        return tl
+
+    def trimmed(self, first: int) -> Timeline:
+        """This history from its snapshot `first` on (older ones and their log dropped): what
+        a run file keeps when the whole is too large. Shares the snapshots."""
+        base = self.snapshots[first]
+        entries = []
+        for e in self.entries:
+            end = e.op + e.count
+            if end <= base.op:
+                continue
+            cut = max(0, base.op - e.op)
+            counted = cut if e.kind in COUNTING else 0
+            entries.append(Entry(e.kind, e.op + cut - base.op, e.iteration + counted,
+                                 e.count - cut, e.config))  # fmt: skip
+        snaps = [replace(s, op=s.op - base.op) for s in self.snapshots[first:]]
+        return Timeline.rebuilt(entries, snaps, base.iteration, self.ops - base.op,
+                                self.iteration, self.policy, self.closed_forms)  # fmt: skip
 
     # ------------------------------------------------------------------ recording
     def _append(self, kind: str, config: ExperimentConfig | None = None) -> None:
@@ -296,10 +351,10 @@ class Timeline:
         included)."""
         if not 0 <= op <= self.ops:
             raise ValueError(f"op must be within 0..{self.ops}, got {op}")
-        # The newest snapshot strictly before the target, so that at least one op is replayed
-        # where it can be: the last batch's outputs (the losses shown) are then the live ones.
+        # The newest snapshot at or before the target: it holds the last batch's outputs too
+        # (the losses shown), so a seek onto a snapshot replays nothing.
         ops = [s.op for s in self.snapshots]
-        i = max(0, bisect.bisect_left(ops, op) - 1)
+        i = max(0, bisect.bisect_right(ops, op) - 1)
         snap = self.snapshots[i]
         t = into if into is not None else Trainer(snap.config, closed_forms=self.closed_forms)
         restore(t, snap)

@@ -380,8 +380,8 @@ def train_together(group: list[tuple[str, Session]], sharing: int) -> list[tuple
         if not active:
             break
         step_together([session.trainer for session in active])
-        for session in active:
-            session.after_step(sharing)
+        for session in active:  # (a group of one steps as a lone run: step.iterate)
+            session.after_step(sharing, together=len(active) > 1)
         now = time.perf_counter()
     flags = diverged_runs([session.trainer for _, session in group])
     return [(sid, s.end_slice(now, bad)) for (sid, s), bad in zip(group, flags, strict=True)]

@@ -242,7 +242,9 @@ class Hub:
         self.sessions[rec.sid] = rec
         worker.sessions.add(rec.sid)
         limits = {"iteration_gflop": self.settings.max_iteration_gflop,
-                  "picture_gflop": self.settings.max_picture_gflop}  # fmt: skip
+                  "picture_gflop": self.settings.max_picture_gflop,
+                  "history_bytes": self.settings.history_bytes,
+                  "run_bytes": self.settings.max_run_bytes}  # fmt: skip
         worker.send(em.Create(rec.sid, {"device": self.settings.device}, limits, self.settings.fps))
         log.info("session %s created (worker %d, %d live)", rec.sid, worker.index,
                  len(self.sessions))  # fmt: skip

@@ -9,8 +9,9 @@ the client can take one. Its parts: how fast it trains (pacing.py), when it draw
 
 from __future__ import annotations
 
+import copy
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -21,10 +22,12 @@ from ganlab.engine.cost import iteration_flops, picture_flops
 from ganlab.engine.distributions.custom import PointsError, parse_points
 from ganlab.engine.evaluation import Band, real_baseline
 from ganlab.engine.picture import PictureCache, compute_picture
+from ganlab.engine.timeline import Policy, Timeline
 from ganlab.engine.trainer import Trainer
 from ganlab.live.frame_schedule import CREDITS, FrameSchedule
 from ganlab.live.metric_budget import MetricBudget
 from ganlab.live.pacing import Pacing
+from ganlab.live.run_tree import MAX_BRANCHES, RunTree
 from ganlab.wire.commands import PROTOCOL, ProtocolError
 from ganlab.wire.messages import (
     baseline_field,
@@ -74,6 +77,15 @@ class Limits:
     picture_gflop: float = 24.0
     # Exact optimal transport grows ~n³: a live W1 uses at most this many points per side.
     w1_points: int = 1000
+    # Bytes of snapshots a run's history keeps (engine/timeline.py), per branch.
+    history_bytes: int = 32 * 2**20
+    # A saved run file stays within this (the largest a client may load): its history is
+    # cut from the oldest end to fit.
+    run_bytes: int = 64 * 2**20
+
+
+# Commands that act on the head of the run: while a past point is shown they go back first.
+LEAVE_THE_PAST = frozenset({"play", "step", "config", "data", "reset", "load"})
 
 
 def _first_leaf(patch: Any, prefix: str = "") -> str | None:
@@ -108,6 +120,11 @@ class Session:
         self.history_thinned = False
         # The real-vs-real baseline and the (samples, W1 points, grid) it was computed for.
         self._baseline: tuple[tuple[int, int, int], dict[str, Band]] | None = None
+        # Time travel: the run's branches with their histories, and the past point shown
+        # (a run rebuilt there, and its picture cache), None while the head is shown.
+        self.tree = RunTree(Timeline(self.trainer, self._policy()))
+        self.past: Trainer | None = None
+        self.past_cache = PictureCache()
 
     # What the engine process and the client see of the parts.
     @property
@@ -137,12 +154,19 @@ class Session:
         state = self.__dict__.copy()
         state["trainer"] = runfile.dumps(self.trainer)
         state["walk"] = None  # a walkthrough in progress does not survive a move
-        del state["cache"]
+        state["past"] = None  # (only a paused session shows the past; none moves)
+        state["heads"] = [None if b.head is None else runfile.dumps(b.head)
+                          for b in self.tree.branches]  # fmt: skip
+        state["tree"] = tree = copy.copy(self.tree)
+        tree.branches = [replace(b, head=None) for b in self.tree.branches]
+        del state["cache"], state["past_cache"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         state["trainer"] = runfile.loads(state["trainer"])
-        state["cache"] = PictureCache()
+        state["cache"], state["past_cache"] = PictureCache(), PictureCache()
+        for branch, head in zip(state["tree"].branches, state.pop("heads"), strict=True):
+            branch.head = None if head is None else runfile.loads(head)
         self.__dict__.update(state)
 
     # ------------------------------------------------------------------ commands
@@ -150,6 +174,8 @@ class Session:
         """Apply one validated command. Raises ProtocolError for a refused one; the run is
         left as it was."""
         kind = cmd["type"]
+        if kind in LEAVE_THE_PAST:
+            self._leave_past()
         if not (kind == "step" and cmd.get("sub")):
             self.walk = None  # any other command cancels an unfinished walkthrough
             if kind not in ("ping", "speed", "save"):
@@ -181,9 +207,9 @@ class Session:
         self.config_version += 1
         self.dirty = True
         config = self.trainer.config.model_dump()
-        if not rebuilt & {"data", "reset", "load"}:
+        if not rebuilt & {"data", "reset", "load", "branch"}:
             del config["data"]
-        if rebuilt & {"data", "load"}:
+        if rebuilt & {"data", "load", "branch"}:
             self._baseline = None  # other data: another baseline
         return text(type="config", config=config, rebuilt=sorted(rebuilt),
                     baseline=self.baseline(), id=cmd.get("id") if cmd else None)  # fmt: skip
@@ -218,10 +244,13 @@ class Session:
         t = self.trainer
         if phase == "d":
             t.step_d()
+            self.timeline.updated(t, "d")
         elif phase == "g":
             t.step_g()
+            self.timeline.updated(t, "g")
         else:
             t.step()
+            self.timeline.iterated(t)
             if t.iteration % t.config.metrics.every == 0:
                 self._record(1)
         self.dirty = True
@@ -233,8 +262,11 @@ class Session:
         net, steps, index = self.walk
         name, values = next(steps)
         self.walk = None if name == "update" else (net, steps, index + 1)
+        if index == 0:  # the walk's first phase drew its batches and gradients
+            self.timeline.updated(self.trainer, f"{net}_grad")
         if name == "update":
             self.dirty = True
+            self.timeline.updated(self.trainer, f"{net}_apply")
             self._walk_update_done(net)
         return [Out("binary", phase_message(net, name, index, values)), *self._check_diverged(),
                 *self._thinned_history()]  # fmt: skip
@@ -250,6 +282,7 @@ class Session:
         if plan and self.walk_done == plan:
             self.walk_done = []
             t.iteration += 1
+            self.timeline.updated(t, "tick")
             if t.iteration % t.config.metrics.every == 0:
                 self._record(1)
 
@@ -257,9 +290,11 @@ class Session:
         if cmd.get("seed") is not None:
             self.trainer.configure({"seed": cmd["seed"]})
         self.trainer.reset()
+        self._new_history()
         # A reset stops training; a client that was playing is told so, like after a pause.
         stopped = [self._stopped("reset", cmd)] if self.playing else []
-        return [*stopped, self._config_event(cmd, {"reset"}), *self._full_history()]
+        return [*stopped, self._config_event(cmd, {"reset"}), *self._full_history(),
+                self.timeline_event(cmd)]  # fmt: skip
 
     def _check_cost(self, config: ExperimentConfig, field: str | None) -> None:
         """Refuse a config whose steps or pictures would stall the sessions sharing a core."""
@@ -282,6 +317,7 @@ class Session:
             rebuilt = self.trainer.configure(new)
         except ConfigError as exc:
             raise ProtocolError("invalid_config", exc.message, exc.field or None) from None
+        self.timeline.configured(self.trainer)
         return [self._config_event(cmd, rebuilt)]
 
     def _cmd_config(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
@@ -307,7 +343,8 @@ class Session:
         return [text(type="speed", ips=self.ips, fps=self.fps, id=cmd.get("id"))]
 
     def _cmd_save(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
-        data = runfile.dumps(self.trainer)
+        # The shown branch up to its head, with as much of its history as fits a loadable file.
+        data = runfile.dumps(self.trainer, self.timeline, self.limits.run_bytes)
         name = f"ganlab-{self.trainer.config.data.name}-{self.trainer.iteration}.ganlab"
         return [text(type="saved", filename=name, bytes=len(data), id=cmd.get("id")),
                 Out("binary", run_message(data, name))]  # fmt: skip
@@ -315,18 +352,129 @@ class Session:
     def _cmd_load(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
         device = self.trainer.config.device
         try:
-            trainer = runfile.loads(payload or b"", device=device)
+            trainer, history = runfile.loads_with_history(payload or b"", device, self._policy())
         except (runfile.RunFileError, ConfigError) as exc:
             raise ProtocolError("bad_run_file", str(exc)) from None
         self._check_cost(trainer.config, None)
         self.trainer = trainer
         self.cache = PictureCache()
+        self._new_history()
+        if history is not None:  # a file with its history: scrubbable as saved
+            self.tree = RunTree(history)
         stopped = [self._stopped("load", cmd)] if self.playing else []
         return [*stopped, self._config_event(cmd, {"load"}), *self._full_history(),
-                text(type="loaded", iteration=trainer.iteration, id=cmd.get("id"))]  # fmt: skip
+                text(type="loaded", iteration=trainer.iteration, id=cmd.get("id")),
+                self.timeline_event(cmd)]  # fmt: skip
 
     def _cmd_ping(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
         return [text(type="pong", t=time.time(), id=cmd.get("id"))]
+
+    # ------------------------------------------------------------------ time travel
+    @property
+    def timeline(self) -> Timeline:
+        """The history of the shown branch (its head is `trainer`)."""
+        return self.tree.current.timeline
+
+    def _policy(self) -> Policy:
+        return Policy(budget=self.limits.history_bytes)
+
+    def _new_history(self) -> None:
+        """The run starts over (reset, or a run file without history): one branch."""
+        self._leave_past()
+        self.tree = RunTree(Timeline(self.trainer, self._policy()))
+
+    def _leave_past(self) -> None:
+        if self.past is not None:
+            self.past = None
+            self.dirty = True
+
+    @property
+    def shown(self) -> Trainer:
+        """The run the picture shows: a past point's, or the live one."""
+        return self.past if self.past is not None else self.trainer
+
+    def timeline_event(self, cmd: dict[str, Any] | None = None) -> Out:
+        tl = self.timeline
+        return text(type="timeline", branch=self.tree.shown, live=self.past is None,
+                    iteration=self.shown.iteration, start=tl.start_iteration, head=tl.iteration,
+                    snapshots=[snap.iteration for snap in tl.snapshots],
+                    branches=self.tree.describe(), bytes=tl.nbytes, budget=tl.policy.budget,
+                    id=cmd.get("id") if cmd else None)  # fmt: skip
+
+    def _reachable(self, branch_id: int | None, iteration: int | None) -> tuple[int, int]:
+        """The branch (default: shown) and the iteration (default: the shown point), checked."""
+        branch = self.tree.current if branch_id is None else self.tree.get(branch_id)
+        if branch is None:
+            raise ProtocolError("bad_seek", f"no branch {branch_id}; this run has branches "
+                                f"0..{len(self.tree.branches) - 1}", "branch")  # fmt: skip
+        if iteration is None:
+            return branch.id, self.shown.iteration
+        lo, hi = branch.timeline.reachable()
+        if not lo <= iteration <= hi:
+            raise ProtocolError("bad_seek", f"iteration must be within {lo}..{hi}: the history "
+                                "kept since the run's last reset or load", "iteration")  # fmt: skip
+        return branch.id, iteration
+
+    def _pause_for(self, reason: str, cmd: dict[str, Any]) -> list[Out]:
+        return [self._stopped(reason, cmd)] if self.playing else []
+
+    def _show_branch(self, branch_id: int, cmd: dict[str, Any]) -> list[Out]:
+        """Switch to another branch's head (its config and metric rows come with it)."""
+        if branch_id == self.tree.shown:
+            return []
+        self.trainer = self.tree.switch(branch_id, self.trainer)
+        self.cache = PictureCache()
+        return [self._config_event(cmd, {"branch"}), *self._full_history()]
+
+    def _seek_run(self, iteration: int) -> Trainer:
+        tl = self.timeline
+        try:
+            return tl.seek(iteration, rows=self.trainer.history)
+        except Exception as exc:  # a damaged snapshot of a loaded file: this seek fails only
+            raise ProtocolError("bad_seek", f"the history at iteration {iteration} could not "
+                                f"be rebuilt ({type(exc).__name__}: {exc})"[:300]) from None  # fmt: skip
+
+    def _cmd_seek(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+        branch_id, iteration = self._reachable(cmd.get("branch"), cmd["iteration"])
+        out = self._pause_for("seek", cmd)
+        out += self._show_branch(branch_id, cmd)
+        if iteration == self.timeline.iteration:
+            self._leave_past()
+        else:
+            self.past = self._seek_run(iteration)
+        self.dirty = True
+        return [*out, self.timeline_event(cmd)]
+
+    def _cmd_live(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+        branch_id, _ = self._reachable(cmd.get("branch"), None)
+        self._leave_past()
+        out = self._show_branch(branch_id, cmd)
+        self.dirty = True
+        return [*out, self.timeline_event(cmd)]
+
+    def _cmd_branch(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
+        if self.tree.full:
+            raise ProtocolError("too_many_branches", f"a run keeps at most {MAX_BRANCHES} "
+                                "branches; reset to start a new history")  # fmt: skip
+        _, iteration = self._reachable(None, cmd.get("iteration"))
+        patch = cmd.get("set")
+        run = self._seek_run(iteration)
+        rebuilt: set[str] = set()
+        if patch:  # checked before anything changes: a refused change leaves all as it was
+            try:
+                new = updated(run.config, patch)
+                self._check_cost(new, _first_leaf(patch))
+                rebuilt = run.configure(new)
+            except ConfigError as exc:
+                raise ProtocolError("invalid_config", exc.message, exc.field or None) from None
+        out = self._pause_for("branch", cmd)
+        self._leave_past()
+        parent = self.tree.shown
+        branch = self.tree.add(parent, iteration, patch, Timeline(run, self._policy()))
+        self.tree.current.head, self.tree.shown = self.trainer, branch.id
+        self.trainer, self.cache = run, PictureCache()
+        return [*out, self._config_event(cmd, {"branch", *rebuilt}), *self._full_history(),
+                self.timeline_event(cmd)]  # fmt: skip
 
     def _full_history(self) -> list[Out]:
         self.history_sent = len(self.trainer.history)
@@ -344,6 +492,7 @@ class Session:
             g_updates=self.trainer.g_updates, playing=self.playing,
             speed={"ips": self.ips, "fps": self.fps}, baseline=self.baseline(),
         )  # fmt: skip
+        greeting.data["timeline"] = self.timeline_event().data  # (no separate event: order)
         return [greeting, *self._full_history()]
 
     def detach(self) -> None:
@@ -378,7 +527,9 @@ class Session:
         """Whether the cap allows one more iteration in this slice (and spend it)."""
         return self.pacing.may_step()
 
-    def after_step(self, sharing: int) -> None:
+    def after_step(self, sharing: int, together: bool = False) -> None:
+        """The run made one iteration: alone, or `together` with others in one group."""
+        self.timeline.iterated(self.trainer, together)
         if self.trainer.iteration % self.trainer.config.metrics.every == 0:
             self._record(sharing)
 
@@ -439,18 +590,24 @@ class Session:
         return self.frames.next_in(now, self.dirty, self.playing, self.trainer.iteration)
 
     def frame(self, now: float) -> bytes:
-        t = self.trainer
-        self.cache.refresh(t)  # a one-off cost after a config change: not a frame's cost
+        t = self.shown
+        cache = self.cache if self.past is None else self.past_cache
+        cache.refresh(t)  # a one-off cost after a config change: not a frame's cost
         # CPU time of this thread: time the process was preempted is not the frame's cost.
         start = time.thread_time()
         with torch.inference_mode():
-            picture = compute_picture(t, self.cache)
-        rows = t.history[self.history_sent :]
-        self.history_sent = len(t.history)
+            picture = compute_picture(t, cache)
+        rows: list[dict[str, float]] = []
+        if self.past is None:  # a past point's frame brings no new rows
+            rows = t.history[self.history_sent :]
+            self.history_sent = len(t.history)
+        tl = self.timeline
         header = {"frame": self.frames.count + 1, "iteration": t.iteration,
                   "d_updates": t.d_updates, "g_updates": t.g_updates, "playing": self.playing,
                   "ips": round(self.measured_ips(), 1), "applied": self.applied,
-                  "config_version": self.config_version}  # fmt: skip
+                  "config_version": self.config_version, "live": self.past is None,
+                  "branch": self.tree.shown, "start": tl.start_iteration,
+                  "head": tl.iteration}  # fmt: skip
         data = frame_message(picture, header, t.losses(), rows)
         self.frames.drawn(now, self.dirty, t.iteration, time.thread_time() - start)
         self.dirty = False

@@ -102,11 +102,36 @@ class Ping(_Command):
     type: Literal["ping"]
 
 
+# Time travel (docs/protocol.md, "History"): branch ids and iterations are checked against
+# the run's history by the session.
+_BRANCH_ID = Field(None, ge=0, le=1000)
+_ITERATION = Field(ge=0, le=MAX_ID)
+
+
+class Seek(_Command):
+    type: Literal["seek"]
+    iteration: int = _ITERATION
+    branch: int | None = _BRANCH_ID
+
+
+class Live(_Command):
+    type: Literal["live"]
+    branch: int | None = _BRANCH_ID
+
+
+class Branch(_Command):
+    type: Literal["branch"]
+    iteration: int | None = Field(None, ge=0, le=MAX_ID)
+    set: dict[str, Any] | None = None
+
+
 Command = Annotated[
-    Play | Pause | Step | Reset | Config | Data | Speed | Save | Ping, Field(discriminator="type")
+    Play | Pause | Step | Reset | Config | Data | Speed | Save | Ping | Seek | Live | Branch,
+    Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(Command)
-TYPES = ("play", "pause", "step", "reset", "config", "data", "speed", "save", "ping", "load")
+TYPES = ("play", "pause", "step", "reset", "config", "data", "speed", "save", "ping", "load",
+         "seek", "live", "branch")  # fmt: skip
 
 
 def parse_json(text: str) -> Any:

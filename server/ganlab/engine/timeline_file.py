@@ -1,0 +1,189 @@
+"""A run's history (timeline.py) inside a run file: its snapshots' tensors and one JSON text.
+
+Configs are stored once each (a run changes its config a few times, and snapshots share
+them), with their data sections stored once each too: a drawn data set can be 20,000 points.
+`fit` drops the oldest snapshots (and the log before them) until the history is within a
+size and within the counts a loader accepts; the head is never dropped. `decode` checks
+every field before a Timeline is built; a snapshot's tensors are checked against its config
+when a seek restores it (a damaged one then fails that seek, not the run).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import torch
+
+from ganlab.engine.config import ConfigError, ExperimentConfig, parse_config
+from ganlab.engine.timeline import COUNTING, OPS, Entry, Policy, Snapshot, Timeline
+
+PREFIX = "timeline."
+# What one run file's history may hold (a loader refuses more; `fit` keeps within them).
+MAX_ENTRIES = 50_000
+MAX_SNAPSHOTS = 5_000
+MAX_CONFIGS = 500
+MAX_DATA = 4
+KINDS = ("config", *OPS)
+
+
+class TimelineFileError(ValueError):
+    """The history in a run file is damaged; the message says how."""
+
+
+def _estimate(tl: Timeline) -> int:
+    """Bytes the history adds to a file, about: tensors, and ~40 bytes a log entry."""
+    configs = {id(c): c for c in _configs(tl)}
+    return tl.nbytes + 40 * len(tl.entries) + sum(len(c.model_dump_json()) for c in configs.values())
+
+
+def _configs(tl: Timeline) -> list[ExperimentConfig]:
+    return [e.config for e in tl.entries if e.config is not None] + [s.config for s in tl.snapshots]
+
+
+def _counts_ok(tl: Timeline) -> bool:
+    configs = {c.model_dump_json() for c in _configs(tl)}
+    data = {c.data.model_dump_json() for c in _configs(tl)}
+    return (len(tl.entries) <= MAX_ENTRIES and len(tl.snapshots) <= MAX_SNAPSHOTS
+            and len(configs) <= MAX_CONFIGS and len(data) <= MAX_DATA)  # fmt: skip
+
+
+def fit(tl: Timeline, max_bytes: int) -> Timeline:
+    """`tl`, or its newest part within `max_bytes` and the loader's counts: the oldest
+    snapshots go first, never the newest (the head)."""
+    first = 0
+    while first < len(tl.snapshots) - 1:
+        part = tl.trimmed(first) if first else tl
+        if _estimate(part) <= max_bytes and _counts_ok(part):
+            return part
+        first += 1
+    return tl.trimmed(len(tl.snapshots) - 1)
+
+
+def encode(tl: Timeline) -> tuple[dict[str, torch.Tensor], str]:
+    """The history's tensors (named timeline.<snapshot>.<state key>) and its JSON text."""
+    configs: dict[str, int] = {}
+    data: dict[str, int] = {}
+    config_rows: list[dict[str, Any]] = []
+    data_rows: list[Any] = []
+
+    def index(c: ExperimentConfig) -> int:
+        text = c.model_dump_json()
+        if text not in configs:
+            d = c.data.model_dump_json()
+            if d not in data:
+                data[d] = len(data_rows)
+                data_rows.append(json.loads(d))
+            row = json.loads(text)
+            row["data"] = data[d]
+            configs[text] = len(config_rows)
+            config_rows.append(row)
+        return configs[text]
+
+    entries = [[e.kind, e.op, e.iteration, e.count, -1 if e.config is None else index(e.config)]
+               for e in tl.entries]  # fmt: skip
+    snapshots = [[s.op, s.iteration, index(s.config)] for s in tl.snapshots]
+    tensors = {f"{PREFIX}{i}.{k}": v.contiguous() for i, s in enumerate(tl.snapshots)
+               for k, v in s.state.items()}  # fmt: skip
+    text = json.dumps({"start": tl.start_iteration, "ops": tl.ops, "iteration": tl.iteration,
+                       "data": data_rows, "configs": config_rows, "entries": entries,
+                       "snapshots": snapshots}, separators=(",", ":"))  # fmt: skip
+    return tensors, text
+
+
+def _int(value: Any, what: str, low: int = 0, high: int = 2**53) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise TimelineFileError(f"history is damaged: {what} must be an integer in {low}..{high}")
+    return value
+
+
+def _list(value: Any, what: str, most: int) -> list[Any]:
+    if not isinstance(value, list) or len(value) > most:
+        raise TimelineFileError(f"history is damaged: {what} must be a list of at most {most}")
+    return value
+
+
+def decode(tensors: dict[str, torch.Tensor], meta: Any, head_iteration: int,
+           policy: Policy | None = None, closed_forms: bool = True) -> Timeline:  # fmt: skip
+    """A Timeline from `encode`'s parts, every field checked; `head_iteration` is the run's
+    own (the history must end there)."""
+    if not isinstance(meta, dict):
+        raise TimelineFileError("history is damaged: it must be a JSON object")
+    start, ops = _int(meta.get("start"), "start"), _int(meta.get("ops"), "ops")
+    iteration = _int(meta.get("iteration"), "iteration", start)
+    if iteration != head_iteration:
+        raise TimelineFileError(f"history is damaged: it ends at iteration {iteration}, the "
+                                f"run is at {head_iteration}")  # fmt: skip
+    data = _list(meta.get("data"), "data", MAX_DATA)
+    configs: list[ExperimentConfig] = []
+    for i, row in enumerate(_list(meta.get("configs"), "configs", MAX_CONFIGS)):
+        if not isinstance(row, dict):
+            raise TimelineFileError(f"history is damaged: config {i} must be an object")
+        d = _int(row.get("data"), f"config {i}'s data", 0, len(data) - 1)
+        try:
+            configs.append(parse_config({**row, "data": data[d]}))
+        except ConfigError as exc:
+            raise TimelineFileError(f"history config {i} is invalid: {exc}") from None
+
+    def config(k: Any, what: str) -> ExperimentConfig:
+        return configs[_int(k, what, 0, len(configs) - 1)]
+
+    entries: list[Entry] = []
+    op, it = 0, start
+    for i, row in enumerate(_list(meta.get("entries"), "entries", MAX_ENTRIES)):
+        row = _list(row, f"entry {i}", 5)
+        if len(row) != 5 or row[0] not in KINDS:
+            raise TimelineFileError(f"history is damaged: entry {i} must be [kind, op, "
+                                    f"iteration, count, config], kind one of {', '.join(KINDS)}")  # fmt: skip
+        kind = row[0]
+        if _int(row[1], f"entry {i}'s op") != op or _int(row[2], f"entry {i}'s iteration") != it:
+            raise TimelineFileError(f"history is damaged: entry {i} does not follow the one "
+                                    "before it")  # fmt: skip
+        count = _int(row[3], f"entry {i}'s count", 1, ops - op if ops > op else 1)
+        if kind == "config":
+            if count != 1:
+                raise TimelineFileError(f"history is damaged: config entry {i} counts {count}")
+            entries.append(Entry(kind, op, it, 1, config(row[4], f"entry {i}'s config")))
+        else:
+            entries.append(Entry(kind, op, it, count))
+        op += count
+        it += count if kind in COUNTING else 0
+    if op != ops or it != iteration:
+        raise TimelineFileError("history is damaged: its log does not add up to its ops and "
+                                "iterations")  # fmt: skip
+
+    states: dict[int, dict[str, torch.Tensor]] = {}
+    for name, value in tensors.items():
+        if name.startswith(PREFIX):
+            k, _, key = name[len(PREFIX) :].partition(".")
+            if not k.isdigit() or not key:
+                raise TimelineFileError(f"history is damaged: tensor name {name[:80]!r}")
+            states.setdefault(int(k), {})[key] = value
+    rows = _list(meta.get("snapshots"), "snapshots", MAX_SNAPSHOTS)
+    if not rows or set(states) != set(range(len(rows))):
+        raise TimelineFileError("history is damaged: its snapshots and their tensors differ")
+    snapshots: list[Snapshot] = []
+    for i, row in enumerate(rows):
+        row = _list(row, f"snapshot {i}", 3)
+        if len(row) != 3:
+            raise TimelineFileError(f"history is damaged: snapshot {i} must be [op, "
+                                    "iteration, config]")  # fmt: skip
+        sop = _int(row[0], f"snapshot {i}'s op", 0, ops)
+        if (i == 0 and sop != 0) or (snapshots and sop <= snapshots[-1].op):
+            raise TimelineFileError("history is damaged: snapshots must start at op 0 and "
+                                    "follow in order")  # fmt: skip
+        sit = _int(row[1], f"snapshot {i}'s iteration", start, iteration)
+        snapshots.append(Snapshot(sop, sit, config(row[2], f"snapshot {i}'s config"), states[i]))
+    tl = Timeline.rebuilt(entries, snapshots, start, ops, iteration, policy, closed_forms)
+    for s in snapshots:  # each snapshot's iteration is the log's at its op
+        if _iteration_at(tl, s.op) != s.iteration:
+            raise TimelineFileError(f"history is damaged: a snapshot at op {s.op} says "
+                                    f"iteration {s.iteration}")  # fmt: skip
+    return tl
+
+
+def _iteration_at(tl: Timeline, op: int) -> int:
+    for e in tl.entries:
+        if e.op <= op < e.op + e.count:
+            return e.iteration + (op - e.op if e.kind in COUNTING else 0)
+    return tl.iteration

@@ -1,0 +1,89 @@
+"""A session's branches: runs continued from a past point of another, each with its history.
+
+The branch shown trains live as the session's trainer; the others keep their head (the run
+where it stopped) and their history, so that going back to one continues it exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ganlab.engine.timeline import Timeline
+from ganlab.engine.trainer import Trainer
+
+MAX_BRANCHES = 16
+LABEL_CHARS = 60
+
+
+@dataclass
+class Branch:
+    id: int
+    parent: int | None
+    start: int  # the iteration it continues from (0 or where the run was reset or loaded)
+    label: str
+    timeline: Timeline
+    # The run at its head while another branch is shown (None while it is the shown one).
+    head: Trainer | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"id": self.id, "parent": self.parent, "from": self.start, "label": self.label,
+                "start": self.timeline.start_iteration, "head": self.timeline.iteration}  # fmt: skip
+
+
+def _leaves(patch: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    if isinstance(patch, dict):
+        return [leaf for k, v in patch.items() for leaf in _leaves(v, f"{prefix}{k}.")]
+    return [(prefix[:-1], patch)]
+
+
+def label(patch: dict[str, Any] | None) -> str:
+    """A branch's name from its change: 'g_optimizer.lr = 0.003', or 'copy' without one."""
+    if not patch:
+        return "copy"
+    parts = []
+    for path, value in _leaves(patch):
+        shown = "…" if isinstance(value, list) else value  # a drawing is not a label
+        parts.append(f"{path} = {shown}")
+    text = ", ".join(parts)
+    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
+
+
+class RunTree:
+    """The branches of one session, the shown one's id in `shown`."""
+
+    def __init__(self, timeline: Timeline) -> None:
+        self.branches = [Branch(0, None, timeline.start_iteration, "main", timeline)]
+        self.shown = 0
+
+    @property
+    def current(self) -> Branch:
+        return self.branches[self.shown]
+
+    def get(self, branch_id: int) -> Branch | None:
+        return self.branches[branch_id] if 0 <= branch_id < len(self.branches) else None
+
+    @property
+    def full(self) -> bool:
+        return len(self.branches) >= MAX_BRANCHES
+
+    def add(self, parent: int, start: int, patch: dict[str, Any] | None,
+            timeline: Timeline) -> Branch:  # fmt: skip
+        branch = Branch(len(self.branches), parent, start, label(patch), timeline)
+        self.branches.append(branch)
+        return branch
+
+    def switch(self, branch_id: int, live: Trainer) -> Trainer:
+        """Show `branch_id`: the shown branch keeps `live` as its head; returns the run to
+        train now (the other branch's head)."""
+        target = self.branches[branch_id]
+        if target.id == self.shown:
+            return live
+        self.current.head = live
+        run, target.head = target.head, None
+        assert run is not None
+        self.shown = target.id
+        return run
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [b.describe() for b in self.branches]
