@@ -199,3 +199,27 @@ def sized_page(browser, server_url: str, size: str):  # type: ignore[no-untyped-
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.base_url = server_url
     return context, page, errors
+
+
+def train_to(pg, iterations: int) -> int:  # type: ignore[no-untyped-def]
+    """Train at full speed until the run has at least `iterations` iterations, pause, and
+    return the head of its history (the page's timeline, issue 15)."""
+    pg.select_option("[data-testid=speed]", "")
+    pg.click("[data-testid=play-pause]")
+    pg.wait_for_function(f"window.ganlabTest.iteration >= {iterations}", timeout=60_000)
+    pg.click("[data-testid=play-pause]")
+    pg.wait_for_function("!window.ganlabTest.playing")
+    settle(pg)
+    pg.wait_for_function(
+        f"window.ganlab.run.timeline.known && window.ganlab.run.timeline.head >= {iterations}"
+        " && window.ganlab.run.timeline.head === window.ganlabTest.counters().iteration"
+    )
+    return int(pg.evaluate("window.ganlab.run.timeline.head"))
+
+
+def movie_dialog(pg, size: int, seconds: float, fps: int) -> None:  # type: ignore[no-untyped-def]
+    """Fill the movie export dialog (opened by its File menu item): size, length, frame rate."""
+    pg.locator("[data-testid=movie-dialog]").wait_for(state="visible")
+    pg.select_option("[data-testid=movie-size]", str(size))
+    pg.fill("[data-testid=movie-seconds]", str(seconds))
+    pg.fill("[data-testid=movie-fps]", str(fps))

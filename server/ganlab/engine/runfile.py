@@ -17,8 +17,8 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
 from ganlab.engine import bounded_json
-from ganlab.engine.bounded_json import cut
 from ganlab.engine import timeline_file as tf
+from ganlab.engine.bounded_json import cut
 from ganlab.engine.config import MAX_POINTS, MAX_STROKE_POINTS, ConfigError, parse_config
 from ganlab.engine.streams import CHUNK
 from ganlab.engine.timeline import Policy, Timeline
@@ -43,7 +43,8 @@ MAX_HEADER = 64 * 1024 * 1024
 _TENSORS = 64 * tf.MAX_SNAPSHOTS
 _DATA = 2 * MAX_STROKE_POINTS + MAX_POINTS
 MAX_HEADER_OBJECTS = MAX_HISTORY_ROWS + 1024 + _TENSORS + 64 * tf.MAX_CONFIGS
-MAX_HEADER_LISTS = _DATA * (1 + tf.MAX_DATA) + 1024 + 2 * _TENSORS + tf.MAX_ENTRIES + tf.MAX_SNAPSHOTS
+MAX_HEADER_LISTS = (_DATA * (1 + tf.MAX_DATA) + 1024 + 2 * _TENSORS + tf.MAX_ENTRIES
+                    + tf.MAX_SNAPSHOTS)  # fmt: skip
 MAX_HEADER_VALUES = (MAX_HISTORY_ROWS * MAX_ROW_KEYS + 2 * _DATA * (1 + tf.MAX_DATA) + 4096
                      + 6 * _TENSORS + 5 * tf.MAX_ENTRIES + 3 * tf.MAX_SNAPSHOTS
                      + 256 * tf.MAX_CONFIGS)  # fmt: skip
@@ -181,8 +182,9 @@ def loads(data: bytes, device: str | None = None) -> Trainer:
     return loads_with_history(data, device)[0]
 
 
-def loads_with_history(data: bytes, device: str | None = None,
-                       policy: Policy | None = None) -> tuple[Trainer, Timeline | None]:  # fmt: skip
+def loads_with_history(
+    data: bytes, device: str | None = None, policy: Policy | None = None
+) -> tuple[Trainer, Timeline | None]:
     """The run and, when the file carries it, its history (checked like the rest)."""
     if len(data) > MAX_BYTES:
         raise RunFileError(f"run file too large ({len(data)} bytes; limit {MAX_BYTES})")

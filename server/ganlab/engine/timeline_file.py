@@ -34,7 +34,8 @@ class TimelineFileError(ValueError):
 def _estimate(tl: Timeline) -> int:
     """Bytes the history adds to a file, about: tensors, and ~40 bytes a log entry."""
     configs = {id(c): c for c in _configs(tl)}
-    return tl.nbytes + 40 * len(tl.entries) + sum(len(c.model_dump_json()) for c in configs.values())
+    text = sum(len(c.model_dump_json()) for c in configs.values())
+    return tl.nbytes + 40 * len(tl.entries) + text
 
 
 def _configs(tl: Timeline) -> list[ExperimentConfig]:
@@ -133,8 +134,9 @@ def decode(tensors: dict[str, torch.Tensor], meta: Any, head_iteration: int,
     for i, row in enumerate(_list(meta.get("entries"), "entries", MAX_ENTRIES)):
         row = _list(row, f"entry {i}", 5)
         if len(row) != 5 or row[0] not in KINDS:
+            kinds = ", ".join(KINDS)
             raise TimelineFileError(f"history is damaged: entry {i} must be [kind, op, "
-                                    f"iteration, count, config], kind one of {', '.join(KINDS)}")  # fmt: skip
+                                    f"iteration, count, config], kind one of {kinds}")  # fmt: skip
         kind = row[0]
         if _int(row[1], f"entry {i}'s op") != op or _int(row[2], f"entry {i}'s iteration") != it:
             raise TimelineFileError(f"history is damaged: entry {i} does not follow the one "

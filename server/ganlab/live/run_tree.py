@@ -27,8 +27,9 @@ class Branch:
     head: Trainer | None = None
 
     def describe(self) -> dict[str, Any]:
+        tl = self.timeline
         return {"id": self.id, "parent": self.parent, "from": self.start, "label": self.label,
-                "start": self.timeline.start_iteration, "head": self.timeline.iteration}  # fmt: skip
+                "start": tl.start_iteration, "head": tl.iteration}  # fmt: skip
 
 
 def _leaves(patch: Any, prefix: str = "") -> list[tuple[str, Any]]:

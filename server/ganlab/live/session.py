@@ -431,8 +431,9 @@ class Session:
         try:
             return tl.seek(iteration, rows=self.trainer.history)
         except Exception as exc:  # a damaged snapshot of a loaded file: this seek fails only
+            why = f"{type(exc).__name__}: {exc}"[:200]
             raise ProtocolError("bad_seek", f"the history at iteration {iteration} could not "
-                                f"be rebuilt ({type(exc).__name__}: {exc})"[:300]) from None  # fmt: skip
+                                f"be rebuilt ({why})") from None  # fmt: skip
 
     def _cmd_seek(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
         branch_id, iteration = self._reachable(cmd.get("branch"), cmd["iteration"])

@@ -1,0 +1,170 @@
+"""The run's history in the page (issue 15): scrub the timeline, step between snapshots, back to
+live, branch with a changed learning rate, switch branches, replay; and how the timeline looks
+in the past with two branches at the three sizes."""
+
+from __future__ import annotations
+
+import pytest
+from e2e_helpers import canvas_png, set_control, settle, shot, sized_page, wait_ready
+
+
+TL = "window.ganlabTest.timeline"
+
+
+def timeline(pg):  # type: ignore[no-untyped-def]
+    return pg.evaluate(TL)
+
+
+def train_to(pg, iterations: int) -> None:  # type: ignore[no-untyped-def]
+    """Play fast until the run has passed `iterations`, pause, and wait for the picture."""
+    pg.select_option("[data-testid=speed]", "500")
+    pg.click("[data-testid=play-pause]")
+    pg.wait_for_function(f"window.ganlabTest.iteration >= {iterations}", timeout=30_000)
+    pg.click("[data-testid=play-pause]")
+    pg.wait_for_function("!window.ganlabTest.playing")
+    settle(pg)
+
+
+def shown_settled(pg) -> None:  # type: ignore[no-untyped-def]
+    """No seek in flight and the picture shows every command sent."""
+    pg.wait_for_function(f"!{TL}.seekBusy && window.ganlabTest.settled", timeout=15_000)
+
+
+def drag(pg, frm: float, to: float) -> None:  # type: ignore[no-untyped-def]
+    """Drag across the timeline from one share of its width to another."""
+    box = pg.locator("[data-testid=timeline]").bounding_box()
+    y = box["y"] + box["height"] / 2
+    pg.mouse.move(box["x"] + frm * box["width"], y)
+    pg.mouse.down()
+    pg.mouse.move(box["x"] + to * box["width"], y, steps=12)
+    pg.mouse.up()
+    shown_settled(pg)
+
+
+def fake(pg) -> list[float]:  # type: ignore[no-untyped-def]
+    return pg.evaluate("window.ganlabTest.frame(['fake']).fake")
+
+
+def next_stop(t: dict, it: int, direction: int) -> int:  # type: ignore[type-arg]
+    """The snapshot (or start or head) next to `it`, brute force."""
+    stops = sorted({t["start"], t["head"], *[s for s in t["snapshots"] if t["start"] <= s <= t["head"]]})
+    beyond = [s for s in stops if (s > it if direction > 0 else s < it)]
+    return (min(beyond) if direction > 0 else max(beyond)) if beyond else it
+
+
+def past_with_two_branches(pg) -> None:  # type: ignore[no-untyped-def]
+    """A fresh page's run: trained, branched half-way, and shown at a past point."""
+    train_to(pg, 200)
+    drag(pg, 0.9, 0.5)
+    pg.click("[data-testid=branch]")
+    pg.wait_for_function(f"{TL}.branches.length === 2 && {TL}.live")
+    shown_settled(pg)
+    drag(pg, 0.9, 0.3)
+
+
+def test_scrub_branch_switch_and_replay(browser, server_url):  # type: ignore[no-untyped-def]
+    context, pg, errors = sized_page(browser, server_url, "laptop")
+    try:
+        pg.goto(f"{server_url}/")
+        wait_ready(pg)
+        train_to(pg, 300)
+        live = timeline(pg)
+        assert live["known"] and live["live"] and live["iteration"] == live["head"] >= 300
+        head = live["head"]
+        live_picture = canvas_png(pg)
+        live_fake = fake(pg)
+        assert not pg.is_visible("[data-testid=live]"), "no Back to live while live"
+
+        # Drag the timeline back to about a third of the history.
+        drag(pg, 0.95, 0.3)
+        t = timeline(pg)
+        assert not t["live"] and t["head"] == head
+        assert abs(t["iteration"] - 0.3 * head) <= 0.05 * head, t
+        assert pg.evaluate("window.ganlabTest.shownIteration") == t["iteration"]
+        assert pg.evaluate("window.ganlabTest.counters().iteration") == t["iteration"], "the frame is the past one"
+        assert pg.inner_text("[data-testid=iteration-of]") == f"of {head}"
+        assert pg.inner_text("[data-testid=timeline-state]").startswith(f"Viewing iteration {t['iteration']:,} of {head:,}")
+        assert canvas_png(pg) != live_picture, "the past picture differs from the live one"
+        assert fake(pg) != live_fake
+
+        # Arrow keys step between snapshots.
+        pg.focus("[data-testid=timeline]")
+        for key, direction in (("ArrowRight", 1), ("ArrowLeft", -1), ("ArrowLeft", -1)):
+            before = timeline(pg)
+            pg.keyboard.press(key)
+            want = next_stop(before, before["iteration"], direction)
+            pg.wait_for_function(f"{TL}.iteration === {want}", timeout=10_000)
+            shown_settled(pg)
+            assert pg.evaluate("window.ganlabTest.counters().iteration") == want
+
+        # Back to live: the head, as it was.
+        pg.click("[data-testid=live]")
+        pg.wait_for_function(f"{TL}.live && {TL}.iteration === {head}")
+        shown_settled(pg)
+        assert pg.evaluate("window.ganlabTest.shownIteration") == head
+        assert fake(pg) == live_fake
+        assert not pg.is_visible("[data-testid=live]")
+
+        # A changed learning rate while the past is shown: a branch from there.
+        drag(pg, 0.95, 0.5)
+        at = timeline(pg)["iteration"]
+        set_control(pg, "g_optimizer.lr", "0.003")
+        pg.wait_for_function(f"{TL}.branches.length === 2 && {TL}.branch !== 0 && {TL}.live")
+        shown_settled(pg)
+        t = timeline(pg)
+        assert t["head"] == at and t["iteration"] == at
+        assert pg.evaluate("window.ganlabTest.config.g_optimizer.lr") == 0.003
+        assert pg.locator("[data-testid=branch-entry]").count() == 2
+        assert pg.get_attribute(f"[data-testid=branch-entry][data-branch='{t['branch']}']", "aria-current") == "true"
+        assert "new branch" in pg.inner_text("#toasts")
+
+        # The new branch trains on; the original is untouched.
+        train_to(pg, at + 40)
+        pg.focus("[data-testid=timeline]")
+        pg.keyboard.press("ArrowLeft")
+        pg.wait_for_function(f"!{TL}.live")
+        shown_settled(pg)
+        shot(pg, "timeline-laptop")
+        pg.click("[data-testid=branch-entry][data-branch='0']")
+        pg.wait_for_function(f"{TL}.branch === 0 && {TL}.live")
+        shown_settled(pg)
+        assert timeline(pg)["iteration"] == head
+        assert pg.evaluate("window.ganlabTest.counters().iteration") == head
+        assert pg.evaluate("window.ganlabTest.config.g_optimizer.lr") != 0.003
+        assert fake(pg) == live_fake, "the original's head is the same picture as before branching"
+
+        # Replay: through the history, ending live at the head.
+        pg.select_option("[data-testid=replay-speed]", "4")
+        pg.evaluate("""() => { window.__seen = []; const poll = () => {
+            const t = window.ganlabTest.timeline; window.__seen.push(t.iteration);
+            if (window.__seen.length < 2000) requestAnimationFrame(poll); }; poll(); }""")
+        pg.click("[data-testid=replay]")
+        pg.wait_for_function(f"{TL}.replaying")
+        pg.wait_for_function(f"!{TL}.replaying", timeout=20_000)
+        pg.wait_for_function(f"{TL}.live && {TL}.iteration === {head}")
+        seen = sorted(set(pg.evaluate("window.__seen")))
+        assert len([s for s in seen if s < head]) >= 5, seen
+        shown_settled(pg)
+        assert pg.evaluate("window.ganlabTest.counters().iteration") == head
+        assert errors == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("size", ["tablet", "phone"])
+def test_timeline_in_the_past_with_two_branches_reads_at_each_size(browser, server_url, size):  # type: ignore[no-untyped-def]
+    context, pg, errors = sized_page(browser, server_url, size)
+    try:
+        pg.goto(f"{server_url}/")
+        wait_ready(pg)
+        past_with_two_branches(pg)
+        assert pg.is_visible("[data-testid=live]")
+        assert pg.locator("[data-testid=branch-entry]").count() == 2
+        # Everything of the timeline is on the screen, nothing wider than it.
+        right = pg.evaluate("""() => Math.max(...[...document.querySelectorAll('#timeline *')]
+            .map(e => e.getBoundingClientRect().right))""")
+        assert right <= pg.viewport_size["width"] + 1
+        shot(pg, f"timeline-{size}")
+        assert errors == []
+    finally:
+        context.close()
