@@ -1547,3 +1547,48 @@ async def read_until(ws: Any, pred: Callable[[Any], bool]) -> list[Any]:
 def test_the_fps_setting_is_a_new_sessions_frame_rate():
     with make_client(fps=12) as client, session(client) as ws:
         assert ws.hello["speed"]["fps"] == 12
+
+
+# --------------------------------------------------------------------------- history
+
+
+def test_seek_branch_and_live_through_the_real_app(client):
+    with session(client) as ws:
+        assert ws.hello["timeline"]["head"] == 0 and ws.hello["timeline"]["live"] is True
+        for _ in range(30):
+            ws.send("step")
+        ws.applied(ws.send("ping") - 1)
+        at = {}
+        for n in (10, 30):  # what the live run showed at 10 is what a seek there shows
+            cid = ws.send("seek", iteration=n)
+            tl = ws.event("timeline", cid)
+            assert tl["iteration"] == n and tl["head"] == 30 and tl["live"] is (n == 30)
+            f = ws.applied(cid)
+            assert f.header["iteration"] == n and f.header["live"] is (n == 30)
+            at[n] = f.arrays["fake"]
+        cid = ws.send("seek", iteration=31)
+        err = ws.error(cid)
+        assert err["code"] == "bad_seek" and "0..30" in err["message"]
+        cid = ws.send("seek", iteration=10)
+        assert np.array_equal(ws.applied(cid).arrays["fake"], at[10])
+
+        cid = ws.send("branch", set={"g_optimizer": {"lr": 0.004}})
+        config = ws.event("config", cid)
+        assert "branch" in config["rebuilt"] and config["config"]["g_optimizer"]["lr"] == 0.004
+        assert ws.binary("history").header["kind"] == "history"
+        tl = ws.event("timeline", cid)
+        assert [b["from"] for b in tl["branches"]] == [0, 10] and tl["branch"] == 1
+        f = ws.applied(cid)
+        assert (f.header["iteration"], f.header["branch"], f.header["live"]) == (10, 1, True)
+        for _ in range(5):
+            ws.send("step")
+        cid = ws.send("live", branch=0)
+        ws.event("config", cid)
+        f = ws.applied(cid)
+        assert (f.header["iteration"], f.header["branch"]) == (30, 0)
+        assert np.array_equal(f.arrays["fake"], at[30])  # the original is untouched
+        cid = ws.send("live", branch=1)
+        assert ws.applied(cid).header["iteration"] == 15
+        cid = ws.send("seek", iteration="ten")
+        assert ws.error(cid)["code"] == "bad_message"
+        ws.ping()  # the session goes on
