@@ -1592,3 +1592,8 @@ def test_seek_branch_and_live_through_the_real_app(client):
         cid = ws.send("seek", iteration="ten")
         assert ws.error(cid)["code"] == "bad_message"
         ws.ping()  # the session goes on
+
+
+def test_the_history_budget_setting_reaches_each_session():
+    with make_client(history_bytes=123_456) as c, session(c) as ws:
+        assert ws.hello["timeline"]["budget"] == 123_456
