@@ -275,3 +275,23 @@ def test_a_seek_onto_a_snapshot_replays_nothing_and_shows_the_live_losses(monkey
     monkeypatch.setattr(Timeline, "_replay", lambda self, run, a, b: replayed.append((a, b)))
     assert_same(tl.seek(20), expected)
     assert replayed == [(tl.op_at(20), tl.op_at(20))]  # nothing between the two
+
+
+def test_config_changes_that_keep_the_data_share_its_section():
+    drawn = {"name": "points", "points": [[i / 300, (i * 7 % 300) / 300] for i in range(300)]}
+    t = Trainer({**SMALL, "data": drawn})
+    tl = Timeline(t, Policy(every=1))
+    for lr in (0.001, 0.002, 0.003):
+        t.configure(updated(t.config, {"g_optimizer": {"lr": lr}}))
+        tl.configured(t)
+        t.step()
+        tl.iterated(t)
+    kept = [e.config for e in tl.entries if e.config is not None] + [
+        s.config for s in tl.snapshots]  # fmt: skip
+    assert len({id(c.data) for c in kept}) == 1  # one data section for all of them
+    assert [e.config.g_optimizer.lr for e in tl.entries if e.config] == [0.001, 0.002, 0.003]
+    t.configure(updated(t.config, {"data": {"name": "ring"}}))
+    tl.configured(t)
+    assert tl.entries[-1].config.data.name == "ring"
+    back = tl.seek(2).config
+    assert back.g_optimizer.lr == 0.002 and back.data.points == kept[0].data.points

@@ -36,3 +36,20 @@ def test_the_tree_is_full_at_its_limit():
     while not tree.full:
         tree.add(0, 0, None, tree.current.timeline)
     assert len(tree.branches) == MAX_BRANCHES
+
+
+def test_branches_share_the_budget_and_old_histories_thin_to_their_share():
+    from ganlab.engine.timeline import Policy
+
+    t = Trainer(SMALL)
+    tl = Timeline(t, Policy(every=1))
+    for _ in range(40):
+        t.step()
+        tl.iterated(t)
+    tree = RunTree(tl)
+    whole = tl.nbytes
+    tree.add(0, 10, None, Timeline(Trainer(SMALL), Policy(every=1)))
+    tree.share(whole // 2)
+    assert all(b.timeline.policy.budget == whole // 4 for b in tree.branches)
+    assert tl.nbytes <= whole // 4 and tree.nbytes <= whole // 2
+    assert tl.snapshots[0].iteration == 0 and tl.snapshots[-1].iteration == 40

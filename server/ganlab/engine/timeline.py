@@ -198,6 +198,8 @@ class Timeline:
         self._snap_cost = 0.0
         self._last_snap_time = 0.0
         self._last_snap_iteration = t.iteration
+        # The live config last seen and the one kept for it (`_kept`).
+        self._seen: tuple[ExperimentConfig, ExperimentConfig] | None = None
         self.snapshot(t)
 
     @classmethod
@@ -216,6 +218,7 @@ class Timeline:
                 tl._pending.add(e.kind[0])
             elif e.kind.endswith("_apply"):
                 tl._pending.discard(e.kind[0])
+        tl._seen = None
         tl._snap_cost = 0.0
         tl._last_snap_time = tl.policy.clock()
         tl._last_snap_iteration = iteration
@@ -271,7 +274,21 @@ class Timeline:
 
     def configured(self, t: Trainer) -> None:
         """`t.configure(...)` was applied (any section, data included): logs `t.config`."""
-        self._append("config", t.config)
+        self._append("config", self._kept(t.config))
+
+    def _kept(self, config: ExperimentConfig) -> ExperimentConfig:
+        """`config` as the log keeps it: with the data section of the config before it when
+        the data did not change. Each change re-parses the whole config, and a drawing is
+        20,000 points (megabytes as Python objects): a slider dragged through a hundred
+        learning rates must not keep a hundred copies."""
+        if self._seen is not None and config is self._seen[0]:
+            return self._seen[1]
+        last = self._seen[1] if self._seen is not None else None
+        kept = config
+        if last is not None and config.data is not last.data and config.data == last.data:
+            kept = config.model_copy(update={"data": last.data})
+        self._seen = (config, kept)
+        return kept
 
     def _maybe_snapshot(self, t: Trainer) -> None:
         p = self.policy
@@ -290,12 +307,12 @@ class Timeline:
         state = capture(t)
         for name in self._pending:
             state[f"{name}.grad"] = (t.D if name == "d" else t.G).grad.detach().cpu().clone()
-        snap = Snapshot(self.ops, self.iteration, t.config, state)
+        snap = Snapshot(self.ops, self.iteration, self._kept(t.config), state)
         if self.snapshots and self.snapshots[-1].op == snap.op:
             self.snapshots[-1] = snap
         else:
             self.snapshots.append(snap)
-        self._thin()
+        self.thin()
         now = self.policy.clock()
         self._snap_cost = now - start
         self._last_snap_time = now
@@ -307,7 +324,7 @@ class Timeline:
     def nbytes(self) -> int:
         return sum(s.nbytes for s in self.snapshots)
 
-    def _thin(self) -> None:
+    def thin(self) -> None:
         """Drop snapshots, never the first nor the newest, until within the budget. The one
         dropped opens the smallest gap relative to its age (distance from the head): spacing
         then grows in proportion to age, dense near the head and geometric further back."""

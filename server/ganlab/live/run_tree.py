@@ -88,3 +88,14 @@ class RunTree:
 
     def describe(self) -> list[dict[str, Any]]:
         return [b.describe() for b in self.branches]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(b.timeline.nbytes for b in self.branches)
+
+    def share(self, budget: int) -> None:
+        """Split the session's history budget evenly between the branches, thinning the
+        histories now over their share."""
+        for b in self.branches:
+            b.timeline.policy.budget = budget // len(self.branches)
+            b.timeline.thin()

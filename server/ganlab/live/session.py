@@ -77,7 +77,8 @@ class Limits:
     picture_gflop: float = 24.0
     # Exact optimal transport grows ~n³: a live W1 uses at most this many points per side.
     w1_points: int = 1000
-    # Bytes of snapshots a run's history keeps (engine/timeline.py), per branch.
+    # Bytes of snapshots a session's history keeps (engine/timeline.py), shared by its
+    # branches.
     history_bytes: int = 32 * 2**20
     # A saved run file stays within this (the largest a client may load): its history is
     # cut from the oldest end to fit.
@@ -398,7 +399,8 @@ class Session:
         return text(type="timeline", branch=self.tree.shown, live=self.past is None,
                     iteration=self.shown.iteration, start=tl.start_iteration, head=tl.iteration,
                     snapshots=[snap.iteration for snap in tl.snapshots],
-                    branches=self.tree.describe(), bytes=tl.nbytes, budget=tl.policy.budget,
+                    branches=self.tree.describe(), bytes=self.tree.nbytes,
+                    budget=self.limits.history_bytes,
                     id=cmd.get("id") if cmd else None)  # fmt: skip
 
     def _reachable(self, branch_id: int | None, iteration: int | None) -> tuple[int, int]:
@@ -472,6 +474,7 @@ class Session:
         self._leave_past()
         parent = self.tree.shown
         branch = self.tree.add(parent, iteration, patch, Timeline(run, self._policy()))
+        self.tree.share(self.limits.history_bytes)  # one budget for the session's branches
         self.tree.current.head, self.tree.shown = self.trainer, branch.id
         self.trainer, self.cache = run, PictureCache()
         return [*out, self._config_event(cmd, {"branch", *rebuilt}), *self._full_history(),

@@ -37,8 +37,8 @@ class Settings(BaseSettings):
     )
     history_bytes: int = Field(
         32 << 20, ge=0, le=16 << 30,
-        description="Bytes of snapshots one run's history keeps for going back in time (per"
-        " branch); older history is kept sparser to stay within it.",
+        description="Bytes of snapshots one session's history keeps for going back in time,"
+        " split between its branches; older history is kept sparser to stay within it.",
     )  # fmt: skip
     max_iteration_gflop: float = Field(
         12.0, gt=0, le=1000, description="Work one training iteration of a session may take."
