@@ -65,9 +65,8 @@ def main() -> None:
     ap.add_argument("--seeks", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    from playwright.sync_api import sync_playwright
-
     import numpy as np
+    from playwright.sync_api import sync_playwright
 
     rng = np.random.default_rng(args.seed)
     port = free_port()
@@ -98,8 +97,11 @@ def main() -> None:
     report = {
         "head": head,
         "snapshots": timeline,
-        "seek_ms": {"p50": round(pct(seeks, 0.5), 1), "p95": round(pct(seeks, 0.95), 1),
-                    "max": round(max(seeks), 1)},  # fmt: skip
+        "seek_ms": {
+            "p50": round(pct(seeks, 0.5), 1),
+            "p95": round(pct(seeks, 0.95), 1),
+            "max": round(max(seeks), 1),
+        },
         "baseline_live_ms": {"p50": round(pct(live, 0.5), 1), "p95": round(pct(live, 0.95), 1)},
     }
     report["p95_ratio"] = round(report["seek_ms"]["p95"] / report["baseline_live_ms"]["p95"], 2)
