@@ -8,7 +8,7 @@ import io
 
 import av
 import numpy as np
-from e2e_helpers import SIZES, file_menu, movie_dialog, open_app, settle, shot, sized_page, train_to
+from e2e_helpers import ARTIFACTS, SIZES, file_menu, movie_dialog, open_app, settle, sized_page, train_to
 from PIL import Image, ImageSequence
 
 FRAMES = 20  # 2 s at 10 frames/s
@@ -20,6 +20,12 @@ def _frames_differ(frames: list[np.ndarray]) -> None:
     assert np.abs(frames[0].astype(int) - frames[-1].astype(int)).mean() > 1.0
     moved = sum(not np.array_equal(a, b) for a, b in zip(frames, frames[1:], strict=False))
     assert moved >= len(frames) // 2
+
+
+def _shot(pg, size: str) -> None:  # type: ignore[no-untyped-def]
+    """The window as the learner sees it (the dialog is in the viewport, not the whole page)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / f"movie-export-progress-{size}.png"))
 
 
 def _export(pg, button: str):  # type: ignore[no-untyped-def]
@@ -35,6 +41,9 @@ def _export(pg, button: str):  # type: ignore[no-untyped-def]
         data = f.read()
     text = pg.locator("[data-testid=movie-progress-text]").inner_text()
     assert text == f"done: {FRAMES} frames"
+    assert pg.locator("[data-testid=movie-cancel]").inner_text() == "Close"
+    pg.click("[data-testid=movie-cancel]")
+    pg.locator("[data-testid=movie-dialog]").wait_for(state="hidden")
     return download.suggested_filename, data
 
 
@@ -59,7 +68,7 @@ def test_gif_and_video_of_the_history(browser, server_url) -> None:  # type: ign
         _back_to_live(pg)
         assert pg.evaluate("window.ganlab.run.timeline.head") == head
 
-        label = pg.locator("[data-testid=export-video]").inner_text()
+        label = pg.locator("[data-testid=export-video]").text_content() or ""
         name, data = _export(pg, "export-video")
         ext = name.rsplit(".", 1)[1]
         assert ext in ("mp4", "webm") and ext.upper() in label.upper()
@@ -77,12 +86,12 @@ def test_gif_and_video_of_the_history(browser, server_url) -> None:  # type: ign
         file_menu(pg, "export-gif")
         movie_dialog(pg, size=256, seconds=10, fps=30)
         downloads: list[object] = []
-        pg.on("download", downloads.append)
+        pg.on("download", lambda d: downloads.append(d))
         pg.click("[data-testid=movie-start]")
         pg.wait_for_function(
             "/^frame ([3-9]|\\d\\d+) of 300$/.test(document.querySelector('[data-testid=movie-progress-text]').textContent)"
         )
-        shot(pg, "movie-export-progress-laptop")
+        _shot(pg, "laptop")
         pg.click("[data-testid=movie-cancel]")
         progress = pg.locator("[data-testid=movie-progress-text]")
         progress.filter(has_text="cancelled after").wait_for()
@@ -115,7 +124,7 @@ def test_movie_dialog_reads_at_every_size(browser, server_url) -> None:  # type:
             for testid in ("movie-progress", "movie-progress-text", "movie-cancel", "movie-start", "movie-seconds"):
                 box = pg.locator(f"[data-testid={testid}]").bounding_box()
                 assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, testid
-            shot(pg, f"movie-export-progress-{size}")
+            _shot(pg, size)
             pg.click("[data-testid=movie-cancel]")
             pg.locator("[data-testid=movie-progress-text]").filter(has_text="cancelled after").wait_for()
             assert errors == []

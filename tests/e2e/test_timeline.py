@@ -5,8 +5,7 @@ in the past with two branches at the three sizes."""
 from __future__ import annotations
 
 import pytest
-from e2e_helpers import canvas_png, set_control, settle, shot, sized_page, wait_ready
-
+from e2e_helpers import ARTIFACTS, canvas_png, set_control, settle, shot, sized_page, wait_ready
 
 TL = "window.ganlabTest.timeline"
 
@@ -32,7 +31,9 @@ def shown_settled(pg) -> None:  # type: ignore[no-untyped-def]
 
 def drag(pg, frm: float, to: float) -> None:  # type: ignore[no-untyped-def]
     """Drag across the timeline from one share of its width to another."""
-    box = pg.locator("[data-testid=timeline]").bounding_box()
+    track = pg.locator("[data-testid=timeline]")
+    track.scroll_into_view_if_needed()
+    box = track.bounding_box()
     y = box["y"] + box["height"] / 2
     pg.mouse.move(box["x"] + frm * box["width"], y)
     pg.mouse.down()
@@ -46,18 +47,24 @@ def fake(pg) -> list[float]:  # type: ignore[no-untyped-def]
 
 
 def next_stop(t: dict, it: int, direction: int) -> int:  # type: ignore[type-arg]
-    """The snapshot (or start or head) next to `it`, brute force."""
-    stops = sorted({t["start"], t["head"], *[s for s in t["snapshots"] if t["start"] <= s <= t["head"]]})
+    """The stop next to `it` (a snapshot, the start, the head or a hundredth of the range)."""
+    lo, hi = t["start"], t["head"]
+    grid = {lo + int((k * (hi - lo)) / 100 + 0.5) for k in range(1, 100)}
+    stops = sorted({lo, hi, *grid, *[s for s in t["snapshots"] if lo <= s <= hi]})
     beyond = [s for s in stops if (s > it if direction > 0 else s < it)]
     return (min(beyond) if direction > 0 else max(beyond)) if beyond else it
 
 
 def past_with_two_branches(pg) -> None:  # type: ignore[no-untyped-def]
-    """A fresh page's run: trained, branched half-way, and shown at a past point."""
+    """A fresh page's run: trained, branched half-way, and the original shown at a past point
+    (a new branch's history starts where it branched off: nothing to scrub yet)."""
     train_to(pg, 200)
     drag(pg, 0.9, 0.5)
     pg.click("[data-testid=branch]")
-    pg.wait_for_function(f"{TL}.branches.length === 2 && {TL}.live")
+    pg.wait_for_function(f"{TL}.branches.length === 2 && {TL}.live && {TL}.branch !== 0")
+    shown_settled(pg)
+    pg.click("[data-testid=branch-entry][data-branch='0']")
+    pg.wait_for_function(f"{TL}.branch === 0")
     shown_settled(pg)
     drag(pg, 0.9, 0.3)
 
@@ -75,15 +82,29 @@ def test_scrub_branch_switch_and_replay(browser, server_url):  # type: ignore[no
         live_fake = fake(pg)
         assert not pg.is_visible("[data-testid=live]"), "no Back to live while live"
 
+        # Hovering a chart of a paused run previews that iteration; leaving goes back to live.
+        chart = pg.locator("[data-chart=losses] .u-over")
+        chart.scroll_into_view_if_needed()
+        cbox = chart.bounding_box()
+        pg.mouse.move(cbox["x"] + 0.05 * cbox["width"], cbox["y"] + cbox["height"] / 2)
+        pg.wait_for_function(f"!{TL}.live", timeout=10_000)
+        shown_settled(pg)
+        assert timeline(pg)["iteration"] < head
+        pg.mouse.move(2, 2)
+        pg.wait_for_function(f"{TL}.live && {TL}.iteration === {head}", timeout=10_000)
+        shown_settled(pg)
+
         # Drag the timeline back to about a third of the history.
         drag(pg, 0.95, 0.3)
         t = timeline(pg)
         assert not t["live"] and t["head"] == head
         assert abs(t["iteration"] - 0.3 * head) <= 0.05 * head, t
         assert pg.evaluate("window.ganlabTest.shownIteration") == t["iteration"]
-        assert pg.evaluate("window.ganlabTest.counters().iteration") == t["iteration"], "the frame is the past one"
+        # The frame drawn is the past one.
+        assert pg.evaluate("window.ganlabTest.counters().iteration") == t["iteration"]
         assert pg.inner_text("[data-testid=iteration-of]") == f"of {head}"
-        assert pg.inner_text("[data-testid=timeline-state]").startswith(f"Viewing iteration {t['iteration']:,} of {head:,}")
+        state = pg.inner_text("[data-testid=timeline-state]")
+        assert state.startswith(f"Viewing iteration {t['iteration']:,} of {head:,}")
         assert canvas_png(pg) != live_picture, "the past picture differs from the live one"
         assert fake(pg) != live_fake
 
@@ -115,7 +136,8 @@ def test_scrub_branch_switch_and_replay(browser, server_url):  # type: ignore[no
         assert t["head"] == at and t["iteration"] == at
         assert pg.evaluate("window.ganlabTest.config.g_optimizer.lr") == 0.003
         assert pg.locator("[data-testid=branch-entry]").count() == 2
-        assert pg.get_attribute(f"[data-testid=branch-entry][data-branch='{t['branch']}']", "aria-current") == "true"
+        shown = f"[data-testid=branch-entry][data-branch='{t['branch']}']"
+        assert pg.get_attribute(shown, "aria-current") == "true"
         assert "new branch" in pg.inner_text("#toasts")
 
         # The new branch trains on; the original is untouched.
@@ -125,6 +147,7 @@ def test_scrub_branch_switch_and_replay(browser, server_url):  # type: ignore[no
         pg.wait_for_function(f"!{TL}.live")
         shown_settled(pg)
         shot(pg, "timeline-laptop")
+        pg.locator(".view-panel").screenshot(path=str(ARTIFACTS / "timeline-laptop-panel.png"))
         pg.click("[data-testid=branch-entry][data-branch='0']")
         pg.wait_for_function(f"{TL}.branch === 0 && {TL}.live")
         shown_settled(pg)
@@ -165,6 +188,7 @@ def test_timeline_in_the_past_with_two_branches_reads_at_each_size(browser, serv
             .map(e => e.getBoundingClientRect().right))""")
         assert right <= pg.viewport_size["width"] + 1
         shot(pg, f"timeline-{size}")
+        pg.locator(".view-panel").screenshot(path=str(ARTIFACTS / f"timeline-{size}-panel.png"))
         assert errors == []
     finally:
         context.close()

@@ -272,3 +272,20 @@ def test_run_file_history_is_cut_from_the_oldest_end_to_fit_the_limit():
     assert len(data) <= 300_000
     _, tl = runfile.loads_with_history(data)
     assert tl is not None and tl.iteration == 400 and tl.start_iteration > 0
+
+
+def test_a_display_change_keeps_the_past_point_and_draws_it_the_new_way():
+    s = make()
+    play(s, 60)
+    s.handle({"type": "seek", "iteration": 20})
+    before = frame(s)
+    s.handle({"type": "config", "set": {"view": {"optimal": True}}})
+    assert s.past is not None and s.past.iteration == 20  # still the past point
+    after = frame(s)
+    assert after.header["live"] is False and after.header["iteration"] == 20
+    assert "d_optimal" in after.arrays and "d_optimal" not in before.arrays
+    assert np.array_equal(after.arrays["fake"], before.arrays["fake"])
+    s.handle({"type": "seek", "iteration": 30})  # later seeks keep the lens
+    assert "d_optimal" in frame(s).arrays
+    s.handle({"type": "config", "set": {"view": {"optimal": False}, "seed": 3}})
+    assert s.past is None  # not only display: back to live

@@ -14,6 +14,7 @@ import { NoiseView } from "./views/noise-view.js";
 import { ModelGraph } from "./views/model-graph.js";
 import { Charts } from "./views/charts.js";
 import { DiracView } from "./views/dirac-view.js";
+import { TimelineView } from "./views/timeline-view.js";
 import { DrawingPad } from "./ui/drawing-pad.js";
 import { Walkthrough } from "./ui/walkthrough.js";
 import { Toasts, describeError } from "./ui/toasts.js";
@@ -25,6 +26,7 @@ import { frameScale } from "./views/score-scale.js";
 import { fillPresetMenu, matchingPreset } from "./ui/presets.js";
 import { fillTryList, tryExperiment } from "./ui/try.js";
 import { canvasToPngBlob, composePng, experimentJson, exportFileName, metricsCsv, samplesCsv } from "./ui/exports.js";
+import { MovieDialog } from "./ui/movie-export.js";
 import { iterationWords, pictureWords, shownGenerator, withNote } from "./ui/variant-labels.js";
 import { densityWords } from "./ui/density-words.js";
 import { packingWords } from "./ui/packing-words.js";
@@ -99,6 +101,9 @@ class App {
       onGeneratorHover: (on) => this.view.setMorph(on),
     });
     this.charts = new Charts($("charts"), this.run.history);
+    // The run's history under the picture (issue 15); hovering a chart previews its iteration.
+    this.timelineView = new TimelineView($("timeline"), { run: this.run });
+    this.charts.onHover = (iteration) => this.previewAt(iteration);
     this.dirac = new DiracView(
       {
         details: $("dirac-details"), canvas: $("dirac-canvas"), explain: $("dirac-explain"), sgd: $("dirac-sgd"), eigen: $("dirac-eigen"),
@@ -138,6 +143,29 @@ class App {
         onChoose: (name) => this.chooseDistribution(name),
         onDraw: () => this.pad.open(),
         onImport: () => $("import-file").click(),
+      },
+    );
+    this.movie = new MovieDialog(
+      {
+        menu: $("file-menu"), gifButton: $("export-gif"), videoButton: $("export-video"), dialog: $("movie-dialog"), title: $("movie-title"),
+        layers: $("movie-layers"), size: $("movie-size"), seconds: $("movie-seconds"), fps: $("movie-fps"),
+        summary: $("movie-summary"), progressRow: $("movie-progress-row"), progress: $("movie-progress"),
+        progressText: $("movie-progress-text"), start: $("movie-start"), cancel: $("movie-cancel"),
+      },
+      {
+        run: this.run,
+        layers: () => this.layers,
+        layerNames: () => [...document.querySelectorAll("[data-layer]")].map((box) => ({
+          // Its words, one space between parts (the tag after the name is spaced by CSS).
+          layer: box.dataset.layer, label: [...box.closest("label").childNodes].map((n) => n.textContent).join(" ").replace(/\s+/g, " ").trim(),
+        })),
+        palette: () => PALETTES[this.paletteName],
+        heatMode: () => this.heatMode ?? "d",
+        legendFor: (frame, layers) => this.pngLegend(frame, layers, frame.gUpdates),
+        titleFor: (frame) => `iteration ${frame.iteration} · ${this.picker.els.name.textContent} · ${this.run.config.loss.kind} loss`,
+        dataName: () => (this.run.config ? this.run.config.data.name : "run"),
+        download: (blob, name) => downloadBlob(blob, name),
+        say: (text) => this.toasts.show(text),
       },
     );
   }
@@ -184,6 +212,11 @@ class App {
     });
     run.on("phase", ({ header, arrays }) => this.walk.onPhase(header, arrays));
     run.on("run-file", ({ bytes, header, name }) => downloadBytes(bytes, runFileName(header, name)));
+    run.on("timeline", () => this.showTimeline());
+    run.on("playing", () => this.showTimeline());
+    run.on("branched", ({ iteration }) => {
+      this.toasts.show(`You were viewing iteration ${iteration}: the change starts a new branch from there. The original run is kept: switch back to it in the list under the timeline.`, "info", 10000);
+    });
     run.on("loaded", (m) => {
       this.onRunReset();
       this.toasts.show(`Loaded a trained model at iteration ${m.iteration}.`, "info", 4000);
@@ -590,7 +623,8 @@ class App {
     const { set, note } = path === "loss.kind"
       ? lossChange(this.losses, value, this.run.config)
       : { set: setPath(path, value), note: null };
-    const id = this.run.configure(set);
+    // While the past is shown, the change becomes a branch from there (state/run.js `change`).
+    const id = this.run.change(set);
     if (id !== null) this.editIds.set(id, { path, note });
     else if (note) this.toasts.show(note, "info", 10000); // offline: the edit is kept and applied locally
   }
@@ -602,6 +636,42 @@ class App {
     if (!nets.length) return;
     const which = nets.join(" and the ");
     this.toasts.show(`The ${which} now ${nets.length > 1 ? "start" : "starts"} from fresh weights (${nets.length > 1 ? "their" : "its"} architecture changed); the run goes on from iteration ${this.run.iteration ?? 0}.`, "info", 5000);
+  }
+
+  // ---- the run's history (views/timeline-view.js) ----
+
+  /** The past point shown: the charts' marker and the counter's colour and "of head". */
+  showTimeline() {
+    const t = this.run.timeline;
+    this.charts.setMarker(t.past ? t.iteration : null);
+    // Paused, the charts' x axes span the timeline's range, so the two line up; while the run
+    // plays they follow the rows (the head moves with every frame).
+    this.charts.setSpan(t.known && !this.run.playing ? { start: t.start, head: t.head } : null);
+    this.schedule();
+    const counter = $("iteration").parentElement;
+    counter.classList.toggle("past", t.past);
+    const of = $("iteration-of");
+    of.hidden = !t.past;
+    setText(of, t.past ? `of ${t.head}` : "");
+  }
+
+  /** Hovering a chart while the run is paused shows that iteration; leaving the charts goes
+   * back to the point shown before (a playing run is not stopped by a hover). */
+  previewAt(iteration) {
+    const t = this.run.timeline;
+    if (iteration === null) {
+      const back = this.preview;
+      this.preview = null;
+      if (back) back.live ? this.run.goLive() : this.run.seek(back.iteration);
+      return;
+    }
+    if (!t.known || this.timelineView.replaying || this.movie?.busy) return;
+    if (this.run.playing) {
+      this.preview = null; // played during a preview: the run goes on, nothing to go back to
+      return;
+    }
+    this.preview ??= { live: t.live, iteration: t.iteration };
+    this.run.seek(iteration);
   }
 
   togglePlay() {
@@ -809,6 +879,8 @@ class App {
       "step-both": () => this.step("both"),
       reset: () => this.reset(),
       help: () => $("help-dialog").showModal(),
+      "history-back": () => this.timelineView.step(-1),
+      "history-forward": () => this.timelineView.step(1),
     });
     const saved = JSON.parse(localStorage.getItem("ganlab.layers") || "{}");
     for (const box of document.querySelectorAll("[data-layer]")) {
@@ -931,17 +1003,17 @@ class App {
     downloadText(make(), this.exportName(kind), mime);
   }
 
-  /** The PNG's legend: the visible layers, named by which generator the picture shows. */
-  pngLegend() {
+  /** The PNG's legend: the visible layers, named by which generator the picture shows (a
+   * movie's frames give their own frame, layers and G update count). */
+  pngLegend(f = this.run.frame, layers = this.layers, gUpdates = this.run.counter.gUpdates) {
     // The heatmap's entry names what it shows: D (averaged over partners under packing), D*
     // or D − D* on its diverging scale.
-    const f = this.run.frame;
     const mode = f ? shownMode(this.heatMode ?? "d", f, this.run.config?.loss.kind) : "d";
     const heat = { mode, partners: f?.partners ?? 1, span: mode === "gap" ? differenceSpan(differences(f)) : null };
     return {
-      palette: PALETTES[this.paletteName], layers: this.layers, heat,
-      shown: shownGenerator(this.run.config, this.run.counter.gUpdates),
-      density: this.run.frame ? this.run.frame.realDensityKind : null,
+      palette: PALETTES[this.paletteName], layers, heat,
+      shown: shownGenerator(this.run.config, gUpdates),
+      density: f ? f.realDensityKind : null,
     };
   }
 

@@ -27,6 +27,8 @@
 //   axisLabels()     the picture's axis labels now ({x, y}), as drawn
 //   chartAxis(id)    a chart's y axis: {labels, size (px), font}, e.g. chartAxis("losses")
 //   exportLegend()   the labels the PNG export's legend would have now, in order
+//   timeline         the run's history as the page knows it: {known, live, branch, iteration,
+//                    start, head, snapshots, branches, seekBusy, replaying} (state/timeline.js)
 //   drop()           drop the connection as a network failure would (the run resumes)
 
 import { MARGIN, viewTicks } from "./views/distribution-renderer.js";
@@ -126,6 +128,14 @@ export function installTestHook(app) {
     exportLegend() {
       const legend = app.pngLegend();
       return legendItems(legend.palette, legend.layers, legend.shown, legend.density).map((item) => item.label);
+    },
+    get timeline() {
+      const t = app.run.timeline;
+      return {
+        known: t.known, live: t.live, branch: t.branch, iteration: t.iteration, start: t.start, head: t.head,
+        snapshots: [...t.snapshots], branches: t.branches.map((b) => ({ ...b })),
+        seekBusy: app.run.seeks.busy, replaying: app.timelineView.replaying,
+      };
     },
     drop() {
       app.run.connection.drop();

@@ -708,3 +708,121 @@ test("the real-vs-real baseline of a hello or config event is kept on the histor
   conn.event({ type: "config", config: { metrics: CONFIG.metrics }, rebuilt: [] });
   assert.equal(run.history.baseline, other, "an event without one keeps the last");
 });
+
+// ---------------------------------------------------------------- time travel (state/timeline.js)
+
+const TIMELINE = { type: "timeline", branch: 0, live: true, iteration: 1200, start: 0, head: 1200, snapshots: [0, 600],
+  branches: [{ id: 0, parent: null, from: 0, label: "main", start: 0, head: 1200 }], bytes: 1000, budget: 33554432, id: null };
+
+/** The id the fake connection gave the last command sent. */
+const lastId = (conn) => conn.nextId - 1;
+
+test("a timeline event sets the run's timeline and is emitted to views", () => {
+  const { conn, run } = setup();
+  conn.hello();
+  const seen = [];
+  run.on("timeline", (t) => seen.push(t.head));
+  conn.event(TIMELINE);
+  assert.equal(run.timeline.known, true);
+  assert.equal(run.timeline.head, 1200);
+  assert.deepEqual(seen, [1200]);
+});
+
+test("a frame's header moves the timeline (emitted only when it changed) and is kept on the frame", () => {
+  const { conn, run } = setup();
+  conn.hello();
+  conn.event(TIMELINE);
+  const seen = [];
+  run.on("timeline", (t) => seen.push([t.live, t.iteration]));
+  const f = receive(conn, run, { live: false, branch: 0, start: 0, head: 1200, iteration: 500 });
+  assert.equal(f.header.live, false);
+  receive(conn, run, { live: false, branch: 0, start: 0, head: 1200, iteration: 500 });
+  receive(conn, run, { live: true, branch: 0, start: 0, head: 1200, iteration: 1200 });
+  assert.deepEqual(seen, [[false, 500], [true, 1200]]);
+});
+
+test("scrubbing keeps one seek in flight and sends only the latest wanted iteration when it is answered", () => {
+  const { conn, run } = setup();
+  conn.hello();
+  conn.event(TIMELINE);
+  conn.take();
+  assert.notEqual(run.seek(100), null);
+  const first = lastId(conn);
+  for (const it of [110, 120, 130, 5000]) assert.equal(run.seek(it), null, "waits");
+  assert.deepEqual(conn.take(), [{ type: "seek", iteration: 100 }], "only the first went out");
+  // A frame answering something earlier does not free it.
+  receive(conn, run, { live: false, iteration: 100, head: 1200, applied: first - 1 });
+  assert.deepEqual(conn.take(), []);
+  receive(conn, run, { live: false, iteration: 100, head: 1200, applied: first });
+  assert.deepEqual(conn.take(), [{ type: "seek", iteration: 1200 }], "the latest wanted, clamped to the head");
+  receive(conn, run, { live: true, iteration: 1200, head: 1200, applied: lastId(conn) });
+  assert.deepEqual(conn.take(), [], "nothing more was wanted");
+});
+
+test("a refused seek frees the queue too", () => {
+  const { conn, run } = setup();
+  conn.hello();
+  run.seek(10);
+  run.seek(20);
+  conn.take();
+  conn.event({ type: "error", code: "bad_seek", message: "iteration must be from 0 to 5", id: lastId(conn) });
+  assert.deepEqual(conn.take(), [{ type: "seek", iteration: 20 }]);
+});
+
+test("back to live forgets a wanted seek, and a dropped connection forgets the one in flight", () => {
+  const { conn, run } = setup();
+  conn.hello();
+  conn.event(TIMELINE);
+  run.seek(10);
+  const seekId = lastId(conn);
+  run.seek(20);
+  run.goLive();
+  run.goLive(3);
+  assert.deepEqual(conn.take(), [{ type: "seek", iteration: 10 }, { type: "live" }, { type: "live", branch: 3 }]);
+  receive(conn, run, { live: false, iteration: 10, head: 1200, applied: seekId });
+  assert.deepEqual(conn.take(), [], "the wanted 20 is not sent after going live");
+  run.seek(30);
+  conn.drop();
+  conn.hello({ resumed: true });
+  conn.take();
+  assert.notEqual(run.seek(40), null, "after a reconnection a seek goes out at once");
+});
+
+test("a change of settings while the past is shown becomes a branch from the shown point, and says so", () => {
+  const { conn, run, clear } = setup();
+  conn.hello();
+  conn.event(TIMELINE);
+  const branched = [];
+  run.on("branched", (b) => branched.push(b));
+  run.change({ g_optimizer: { lr: 0.003 } });
+  assert.deepEqual(conn.take(), [{ type: "config", set: { g_optimizer: { lr: 0.003 } } }], "live: a plain config change");
+  clear();
+  receive(conn, run, { live: false, iteration: 500, head: 1200 });
+  const id = run.change({ g_optimizer: { lr: 0.003 } });
+  assert.deepEqual(conn.take(), [{ type: "branch", iteration: 500, set: { g_optimizer: { lr: 0.003 } } }]);
+  assert.deepEqual(branched, [{ iteration: 500, set: { g_optimizer: { lr: 0.003 } }, id }]);
+  assert.equal(run.changesShown, false, "a branch waits for its frame like any change");
+  run.branch();
+  assert.deepEqual(conn.take(), [{ type: "branch" }], "no iteration: the shown point");
+});
+
+test("a new session forgets the old timeline", () => {
+  const { conn, run } = setup();
+  conn.hello();
+  conn.event({ ...TIMELINE, live: false, iteration: 5 });
+  assert.equal(run.timeline.past, true);
+  conn.lose();
+  conn.hello();
+  assert.equal(run.timeline.known, false);
+  assert.equal(run.timeline.past, false);
+});
+
+test("a hello's timeline is the run's timeline", () => {
+  const { conn, run } = setup();
+  const seen = [];
+  run.on("timeline", (t) => seen.push(t.head));
+  conn.hello({ timeline: { ...TIMELINE, head: 77, iteration: 77 } });
+  assert.equal(run.timeline.known, true);
+  assert.equal(run.timeline.head, 77);
+  assert.deepEqual(seen, [77]);
+});

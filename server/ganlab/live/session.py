@@ -89,6 +89,12 @@ class Limits:
 LEAVE_THE_PAST = frozenset({"play", "step", "config", "data", "reset", "load"})
 
 
+def _display_only(cmd: dict[str, Any]) -> bool:
+    """A config change of how pictures are drawn only (`view`): the past point stays shown,
+    drawn the new way."""
+    return cmd["type"] == "config" and bool(cmd["set"]) and set(cmd["set"]) <= {"view"}
+
+
 def _first_leaf(patch: Any, prefix: str = "") -> str | None:
     if isinstance(patch, dict) and patch:
         key = next(iter(patch))
@@ -175,7 +181,7 @@ class Session:
         """Apply one validated command. Raises ProtocolError for a refused one; the run is
         left as it was."""
         kind = cmd["type"]
-        if kind in LEAVE_THE_PAST:
+        if kind in LEAVE_THE_PAST and not _display_only(cmd):
             self._leave_past()
         if not (kind == "step" and cmd.get("sub")):
             self.walk = None  # any other command cancels an unfinished walkthrough
@@ -322,7 +328,16 @@ class Session:
         return [self._config_event(cmd, rebuilt)]
 
     def _cmd_config(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
-        return self._configure(cmd["set"], cmd)
+        out = self._configure(cmd["set"], cmd)
+        if self.past is not None:  # (a display change: the past point stays)
+            self._same_view(self.past)
+        return out
+
+    def _same_view(self, run: Trainer) -> None:
+        """Draw `run` with the live run's view settings (the lens, grid, samples shown): the
+        picture of a past point is drawn as the page now asks, not as it was then."""
+        if run.config.view != self.trainer.config.view:
+            run.configure(updated(run.config, {"view": self.trainer.config.view.model_dump()}))
 
     def _cmd_data(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
         if "import" in cmd:
@@ -445,6 +460,7 @@ class Session:
             self._leave_past()
         else:
             self.past = self._seek_run(iteration)
+            self._same_view(self.past)
         self.dirty = True
         return [*out, self.timeline_event(cmd)]
 

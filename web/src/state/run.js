@@ -5,11 +5,12 @@ import { Connection } from "../protocol/connection.js";
 import { prepareFrame } from "../protocol/frame.js";
 import { History } from "./history.js";
 import { IterationCounter } from "./iteration.js";
+import { SeekQueue, Timeline } from "./timeline.js";
 import { splitExperiment } from "./url.js";
 import { merge } from "./merge.js";
 
 // Commands whose effect a frame shows (its header's `applied` echoes their id).
-const CHANGES = new Set(["step", "reset", "config", "data"]);
+const CHANGES = new Set(["step", "reset", "config", "data", "seek", "live", "branch"]);
 // Commands that change what the run is: kept while offline and replayed on reconnection.
 const EDITS = new Set(["config", "data"]);
 
@@ -36,7 +37,8 @@ export class Emitter {
  * `phase` ({header, arrays}), `run-file` ({bytes, name}), `loaded` (message), `speed` (speed),
  * `diverged` (message), `applied` ({id, rebuilt}) when a change the run sent took effect (rebuilt: the config's sections that changed), `fresh` ({reason}) when the run starts over from iteration 0 in a new
  * session (the server lost the old one), `offline-edit` (command) for an edit kept to send
- * later.
+ * later, `timeline` (Timeline) when the history shown changed (state/timeline.js), `branched`
+ * ({iteration, set}) when a change made while the past is shown became a branch.
  */
 export class Run extends Emitter {
   /** `connection` may be given (tests); by default one to the page's own server. */
@@ -58,6 +60,9 @@ export class Run extends Emitter {
     this.pendingExperiment = experiment;
     // Edits made while offline: applied, in order, once a session answers.
     this.offlineEdits = [];
+    // The run's history (issue 15): what is shown, and one seek in flight at a time.
+    this.timeline = new Timeline();
+    this.seeks = new SeekQueue();
     this.connection = connection || new Connection(this.handlers());
     if (connection) connection.handlers = this.handlers();
   }
@@ -149,6 +154,44 @@ export class Run extends Emitter {
     return this.send({ type: "save" });
   }
 
+  // ---- time travel (docs/protocol.md `seek`, `live`, `branch`) ----
+
+  /** Show the run at `iteration`. Scrubbing calls this many times a second: one seek is in
+   * flight at a time, and only the latest iteration wanted meanwhile is sent when it is
+   * answered. Returns the id sent, or null when the iteration waits (or offline). */
+  seek(iteration) {
+    const it = this.timeline.known ? this.timeline.clamp(iteration) : Math.round(iteration);
+    if (!this.seeks.want(it)) return null;
+    const id = this.send({ type: "seek", iteration: it });
+    if (id !== null) this.seeks.sent(id);
+    return id;
+  }
+
+  /** Back to the head of the shown branch, or to branch `branch` at its head. */
+  goLive(branch = null) {
+    this.seeks.clear(); // a seek answered later must not take the page back to the past
+    return this.send(branch === null ? { type: "live" } : { type: "live", branch });
+  }
+
+  /** A new branch from `iteration` (default: the shown point) with `set` applied there. */
+  branch({ iteration = null, set = null } = {}) {
+    this.seeks.clear();
+    const command = { type: "branch" };
+    if (iteration !== null) command.iteration = iteration;
+    if (set) command.set = set;
+    return this.send(command);
+  }
+
+  /** A learner's change of settings: applied to the live run, or, while the page shows the
+   * past, as a new branch from the shown point (the original run is kept). */
+  change(set) {
+    if (!this.timeline.past || !this.connected) return this.configure(set);
+    const iteration = this.timeline.iteration;
+    const id = this.branch({ iteration, set });
+    this.emit("branched", { iteration, set, id });
+    return id;
+  }
+
   /** Load a run file's bytes; false when offline. */
   load(bytes) {
     return this.connection.sendRun(bytes);
@@ -207,8 +250,13 @@ export class Run extends Emitter {
       case "saved":
         this.saveName = m.filename;
         break;
+      case "timeline":
+        this.timeline.fromEvent(m);
+        this.emit("timeline", this.timeline);
+        break;
       case "error":
         this.refused(m.id);
+        this.seekAnswered(m.id);
         this.emit("error", m);
         break;
       default:
@@ -233,6 +281,11 @@ export class Run extends Emitter {
       this.speed = m.speed;
       this.emit("speed", m.speed);
     }
+    // The hello carries the run's timeline (a resumed session's may show a past point).
+    if (m.timeline) this.timeline.fromEvent(m.timeline);
+    else if (!m.resumed) this.timeline.clear();
+    this.seeks.clear();
+    this.emit("timeline", this.timeline);
     const edits = this.offlineEdits.splice(0);
     const experiment = this.pendingExperiment;
     this.pendingExperiment = null;
@@ -257,8 +310,12 @@ export class Run extends Emitter {
     if (kind === "frame") {
       const frame = prepareFrame(msg, this.config);
       frame.ticket = this.counter.frameArrived();
+      frame.header ??= msg.header;
       this.history.append(frame.historyRows);
+      const moved = this.timeline.fromHeader(msg.header);
       this.emit("frame", frame);
+      if (moved) this.emit("timeline", this.timeline);
+      this.seekAnswered(msg.header.applied);
     } else if (kind === "history") {
       this.history.replace(msg.header.history_columns || [], msg.arrays.history ? msg.arrays.history.data : null);
       this.emit("history", msg);
@@ -267,6 +324,13 @@ export class Run extends Emitter {
     } else if (kind === "run") {
       this.emit("run-file", { bytes: msg.payload, header: msg.header, name: this.saveName });
     }
+  }
+
+  /** A seek was answered (a frame or an error with its id or a later one): send the latest
+   * iteration wanted meanwhile, if any. */
+  seekAnswered(id) {
+    const next = this.seeks.answered(id);
+    if (next !== null) this.seek(next);
   }
 
   /** A change the server refused will never show in a frame: wait only for the others. */
@@ -286,7 +350,10 @@ export class Run extends Emitter {
   }
 
   onStatus(state, detail) {
-    if (state !== "open") this.setPlaying(false);
+    if (state !== "open") {
+      this.setPlaying(false);
+      this.seeks.clear(); // its answer will not come
+    }
     this.emit("status", { state, detail });
   }
 

@@ -2,14 +2,16 @@
 // rules can be tested without a page); `bindKeys` listens on the page and runs that action.
 
 // Letters are case-sensitive: Shift+D is not a shortcut.
-const LETTERS = new Map([["d", "step-d"], ["g", "step-g"], ["b", "step-both"], ["r", "reset"], ["?", "help"]]);
+// "," and "." step the shown point back and forward between the history's snapshots.
+const LETTERS = new Map([["d", "step-d"], ["g", "step-g"], ["b", "step-both"], ["r", "reset"], ["?", "help"],
+  [",", "history-back"], [".", "history-forward"]]);
 // Fields where a key is text, not a command.
 const TYPING = new Set(["INPUT", "SELECT", "TEXTAREA"]);
 // A focused button or summary takes Space itself (it presses it).
 const SPACE_TAKERS = new Set(["BUTTON", "SUMMARY"]);
 
 /** The action a key event asks for ("play-pause", "step-d", "step-g", "step-both", "reset",
- * "help"), or null: none while a modifier is held, a field has focus or a dialog is open. */
+ * "help", "history-back", "history-forward"), or null: none while a modifier is held, a field has focus or a dialog is open. */
 export function shortcutFor(ev, { dialogOpen = false } = {}) {
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return null;
   const t = ev.target;

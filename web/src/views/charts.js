@@ -9,6 +9,7 @@ import "uplot/dist/uPlot.min.css";
 import { KNN_CHARTS, KNN_HELP } from "./knn-charts.js";
 import { VALUE_CHART, valueHelp } from "./value-chart.js";
 import { ModeHistogram } from "./mode-histogram.js";
+import { drawMarker, hoveredIteration, spanRange } from "./timeline-view.js";
 
 function lastValue(col) {
   if (!col) return null;
@@ -201,7 +202,39 @@ export class Charts {
     this.metrics = null;
     this.drawnVersion = -1;
     this.drawnBaseline = null;
+    // The iteration the page shows from the past (a vertical line on every chart; null: live),
+    // and who hears the iteration hovered (null when the pointer leaves).
+    this.marker = null;
+    this.onHover = null;
+    this.hovering = null;
+    // The iterations the x axes span at least ({start, head}: the timeline's, so the two line
+    // up), or null: the rows' own.
+    this.span = null;
+    this.spanChanged = false;
     new ResizeObserver(() => this.resize()).observe(container);
+  }
+
+  /** Mark `iteration` on every chart (the point the timeline shows), or nothing (null). */
+  setMarker(iteration) {
+    if (this.marker === iteration) return;
+    this.marker = iteration;
+    for (const p of this.plots) p.plot.redraw(false, false);
+  }
+
+  /** The x axes span at least `span` ({start, head}) from the next update; null: the rows'. */
+  setSpan(span) {
+    const same = span && this.span ? span.start === this.span.start && span.head === this.span.head : span === this.span;
+    if (same) return;
+    this.span = span;
+    this.spanChanged = true;
+  }
+
+  /** The pointer moved over a chart: tell `onHover` the iteration under it (null: gone). */
+  hovered(u) {
+    const iteration = hoveredIteration(u);
+    if (iteration === this.hovering) return;
+    this.hovering = iteration;
+    if (this.onHover) this.onHover(iteration);
   }
 
   setPalette(palette) {
@@ -383,10 +416,10 @@ export class Charts {
             dash: (u, si) => (isBand[si - 1] ? "dashed" : "solid"),
           },
         },
-        scales: { x: { time: false }, y },
+        scales: { x: { time: false, range: (u, min, max) => spanRange(min, max, this.span) }, y },
         // The bands and the reference labels go under the lines: drawn once the axes are,
         // before any series.
-        hooks: hooks.length ? { drawAxes: hooks } : {},
+        hooks: { ...(hooks.length ? { drawAxes: hooks } : {}), draw: [(u) => drawMarker(u, this.marker)], setCursor: [(u) => this.hovered(u)] },
         axes: [
           { size: 24, font: AXIS_FONT, ticks: { size: AXIS_TICK }, gap: AXIS_GAP },
           {
@@ -506,7 +539,7 @@ export class Charts {
   /** Whether a chart still shows older data than the history holds. */
   get pending() {
     return this.history.version !== this.drawnVersion || this.hasModes() !== this.shownOptional || !this.countsDrawn ||
-      this.baseline !== this.drawnBaseline;
+      this.baseline !== this.drawnBaseline || this.spanChanged;
   }
 
   /** Redraw the charts if the history changed since they were drawn; returns true when it
@@ -529,6 +562,7 @@ export class Charts {
     });
     this.drawnVersion = this.history.version;
     this.drawnBaseline = this.baseline;
+    this.spanChanged = false;
     return true;
   }
 }
