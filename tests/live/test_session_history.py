@@ -266,10 +266,12 @@ def test_hello_carries_the_timeline():
 
 
 def test_run_file_history_is_cut_from_the_oldest_end_to_fit_the_limit():
-    s = Session("s", SMALL, limits=_limits(run_bytes=300_000))
+    s = Session("s", SMALL)
     play(s, 400)
-    data = runfile.dumps(s.trainer, s.timeline, 300_000)
-    assert len(data) <= 300_000
+    limit = len(runfile.dumps(s.trainer, s.timeline)) // 2
+    s.limits = _limits(run_bytes=limit)
+    data = decode(events(s.handle({"type": "save"}), "binary")[0]).payload
+    assert len(data) <= limit
     _, tl = runfile.loads_with_history(data)
     assert tl is not None and tl.iteration == 400 and tl.start_iteration > 0
 
@@ -289,3 +291,26 @@ def test_a_display_change_keeps_the_past_point_and_draws_it_the_new_way():
     assert "d_optimal" in frame(s).arrays
     s.handle({"type": "config", "set": {"view": {"optimal": False}, "seed": 3}})
     assert s.past is None  # not only display: back to live
+
+
+def test_a_branch_shows_its_lineage_before_where_it_started():
+    s = make()
+    play(s, 80)
+    s.handle({"type": "seek", "iteration": 30})
+    parent_at_10 = capture(s._seek_run(10))
+    s.handle({"type": "branch", "set": {"d_optimizer": {"lr": 0.004}}})
+    play(s, 20)
+    outs = s.handle({"type": "seek", "iteration": 10})  # before the branch: its parent's
+    timeline = events(outs)[-1]
+    assert (timeline["start"], timeline["head"], timeline["branch"]) == (0, 50, 1)
+    assert timeline["snapshots"][0] == 0 and timeline["snapshots"] == sorted(
+        set(timeline["snapshots"]))  # fmt: skip
+    assert any(n < 30 for n in timeline["snapshots"]) and 30 in timeline["snapshots"]
+    got = capture(s.past)
+    assert all(torch.equal(got[k], parent_at_10[k]) for k in parent_at_10)
+    assert frame(s).header["start"] == 0
+    s.handle({"type": "seek", "iteration": 30})  # the branch point: the branch's, changed
+    assert s.past is not None and s.past.config.d_optimizer.lr == 0.004
+    s.handle({"type": "seek", "iteration": 12})
+    s.handle({"type": "branch"})  # from the parent's part: the parent is the main run
+    assert [b["parent"] for b in s.tree.describe()] == [None, 0, 0]

@@ -27,9 +27,8 @@ class Branch:
     head: Trainer | None = None
 
     def describe(self) -> dict[str, Any]:
-        tl = self.timeline
         return {"id": self.id, "parent": self.parent, "from": self.start, "label": self.label,
-                "start": tl.start_iteration, "head": tl.iteration}  # fmt: skip
+                "head": self.timeline.iteration}  # fmt: skip
 
 
 def _leaves(patch: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -86,8 +85,32 @@ class RunTree:
         self.shown = target.id
         return run
 
+    def owner(self, branch: Branch, iteration: int) -> Branch:
+        """The branch whose own history holds `iteration` of `branch`'s lineage: `branch`
+        itself from where it started, an ancestor before."""
+        while iteration < branch.timeline.start_iteration and branch.parent is not None:
+            branch = self.branches[branch.parent]
+        return branch
+
+    def reachable(self, branch: Branch) -> tuple[int, int]:
+        """The iterations a seek on `branch` can show: its lineage's, from the first of its
+        oldest ancestor's history to its head."""
+        return self.owner(branch, -1).timeline.start_iteration, branch.timeline.iteration
+
+    def snapshots(self, branch: Branch) -> list[int]:
+        """Iterations of the snapshots along `branch`'s lineage, ascending."""
+        out: list[int] = []
+        below = branch.timeline.iteration + 1
+        node: Branch | None = branch
+        while node is not None:
+            start = node.timeline.start_iteration
+            out = [s.iteration for s in node.timeline.snapshots if s.iteration < below] + out
+            below = min(below, start)
+            node = self.branches[node.parent] if node.parent is not None else None
+        return out
+
     def describe(self) -> list[dict[str, Any]]:
-        return [b.describe() for b in self.branches]
+        return [{**b.describe(), "start": self.reachable(b)[0]} for b in self.branches]
 
     @property
     def nbytes(self) -> int:

@@ -411,9 +411,10 @@ class Session:
 
     def timeline_event(self, cmd: dict[str, Any] | None = None) -> Out:
         tl = self.timeline
+        start = self.tree.reachable(self.tree.current)[0]
         return text(type="timeline", branch=self.tree.shown, live=self.past is None,
-                    iteration=self.shown.iteration, start=tl.start_iteration, head=tl.iteration,
-                    snapshots=[snap.iteration for snap in tl.snapshots],
+                    iteration=self.shown.iteration, start=start, head=tl.iteration,
+                    snapshots=self.tree.snapshots(self.tree.current),
                     branches=self.tree.describe(), bytes=self.tree.nbytes,
                     budget=self.limits.history_bytes,
                     id=cmd.get("id") if cmd else None)  # fmt: skip
@@ -426,7 +427,7 @@ class Session:
                                 f"0..{len(self.tree.branches) - 1}", "branch")  # fmt: skip
         if iteration is None:
             return branch.id, self.shown.iteration
-        lo, hi = branch.timeline.reachable()
+        lo, hi = self.tree.reachable(branch)
         if not lo <= iteration <= hi:
             raise ProtocolError("bad_seek", f"iteration must be within {lo}..{hi}: the history "
                                 "kept since the run's last reset or load", "iteration")  # fmt: skip
@@ -444,7 +445,9 @@ class Session:
         return [self._config_event(cmd, {"branch"}), *self._full_history()]
 
     def _seek_run(self, iteration: int) -> Trainer:
-        tl = self.timeline
+        """The shown branch's lineage at `iteration`: before where the branch started, its
+        ancestors' history."""
+        tl = self.tree.owner(self.tree.current, iteration).timeline
         try:
             return tl.seek(iteration, rows=self.trainer.history)
         except Exception as exc:  # a damaged snapshot of a loaded file: this seek fails only
@@ -488,7 +491,7 @@ class Session:
                 raise ProtocolError("invalid_config", exc.message, exc.field or None) from None
         out = self._pause_for("branch", cmd)
         self._leave_past()
-        parent = self.tree.shown
+        parent = self.tree.owner(self.tree.current, iteration).id
         branch = self.tree.add(parent, iteration, patch, Timeline(run, self._policy()))
         self.tree.share(self.limits.history_bytes)  # one budget for the session's branches
         self.tree.current.head, self.tree.shown = self.trainer, branch.id
@@ -626,7 +629,7 @@ class Session:
                   "d_updates": t.d_updates, "g_updates": t.g_updates, "playing": self.playing,
                   "ips": round(self.measured_ips(), 1), "applied": self.applied,
                   "config_version": self.config_version, "live": self.past is None,
-                  "branch": self.tree.shown, "start": tl.start_iteration,
+                  "branch": self.tree.shown, "start": self.tree.reachable(self.tree.current)[0],
                   "head": tl.iteration}  # fmt: skip
         data = frame_message(picture, header, t.losses(), rows)
         self.frames.drawn(now, self.dirty, t.iteration, time.thread_time() - start)
