@@ -27,7 +27,8 @@ def test_switching_keeps_each_branchs_head():
     assert tree.switch(0, main) is main  # the shown one: nothing changes
     assert [b["id"] for b in tree.describe()] == [0, 1]
     assert tree.describe()[1] == {"id": 1, "parent": 0, "from": 0, "label": "seed = 3",
-                                  "start": 0, "head": 0}  # fmt: skip
+                                  "change": [("seed", 3)], "start": 0, "head": 0}  # fmt: skip
+    assert tree.describe()[0]["change"] is None
     assert tree.get(2) is None and tree.get(-1) is None
 
 

@@ -261,7 +261,7 @@ def test_hello_carries_the_timeline():
     tl = hello["timeline"]
     assert (tl["branch"], tl["live"], tl["start"], tl["head"]) == (0, True, 0, 0)
     assert tl["branches"] == [{"id": 0, "parent": None, "from": 0, "label": "main",
-                               "start": 0, "head": 0}]  # fmt: skip
+                               "change": None, "start": 0, "head": 0}]  # fmt: skip
     assert tl["budget"] == 32 * 2**20 and tl["snapshots"] == [0]
 
 

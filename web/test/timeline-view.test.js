@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { JSDOM } from "jsdom";
 import { Emitter } from "../src/state/run.js";
 import { SeekQueue, Timeline } from "../src/state/timeline.js";
-import { MARKER_COLOR, TimelineView, branchWords, drawMarker, hoveredIteration, iterationAt, spanRange, positionOf, stateWords } from "../src/views/timeline-view.js";
+import { MARKER_COLOR, TimelineView, branchName, branchWords, drawMarker, hoveredIteration, iterationAt, spanRange, positionOf, stateWords } from "../src/views/timeline-view.js";
 
 /** A stand-in for the Run: its timeline and events, and the commands the view asked for. */
 class FakeRun extends Emitter {
@@ -50,7 +50,7 @@ const EVENT = {
 };
 const TWO = [
   { id: 0, parent: null, from: 0, label: "main", start: 0, head: 1000 },
-  { id: 1, parent: 0, from: 500, label: "g_optimizer.lr = 0.003", start: 500, head: 730 },
+  { id: 1, parent: 0, from: 500, label: "g_optimizer.lr = 0.003", change: [["g_optimizer.lr", 0.003]], start: 0, head: 730 },
 ];
 
 let doc;
@@ -171,16 +171,20 @@ test("the branch tree appears with a second branch, marks the shown one and swit
   run.tell({ branch: 1, start: 0, head: 730, iteration: 730, branches: TWO });
   assert.equal(view.tree.hidden, false);
   const entries = [...view.tree.querySelectorAll("button")];
-  assert.deepEqual(entries.map((b) => b.textContent), ["main0 → 1,000", "↳ g_optimizer.lr = 0.003from 500 → 730"]);
+  assert.deepEqual(entries.map((b) => b.textContent), ["main0 → 1,000", "↳ Generator learning rate: 0.003from 500 → 730"]);
   assert.deepEqual(entries.map((b) => b.getAttribute("aria-current")), [null, "true"]);
   entries[0].click();
   assert.deepEqual(run.calls, [["live", 0]]);
-  assert.match(view.words.textContent, /on branch “g_optimizer.lr = 0.003”/);
+  assert.match(view.words.textContent, /on branch “Generator learning rate: 0.003”/);
 });
 
 test("words for a branch and for the shown point", () => {
   assert.deepEqual(branchWords(TWO[0]), { name: "main", span: "0 → 1,000" });
-  assert.deepEqual(branchWords(TWO[1]), { name: "g_optimizer.lr = 0.003", span: "from 500 → 730" });
+  assert.deepEqual(branchWords(TWO[1]), { name: "Generator learning rate: 0.003", span: "from 500 → 730" });
+  // Names come from the settings' own labels and menus; a drawing's points are not named.
+  const two = { id: 2, parent: 0, from: 9, label: "x", change: [["loss.kind", "lsgan"], ["data.strokes", "…"]] };
+  assert.equal(branchName(two), "Loss: Least squares");
+  assert.equal(branchName({ id: 3, parent: 1, from: 9, label: "copy", change: null }), "same settings");
   const t = new Timeline();
   assert.deepEqual(stateWords(t), { text: "", how: "" });
   t.fromEvent({ ...EVENT, live: false, iteration: 12345, head: 20000 });

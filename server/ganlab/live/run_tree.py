@@ -25,10 +25,12 @@ class Branch:
     timeline: Timeline
     # The run at its head while another branch is shown (None while it is the shown one).
     head: Trainer | None = None
+    # Its config change as [dotted path, value] pairs (a list value, a drawing, as "…").
+    change: list[tuple[str, Any]] | None = None
 
     def describe(self) -> dict[str, Any]:
         return {"id": self.id, "parent": self.parent, "from": self.start, "label": self.label,
-                "head": self.timeline.iteration}  # fmt: skip
+                "change": self.change, "head": self.timeline.iteration}  # fmt: skip
 
 
 def _leaves(patch: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -37,15 +39,16 @@ def _leaves(patch: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return [(prefix[:-1], patch)]
 
 
+def changes(patch: dict[str, Any] | None) -> list[tuple[str, Any]]:
+    """The patch's leaves as (dotted path, value); a list (a drawing's strokes) as "…"."""
+    return [(path, "…" if isinstance(value, list) else value) for path, value in _leaves(patch)]
+
+
 def label(patch: dict[str, Any] | None) -> str:
     """A branch's name from its change: 'g_optimizer.lr = 0.003', or 'copy' without one."""
     if not patch:
         return "copy"
-    parts = []
-    for path, value in _leaves(patch):
-        shown = "…" if isinstance(value, list) else value  # a drawing is not a label
-        parts.append(f"{path} = {shown}")
-    text = ", ".join(parts)
+    text = ", ".join(f"{path} = {value}" for path, value in changes(patch))
     return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
 
 
@@ -69,7 +72,8 @@ class RunTree:
 
     def add(self, parent: int, start: int, patch: dict[str, Any] | None,
             timeline: Timeline) -> Branch:  # fmt: skip
-        branch = Branch(len(self.branches), parent, start, label(patch), timeline)
+        branch = Branch(len(self.branches), parent, start, label(patch), timeline,
+                        change=changes(patch) if patch else None)  # fmt: skip
         self.branches.append(branch)
         return branch
 

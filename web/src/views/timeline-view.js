@@ -4,6 +4,7 @@
 // from here", the tree of branches, and a replay of the history as a movie. It draws what
 // `run.timeline` (state/timeline.js) says and sends its wishes through the run.
 import { REPLAY_SPEEDS, replaySeconds, replayTarget } from "../state/timeline.js";
+import { labelFor, optionName } from "../state/controls.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 // The snapshot ticks are drawn in a 0..TICK_SPAN wide box stretched over the track.
@@ -35,7 +36,7 @@ export function iterationAt(x, start, head, width) {
  * leave it (`how`: a second sentence, left out on phones). */
 export function stateWords(t) {
   if (!t.known) return { text: "", how: "" };
-  const branch = t.branches.length > 1 && t.shownBranch ? ` on branch “${t.shownBranch.label}”` : "";
+  const branch = t.branches.length > 1 && t.shownBranch ? ` on branch “${branchName(t.shownBranch)}”` : "";
   if (t.live) return { text: `Live: iteration ${number(t.iteration)}${branch}.`, how: "" };
   return {
     text: `Viewing iteration ${number(t.iteration)} of ${number(t.head)}${branch}: the past, paused.`,
@@ -43,9 +44,18 @@ export function stateWords(t) {
   };
 }
 
+/** A branch's name in the page's words: its change with the settings' own labels ("G
+ * learning rate: 0.003"), from the server's [path, value] pairs; "main" for the first. */
+export function branchName(b) {
+  if (b.parent === null || b.parent === undefined) return b.label || "main run";
+  if (!b.change) return b.label === "copy" ? "same settings" : b.label || `branch ${b.id}`;
+  const parts = b.change.filter(([, v]) => v !== "…").map(([p, v]) => `${labelFor(p)}: ${optionName(p, v)}`);
+  return parts.join(", ") || b.label;
+}
+
 /** A branch's entry in the tree: its name, where it starts and how far it has run. */
 export function branchWords(b) {
-  const name = b.parent === null || b.parent === undefined ? b.label || "main run" : b.label || `branch ${b.id}`;
+  const name = branchName(b);
   const from = b.parent === null || b.parent === undefined ? `${number(b.start)}` : `from ${number(b.from)}`;
   return { name, span: `${from} → ${number(b.head)}` };
 }
