@@ -1,7 +1,8 @@
 """In-page movie export (issue 15): how long the page takes, from the click on "Export" to the
 download, to make a movie of the run's history, against fetching the same frames alone.
 
-    .venv/bin/python benchmarks/bench_export.py [--iterations 3000] [--seconds 10] [--fps 30] [--size 512]
+    .venv/bin/python benchmarks/bench_export.py [--iterations 3000] [--seconds 10] [--fps 30]
+        [--size 512]
 
 Starts the real server on a free port and Debian's Chromium (/usr/bin/chromium), trains a run
 at default settings for `--iterations` at full speed, pauses, then in the same page:
@@ -73,8 +74,9 @@ def export_seconds(pg, button: str, size: int, seconds: float, fps: int) -> dict
     download = info.value
     nbytes = Path(download.path()).stat().st_size
     pg.click("[data-testid=movie-cancel]")  # "Close"
-    pg.wait_for_function("window.ganlab.run.timeline.live === true")
-    return {"seconds": round(took, 2), "frames": frames, "file": download.suggested_filename, "bytes": nbytes}
+    pg.wait_for_function("window.ganlabTest.timeline.live === true")
+    return {"seconds": round(took, 2), "frames": frames, "file": download.suggested_filename,
+            "bytes": nbytes}  # fmt: skip
 
 
 def main() -> None:
@@ -102,10 +104,10 @@ def main() -> None:
             iterations = pg.evaluate("window.ganlab.movie.iterations()")
             pg.click("[data-testid=movie-cancel]")
             base = pg.evaluate(FETCH, iterations) / 1000
-            pg.wait_for_function("window.ganlab.run.timeline.live === true")
+            pg.wait_for_function("window.ganlabTest.timeline.live === true")
             gif = export_seconds(pg, "export-gif", args.size, args.seconds, args.fps)
             video = export_seconds(pg, "export-video", args.size, args.seconds, args.fps)
-            snapshots = pg.evaluate("window.ganlab.run.timeline.snapshots.length")
+            snapshots = pg.evaluate("window.ganlabTest.timeline.snapshots.length")
             context.close()
             browser.close()
     finally:
@@ -114,7 +116,8 @@ def main() -> None:
     out = {
         "head": head,
         "snapshots": snapshots,
-        "movie": {"seconds": args.seconds, "fps": args.fps, "size": args.size, "frames": len(iterations)},
+        "movie": {"seconds": args.seconds, "fps": args.fps, "size": args.size,
+                  "frames": len(iterations)},
         "baseline_fetch_s": round(base, 2),
         "gif": {**gif, "ratio_to_baseline": round(gif["seconds"] / base, 2), "target_s": 20,
                 "met": gif["seconds"] < 20},

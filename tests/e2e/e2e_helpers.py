@@ -211,10 +211,10 @@ def train_to(pg, iterations: int) -> int:  # type: ignore[no-untyped-def]
     pg.wait_for_function("!window.ganlabTest.playing")
     settle(pg)
     pg.wait_for_function(
-        f"window.ganlab.run.timeline.known && window.ganlab.run.timeline.head >= {iterations}"
-        " && window.ganlab.run.timeline.head === window.ganlabTest.counters().iteration"
+        f"window.ganlabTest.timeline.known && window.ganlabTest.timeline.head >= {iterations}"
+        " && window.ganlabTest.timeline.head === window.ganlabTest.counters().iteration"
     )
-    return int(pg.evaluate("window.ganlab.run.timeline.head"))
+    return int(pg.evaluate("window.ganlabTest.timeline.head"))
 
 
 def movie_dialog(pg, size: int, seconds: float, fps: int) -> None:  # type: ignore[no-untyped-def]

@@ -162,7 +162,8 @@ class App {
         palette: () => PALETTES[this.paletteName],
         heatMode: () => this.heatMode ?? "d",
         legendFor: (frame, layers) => this.pngLegend(frame, layers, frame.gUpdates),
-        titleFor: (frame) => `iteration ${frame.iteration} · ${this.picker.els.name.textContent} · ${this.run.config.loss.kind} loss`,
+        // A 256 px frame has room for the iteration and the data only.
+        titleFor: (frame, size) => [`iteration ${frame.iteration}`, this.picker.els.name.textContent, ...(size >= 512 ? [`${this.run.config.loss.kind} loss`] : [])].join(" · "),
         dataName: () => (this.run.config ? this.run.config.data.name : "run"),
         download: (blob, name) => downloadBlob(blob, name),
         say: (text) => this.toasts.show(text),

@@ -28,9 +28,9 @@ export function frameCount(seconds, fps) {
 /**
  * The iterations a movie shows: `count` spread evenly over start..head (both ends included),
  * each moved to the nearest snapshot (an iteration the server can show without replaying
- * training) that lies within half a step of it. Each snapshot is nearest to at most one
- * frame's half-step window, so the iterations stay distinct and increasing. A history with
- * fewer iterations than frames gives one frame per iteration.
+ * training) that lies within half a step of it (of two as near, the earlier). Each snapshot
+ * lies in at most one frame's half-step window, so the iterations stay distinct and
+ * increasing. A history with fewer iterations than frames gives one frame per iteration.
  */
 export function chooseIterations({ start, head, count, snapshots = [] }) {
   const span = head - start;
@@ -110,6 +110,7 @@ export function progressView({ stage, done = 0, total = 0, error = "" }) {
 export function movieSummary({ iterations, seconds, fps }) {
   const n = iterations.length;
   if (!n) return "There is no history to show yet: train first.";
+  if (n === 1) return `The history holds only iteration ${iterations[0].toLocaleString("en-US")}: train first.`;
   const first = iterations[0].toLocaleString("en-US");
   const last = iterations[n - 1].toLocaleString("en-US");
   const wanted = frameCount(seconds, fps);
@@ -150,17 +151,34 @@ export class Cancelled extends Error {
 /**
  * The frames at `iterations`, in order, fetched with seeks on `run` (state/run.js: `send`
  * and the `frame`, `error` and `status` events). At most `inFlight` seeks are unanswered at
- * a time: the server answers in order, so while the page draws and encodes one frame the next
- * is being computed. A seek's answer is the first frame at its iteration whose `applied` is
- * at least its id. An `error` for a seek, a lost connection, no answer within `timeoutMs` or
- * `signal` aborting (Cancelled) ends it.
+ * a time (the server draws one picture for the latest of the seeks it has: more would go
+ * unanswered), and the next is sent the moment a frame arrives, so that the server computes
+ * it while the page draws and encodes the one before; at most `ahead` answered frames wait.
+ * A seek's answer is the first frame at its iteration whose `applied` is at least its id.
+ * An `error` for a seek, a lost connection, no answer within `timeoutMs` or `signal`
+ * aborting (Cancelled) ends it.
  */
-export async function* seekFrames(run, iterations, { inFlight = 1, timeoutMs = 30000, signal = null, clock = setTimeout, unclock = clearTimeout } = {}) {
+export async function* seekFrames(run, iterations, { inFlight = 1, ahead = 2, timeoutMs = 30000, signal = null, clock = setTimeout, unclock = clearTimeout } = {}) {
   const queue = []; // {iteration, id, frame}, in the order sent
   let failure = null;
   let wake = null;
+  let next = 0;
   const notify = () => {
     if (wake) wake();
+  };
+  // Send seeks while fewer than `inFlight` are unanswered and fewer than `ahead` frames wait.
+  const pump = () => {
+    while (!failure && next < iterations.length) {
+      const unanswered = queue.filter((q) => !q.frame).length;
+      if (unanswered >= inFlight || queue.length - unanswered >= ahead) return;
+      const iteration = iterations[next++];
+      const id = run.send({ type: "seek", iteration });
+      if (id === null) {
+        failure = new Error("not connected to the server");
+        return;
+      }
+      queue.push({ iteration, id, frame: null });
+    }
   };
   const offs = [
     run.on("frame", (frame) => {
@@ -170,6 +188,7 @@ export async function* seekFrames(run, iterations, { inFlight = 1, timeoutMs = 3
       // `applied` out, one marked as a past point).
       if ((frame.applied != null && frame.applied >= first.id) || headerOf(frame).live === false) {
         first.frame = frame;
+        pump();
         notify();
       }
     }),
@@ -191,18 +210,13 @@ export async function* seekFrames(run, iterations, { inFlight = 1, timeoutMs = 3
     notify();
   };
   if (signal) signal.addEventListener("abort", onAbort);
-  let next = 0;
   try {
     if (signal && signal.aborted) throw new Cancelled();
     while (next < iterations.length || queue.length) {
-      while (next < iterations.length && queue.length < inFlight) {
-        const iteration = iterations[next++];
-        const id = run.send({ type: "seek", iteration });
-        if (id === null) throw new Error("not connected to the server");
-        queue.push({ iteration, id, frame: null });
-      }
+      pump();
+      if (failure) throw failure;
       const waiting = queue[0];
-      if (!waiting.frame && !failure) {
+      if (!waiting.frame) {
         await new Promise((resolve) => {
           const timer = clock(() => {
             failure ??= new Error(`the server did not answer the seek to iteration ${waiting.iteration} within ${timeoutMs / 1000} s`);
@@ -227,9 +241,9 @@ export async function* seekFrames(run, iterations, { inFlight = 1, timeoutMs = 3
 /**
  * Draws movie frames: `size` x `size` pixels, the title (with the frame's iteration) on top,
  * the page's picture of the frame in the middle and the legend strip under it, as the PNG
- * export lays them out. `legendFor(frame)` and `titleFor(frame)` give the words; `layers`,
- * `palette` and `heatMode` are the renderer's (views/distribution-renderer.js). The picture
- * fits the data's box, whatever the page's zoom.
+ * export lays them out. `legendFor(frame)` and `titleFor(frame, size)` give the words;
+ * `layers`, `palette` and `heatMode` are the renderer's (views/distribution-renderer.js). The
+ * picture fits the data's box, whatever the page's zoom.
  */
 export class MovieFrames {
   constructor({ size, layers, palette, heatMode = "d", legendFor, titleFor, createCanvas = makeCanvas }) {
@@ -248,7 +262,7 @@ export class MovieFrames {
   draw(frame) {
     const size = this.size;
     const legend = this.legendFor(frame);
-    const title = this.titleFor(frame);
+    const title = this.titleFor(frame, size);
     // The title and legend take what they need; the picture gets the rest of the square.
     const chrome = composePng({ source: this.picture, width: size, height: 0, legend, title, createCanvas: this.createCanvas }).height;
     const height = Math.max(MARGIN.top + MARGIN.bottom + 16, size - chrome);
@@ -376,7 +390,7 @@ export async function recordMovie({ run, iterations, frames, writer, onProgress 
  * fieldset to fill), size, seconds, fps, summary, progressRow, progress, progressText, start,
  * cancel }. `page`: { run (state/run.js, with its `timeline`), layers() (the page's layers),
  * layerNames() ([{layer, label}]), palette(), heatMode(), legendFor(frame, layers),
- * titleFor(frame), dataName(), download(blob, name), say(text) }.
+ * titleFor(frame, size), dataName(), download(blob, name), say(text) }.
  */
 export class MovieDialog {
   constructor(els, page) {
@@ -407,7 +421,7 @@ export class MovieDialog {
       this.videoFormat = f;
       const b = this.els.videoButton;
       b.disabled = !f;
-      b.querySelector(".movie-format").textContent = f ? f.label : "video";
+      b.textContent = `Movie (${f ? f.label : "video"})…`;
       b.title = f
         ? `The history as a ${f.label} video (${f.codec === "avc" ? "H.264" : f.codec.toUpperCase()}), with the layers, size and length you choose`
         : "This browser cannot encode video (no WebCodecs encoder for H.264, VP9 or VP8): export a GIF instead";
@@ -449,7 +463,7 @@ export class MovieDialog {
     this.kind = kind;
     if (kind === "video" && !(await this.detectVideo())) return;
     const name = kind === "gif" ? "GIF" : this.videoFormat?.label ?? "video";
-    this.els.title.textContent = `Export the history as a ${name} movie`;
+    this.els.title.textContent = `Export the history as a movie (${name})`;
     // The layers: the page's, as they are now.
     const on = this.page.layers();
     const box = this.els.layers;
@@ -474,7 +488,7 @@ export class MovieDialog {
     const { seconds, fps } = this.options();
     const iterations = this.iterations();
     this.els.summary.textContent = movieSummary({ iterations, seconds, fps });
-    this.els.start.disabled = Boolean(this.busy) || iterations.length === 0;
+    this.els.start.disabled = Boolean(this.busy) || iterations.length < 2;
   }
 
   showProgress(state) {
@@ -516,7 +530,7 @@ export class MovieDialog {
       const frames = new MovieFrames({
         size, layers, palette: this.page.palette(), heatMode: this.page.heatMode(),
         legendFor: (frame) => this.page.legendFor(frame, layers),
-        titleFor: (frame) => this.page.titleFor(frame),
+        titleFor: (frame, px) => this.page.titleFor(frame, px),
       });
       const blob = await recordMovie({
         run, iterations, frames, writer, signal: controller.signal,
