@@ -76,6 +76,7 @@ def test_laptop_shows_graph_picture_controls_and_loss_chart_without_scrolling(pa
     for selector in [
         "#view-canvas", "[data-testid=play-pause]", "[data-testid=step-both]",
         "[data-testid=slow-motion]", "[data-testid=reset]", "[data-chart=losses]",
+        "[data-testid=timeline]",
     ]:  # fmt: skip
         assert _box_inside(page, selector), selector
     assert page.evaluate("document.getElementById('view-canvas').clientWidth") >= 420

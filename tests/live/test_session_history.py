@@ -314,3 +314,13 @@ def test_a_branch_shows_its_lineage_before_where_it_started():
     s.handle({"type": "seek", "iteration": 12})
     s.handle({"type": "branch"})  # from the parent's part: the parent is the main run
     assert [b["parent"] for b in s.tree.describe()] == [None, 0, 0]
+
+
+def test_a_pause_brings_the_history_just_played():
+    s = make()
+    s.handle({"type": "play"})
+    play(s, 40)
+    state, timeline = events(s.handle({"type": "pause", "id": 3}))
+    assert state["type"] == "state" and state["playing"] is False
+    assert timeline["type"] == "timeline" and timeline["head"] == 40 and timeline["id"] == 3
+    assert timeline["snapshots"] == [snap.iteration for snap in s.timeline.snapshots]

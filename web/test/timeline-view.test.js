@@ -125,6 +125,8 @@ test("a snapshot tick is drawn at each snapshot iteration in range", () => {
   run.tell({ start: 100, head: 900, snapshots: [0, 100, 500, 900, 950] });
   const xs = [...view.tickPath.getAttribute("d").matchAll(/M([\d.]+) /g)].map((m) => Number(m[1]));
   assert.deepEqual(xs, [0, 500, 1000]);
+  assert.equal(view.snapLabel.textContent, "", "live: the count waits for a pause or a seek");
+  run.tell({ start: 100, head: 900, live: false, iteration: 500, snapshots: [0, 100, 500, 900, 950] });
   assert.match(view.snapLabel.textContent, /^3 snapshots/);
 });
 

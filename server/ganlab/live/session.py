@@ -238,7 +238,8 @@ class Session:
 
     def _cmd_pause(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
         self.playing = False
-        return [self._state("command", cmd)]
+        # The history as it now stands (its snapshots), for scrubbing what was just played.
+        return [self._state("command", cmd), self.timeline_event(cmd)]
 
     def _cmd_step(self, cmd: dict[str, Any], payload: bytes | None) -> list[Out]:
         out = []

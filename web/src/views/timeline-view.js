@@ -373,7 +373,9 @@ export class TimelineView {
     setText(this.startLabel, number(t.start));
     setText(this.headLabel, t.live ? `${number(t.head)} (live)` : `head ${number(t.head)}`);
     const inside = t.snapshots.filter((s) => s >= t.start && s <= t.head).length;
-    setText(this.snapLabel, inside ? `${inside} snapshot${inside === 1 ? "" : "s"} (ticks: fastest to show)` : "");
+    // (the list comes with each seek and pause: while the run trains live it is not current)
+    const count = inside && !t.live ? `${inside} snapshot${inside === 1 ? "" : "s"} (ticks: fastest to show)` : "";
+    setText(this.snapLabel, count);
     const words = this.replay ? { text: `Replaying: iteration ${number(shown)} of ${number(t.head)}.`, how: "" } : stateWords(t);
     setText(this.words, words.text);
     setText(this.how, words.how ? ` ${words.how}` : "");
