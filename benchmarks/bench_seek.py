@@ -29,6 +29,7 @@ from e2e_helpers import (  # noqa: E402
     free_port,
     start_server,
     stop_server,
+    train_to,
     wait_ready,
 )
 
@@ -78,15 +79,7 @@ def main() -> None:
             page.goto(f"http://127.0.0.1:{port}/")
             page.base_url = f"http://127.0.0.1:{port}"
             wait_ready(page)
-            page.select_option("[data-testid=speed]", "")  # full speed
-            page.click("[data-testid=play-pause]")
-            page.wait_for_function(
-                f"window.ganlabTest.iteration >= {args.iterations}", timeout=600_000
-            )
-            page.click("[data-testid=play-pause]")
-            page.wait_for_function("!window.ganlab.run.playing")
-            page.wait_for_timeout(500)  # the last frames of play land first
-            head = page.evaluate("window.ganlab.run.frame.header.head")
+            head = train_to(page, args.iterations, timeout=600_000)
             targets = [int(n) for n in rng.integers(0, head, args.seeks)]
             seeks = page.evaluate(TIMED_SEEKS, targets)
             live = page.evaluate(TIMED_SEEKS, [head] * max(20, args.seeks // 5))

@@ -201,12 +201,12 @@ def sized_page(browser, server_url: str, size: str):  # type: ignore[no-untyped-
     return context, page, errors
 
 
-def train_to(pg, iterations: int) -> int:  # type: ignore[no-untyped-def]
+def train_to(pg, iterations: int, timeout: int = 60_000) -> int:  # type: ignore[no-untyped-def]
     """Train at full speed until the run has at least `iterations` iterations, pause, and
     return the head of its history (the page's timeline, issue 15)."""
     pg.select_option("[data-testid=speed]", "")
     pg.click("[data-testid=play-pause]")
-    pg.wait_for_function(f"window.ganlabTest.iteration >= {iterations}", timeout=60_000)
+    pg.wait_for_function(f"window.ganlabTest.iteration >= {iterations}", timeout=timeout)
     pg.click("[data-testid=play-pause]")
     pg.wait_for_function("!window.ganlabTest.playing")
     settle(pg)

@@ -5,23 +5,21 @@ in the past with two branches at the three sizes."""
 from __future__ import annotations
 
 import pytest
-from e2e_helpers import ARTIFACTS, canvas_png, set_control, settle, shot, sized_page, wait_ready
+from e2e_helpers import (
+    ARTIFACTS,
+    canvas_png,
+    set_control,
+    shot,
+    sized_page,
+    train_to,
+    wait_ready,
+)
 
 TL = "window.ganlabTest.timeline"
 
 
 def timeline(pg):  # type: ignore[no-untyped-def]
     return pg.evaluate(TL)
-
-
-def train_to(pg, iterations: int) -> None:  # type: ignore[no-untyped-def]
-    """Play fast until the run has passed `iterations`, pause, and wait for the picture."""
-    pg.select_option("[data-testid=speed]", "500")
-    pg.click("[data-testid=play-pause]")
-    pg.wait_for_function(f"window.ganlabTest.iteration >= {iterations}", timeout=30_000)
-    pg.click("[data-testid=play-pause]")
-    pg.wait_for_function("!window.ganlabTest.playing")
-    settle(pg)
 
 
 def shown_settled(pg) -> None:  # type: ignore[no-untyped-def]
