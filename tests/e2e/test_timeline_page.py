@@ -8,6 +8,7 @@ import pytest
 from e2e_helpers import (
     ARTIFACTS,
     canvas_png,
+    chart_legend,
     set_control,
     shot,
     sized_page,
@@ -78,6 +79,7 @@ def test_scrub_branch_switch_and_replay(browser, server_url):  # type: ignore[no
         head = live["head"]
         live_picture = canvas_png(pg)
         live_fake = fake(pg)
+        live_legend = chart_legend(pg, "losses")
         assert not pg.is_visible("[data-testid=live]"), "no Back to live while live"
 
         # Hovering a chart of a paused run previews that iteration; leaving goes back to live.
@@ -105,6 +107,8 @@ def test_scrub_branch_switch_and_replay(browser, server_url):  # type: ignore[no
         assert state.startswith(f"Viewing iteration {t['iteration']:,} of {head:,}")
         assert canvas_png(pg) != live_picture, "the past picture differs from the live one"
         assert fake(pg) != live_fake
+        # The way back is in the bar kept on screen too.
+        assert pg.is_visible("[data-testid=runbar-latest]")
 
         # Arrow keys step between snapshots.
         pg.focus("[data-testid=timeline]")
@@ -115,6 +119,18 @@ def test_scrub_branch_switch_and_replay(browser, server_url):  # type: ignore[no
             pg.wait_for_function(f"{TL}.iteration === {want}", timeout=10_000)
             shown_settled(pg)
             assert pg.evaluate("window.ganlabTest.counters().iteration") == want
+
+        # The charts' legends read the shown point's newest row, not the head's: at the
+        # start, before any row, none.
+        pg.keyboard.press("Home")
+        pg.wait_for_function(f"{TL}.iteration === {TL}.start")
+        shown_settled(pg)
+        rows = pg.evaluate("window.ganlab.run.history.column('iteration')")
+        start = timeline(pg)["start"]
+        before = [r for r in rows if r <= start]
+        legend = chart_legend(pg, "losses")
+        assert legend["iteration"] == (f"{max(before):.0f}" if before else "–"), (legend, rows)
+        assert legend["iteration"] != live_legend["iteration"], (legend, live_legend)
 
         # Back to live: the head, as it was.
         pg.click("[data-testid=live]")
@@ -153,6 +169,13 @@ def test_scrub_branch_switch_and_replay(browser, server_url):  # type: ignore[no
         assert pg.evaluate("window.ganlabTest.counters().iteration") == head
         assert pg.evaluate("window.ganlabTest.config.g_optimizer.lr") != 0.003
         assert fake(pg) == live_fake, "the original's head is the same picture as before branching"
+
+        # A reset would drop both branches: the page asks first (declined here: nothing lost).
+        asked = []
+        pg.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+        pg.click("[data-testid=reset]")
+        assert asked and "2 branches" in asked[0]
+        assert timeline(pg)["branches"].__len__() == 2 and timeline(pg)["head"] == head
 
         # Replay: through the history, ending live at the head.
         pg.select_option("[data-testid=replay-speed]", "4")

@@ -216,8 +216,9 @@ class App {
     run.on("timeline", () => this.showTimeline());
     run.on("playing", () => this.showTimeline());
     run.on("branched", ({ iteration }) => {
-      this.toasts.show(`You were viewing iteration ${iteration}: the change starts a new branch from there. The original run is kept: switch back to it in the list under the timeline.`, "info", 10000);
+      this.timelineToast(`You were viewing iteration ${iteration}: the change starts a new branch from there. The original run is kept: switch back to it in the list under the timeline.`);
     });
+    run.on("paused-to-seek", () => this.timelineToast("Paused to show the past. Play returns to the latest iteration and trains on; Branch from here continues from the point shown."));
     run.on("loaded", (m) => {
       this.onRunReset();
       this.toasts.show(`Loaded a trained model at iteration ${m.iteration}.`, "info", 4000);
@@ -641,6 +642,12 @@ class App {
 
   // ---- the run's history (views/timeline-view.js) ----
 
+  /** A note about the history: one at a time, gone after 6 s or at the next one. */
+  timelineToast(text) {
+    this.timelineNote?.remove();
+    this.timelineNote = this.toasts.show(text, "info", 6000);
+  }
+
   /** The past point shown: the charts' marker and the counter's colour and "of head". */
   showTimeline() {
     const t = this.run.timeline;
@@ -654,6 +661,8 @@ class App {
     const of = $("iteration-of");
     of.hidden = !t.past;
     setText(of, t.past ? `of ${t.head}` : "");
+    // The way back stays in the bar kept on screen (the timeline's own may be scrolled away).
+    $("runbar-latest").hidden = !t.past;
   }
 
   /** Hovering a chart while the run is paused shows that iteration; leaving the charts goes
@@ -691,6 +700,10 @@ class App {
   }
 
   reset() {
+    // Branches are work a learner made on purpose: a reset drops them all, so ask first.
+    const branches = this.run.timeline.branches.length;
+    if (branches > 1 && !window.confirm(`Reset starts the run over and deletes its history and all ${branches} branches. Reset?`)) return;
+    this.timelineNote?.remove();
     this.onRunReset();
     this.run.reset();
   }
@@ -815,6 +828,7 @@ class App {
     $("step-g").addEventListener("click", () => this.step("g"));
     $("step-both").addEventListener("click", () => this.step("both"));
     $("reset").addEventListener("click", () => this.reset());
+    $("runbar-latest").addEventListener("click", () => this.run.goLive());
     $("slow-motion").addEventListener("change", (ev) => {
       const on = ev.target.checked;
       if (on && this.run.playing) this.run.pause();

@@ -28,7 +28,7 @@ export async function resolve(specifier, context, next) {
   return next(specifier, context);
 }`;
 register(`data:text/javascript,${encodeURIComponent(HOOKS)}`);
-const { Charts, formatValue, formatValues, translucent, overlapNote, compactNumber, axisLabels, axisSize } =
+const { Charts, formatValue, formatValues, translucent, overlapNote, compactNumber, axisLabels, axisSize, valueUpTo } =
   await import("../src/views/charts.js");
 
 const COLUMNS = ["iteration", "d_loss", "g_loss", "d_real", "d_fake", "kl_grid", "js_grid", "w1", "modes_covered", "modes_total"];
@@ -682,4 +682,13 @@ test("V(D, G) reads 'n/a' with why when the row has V(D*, G) but D gives none; '
   assert.equal(packed.opts.series[1].value(packed, null, 1, null), "n/a (needs log loss, no packing)");
   const empty = makeValueChart([[0, NaN, NaN, NaN]]).value();
   assert.equal(empty.opts.series[1].value(empty, null, 1, null), "–");
+});
+
+test("a legend at a past point reads the newest row at or before it, skipping gaps", () => {
+  const xs = [0, 100, 200, 300, 400];
+  const col = [1, null, 3, 4, null];
+  // Brute force: the rows at or before, newest first, the first with a value.
+  const brute = (upto) => xs.map((x, i) => [x, col[i]]).filter(([x, v]) => x <= upto && v != null).at(-1)?.[1] ?? null;
+  for (const upto of [-5, 0, 50, 100, 199, 200, 350, 400, 1e9]) assert.equal(valueUpTo(col, xs, upto), brute(upto), String(upto));
+  assert.equal(valueUpTo(null, xs, 100), null);
 });

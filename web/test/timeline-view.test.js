@@ -105,8 +105,8 @@ test("live: the thumb at the head, no Back to live, the words say live", () => {
   assert.equal(view.thumb.style.left, "100%");
   assert.equal(view.liveButton.hidden, true);
   assert.equal(view.liveButton.disabled, true);
-  assert.equal(view.words.textContent, "Live: iteration 1,000.");
-  assert.equal(view.track.getAttribute("aria-valuetext"), "iteration 1,000, live");
+  assert.equal(view.words.textContent, "Latest iteration: 1,000, paused.");
+  assert.equal(view.track.getAttribute("aria-valuetext"), "iteration 1,000, the latest");
   assert.equal(root.classList.contains("past"), false);
 });
 
@@ -127,7 +127,7 @@ test("a snapshot tick is drawn at each snapshot iteration in range", () => {
   assert.deepEqual(xs, [0, 500, 1000]);
   assert.equal(view.snapLabel.textContent, "", "live: the count waits for a pause or a seek");
   run.tell({ start: 100, head: 900, live: false, iteration: 500, snapshots: [0, 100, 500, 900, 950] });
-  assert.match(view.snapLabel.textContent, /^3 snapshots/);
+  assert.match(view.snapLabel.textContent, /^ticks: 3 saved points/);
 });
 
 test("a drag seeks where the pointer is; reaching the head goes live", () => {
@@ -186,14 +186,14 @@ test("words for a branch and for the shown point", () => {
   // Names come from the settings' own labels and menus; a drawing's points are not named.
   const two = { id: 2, parent: 0, from: 9, label: "x", change: [["loss.kind", "lsgan"], ["data.strokes", "…"]] };
   assert.equal(branchName(two), "Loss: Least squares");
-  assert.equal(branchName({ id: 3, parent: 1, from: 9, label: "copy", change: null }), "same settings");
+  assert.equal(branchName({ id: 3, parent: 1, from: 9, label: "copy", change: null }), "copy from 9");
   const t = new Timeline();
   assert.deepEqual(stateWords(t), { text: "", how: "" });
   t.fromEvent({ ...EVENT, live: false, iteration: 12345, head: 20000 });
   assert.match(stateWords(t).text, /^Viewing iteration 12,345 of 20,000: the past/);
-  assert.match(stateWords(t).how, /Back to live/);
+  assert.match(stateWords(t).how, /Back to latest/);
   t.fromEvent(EVENT);
-  assert.deepEqual(stateWords(t), { text: "Live: iteration 1,000.", how: "" });
+  assert.deepEqual(stateWords(t), { text: "Latest iteration: 1,000, paused.", how: "" });
 });
 
 test("a replay seeks forward through the history at the chosen pace and ends live at the head", () => {
@@ -289,14 +289,14 @@ test("while the run plays live the timeline follows the head at most every 250 m
   };
   now = 1100;
   headAfter(1100);
-  assert.equal(view.words.textContent, "Live: iteration 1,000.", "not yet");
+  assert.equal(view.words.textContent, "Latest iteration: 1,000, paused.", "not yet");
   headAfter(1200);
   now = 1250;
   mock.timers.tick(150);
-  assert.equal(view.words.textContent, "Live: iteration 1,200.", "the latest head, once");
+  assert.equal(view.words.textContent, "Latest iteration: 1,200, training.", "the latest head, once");
   run.playing = false;
   headAfter(1300);
-  assert.equal(view.words.textContent, "Live: iteration 1,300.", "paused: at once");
+  assert.equal(view.words.textContent, "Latest iteration: 1,300, paused.", "paused: at once");
 });
 
 test("the page's , and . keys are the history's steps, apart from its other shortcuts", async () => {

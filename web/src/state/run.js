@@ -230,6 +230,8 @@ export class Run extends Emitter {
         if (m.id !== undefined && m.id !== null) this.emit("applied", { id: m.id, rebuilt: m.rebuilt || [] });
         break;
       case "state":
+        // A seek stopped a playing run to show the past: say so (the server paused it).
+        if (m.reason === "seek" && this.playing && !m.playing) this.emit("paused-to-seek", m);
         this.setPlaying(m.playing);
         if (m.iteration !== undefined) {
           this.counter.told(m.iteration, m.d_updates, m.g_updates);

@@ -17,6 +17,16 @@ function lastValue(col) {
   return null;
 }
 
+/** The newest value of `col` in a row at or before iteration `upto` (`xs`: the rows'
+ * iterations), or null: what a legend reads while the timeline shows a past point. */
+export function valueUpTo(col, xs, upto) {
+  if (!col || !xs) return null;
+  for (let i = Math.min(col.length, xs.length) - 1; i >= 0; i--) {
+    if (xs[i] <= upto && col[i] != null) return col[i];
+  }
+  return null;
+}
+
 /** Whether `v` reads best as an exponent (very large, or very small and not 0). */
 const wantsExponent = (v) => {
   const a = Math.abs(v);
@@ -218,7 +228,16 @@ export class Charts {
   setMarker(iteration) {
     if (this.marker === iteration) return;
     this.marker = iteration;
-    for (const p of this.plots) p.plot.redraw(false, false);
+    for (const p of this.plots) {
+      p.plot.redraw(false, false);
+      // Not hovered: the legend reads the shown point's row (the newest one when live).
+      if (p.plot.cursor.idx == null) p.plot.setLegend({ idx: null });
+    }
+  }
+
+  /** A legend's value when no row is hovered: the newest, or at the past point shown. */
+  shownValue(u, si) {
+    return this.marker == null ? lastValue(u.data[si]) : valueUpTo(u.data[si], u.data[0], this.marker);
   }
 
   /** The x axes span at least `span` ({start, head}) from the next update; null: the rows'. */
@@ -429,7 +448,7 @@ export class Charts {
           },
         ],
         series: [
-          { label: "iteration", value: (u, v, si, idx) => { const x = idx == null ? lastValue(u.data[0]) : v; return x == null ? "–" : x.toFixed(0); } },
+          { label: "iteration", value: (u, v, si, idx) => { const x = idx == null ? this.shownValue(u, 0) : v; return x == null ? "–" : x.toFixed(0); } },
           ...series.map(([, label, color, dash]) => ({
             label,
             stroke: this.color(color),
@@ -437,11 +456,12 @@ export class Charts {
             ...(dash ? { dash } : {}),
             spanGaps: true,
             points: { show: false },
-            // Hovered: the value under the cursor; otherwise the latest value.
+            // Hovered: the value under the cursor; otherwise the latest value (or the shown
+            // past point's).
             value: (u, v, si, idx) => {
               const band = this.bandOf(series[si - 1]);
               if (band) return bandValue(band); // the same whatever the cursor
-              const x = idx == null ? lastValue(u.data[si]) : v;
+              const x = idx == null ? this.shownValue(u, si) : v;
               // Counts read as whole numbers ("3 of 8"), not "3.00".
               if (def.counts && x != null) return String(Math.round(x));
               // A value this run cannot have: say so and why, rather than a bare dash.

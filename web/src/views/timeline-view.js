@@ -34,13 +34,14 @@ export function iterationAt(x, start, head, width) {
 
 /** What the picture shows (`text`: the live head, or a past point) and, in the past, how to
  * leave it (`how`: a second sentence, left out on phones). */
-export function stateWords(t) {
+export function stateWords(t, playing = false) {
   if (!t.known) return { text: "", how: "" };
   const branch = t.branches.length > 1 && t.shownBranch ? ` on branch “${branchName(t.shownBranch)}”` : "";
-  if (t.live) return { text: `Live: iteration ${number(t.iteration)}${branch}.`, how: "" };
+  // ("latest", not "live": a learner reads "live" as "training now", and it may be paused)
+  if (t.live) return { text: `Latest iteration: ${number(t.iteration)}${branch}${playing ? ", training" : ", paused"}.`, how: "" };
   return {
     text: `Viewing iteration ${number(t.iteration)} of ${number(t.head)}${branch}: the past, paused.`,
-    how: "Play, a step or Back to live return to the head; a changed setting starts a branch from here.",
+    how: "Play, a step or Back to latest return to the latest iteration; a changed setting starts a branch from here.",
   };
 }
 
@@ -48,7 +49,7 @@ export function stateWords(t) {
  * learning rate: 0.003"), from the server's [path, value] pairs; "main" for the first. */
 export function branchName(b) {
   if (b.parent === null || b.parent === undefined) return b.label || "main run";
-  if (!b.change) return b.label === "copy" ? "same settings" : b.label || `branch ${b.id}`;
+  if (!b.change) return b.label === "copy" ? `copy from ${number(b.from)}` : b.label || `branch ${b.id}`;
   const parts = b.change.filter(([, v]) => v !== "…").map(([p, v]) => `${labelFor(p)}: ${optionName(p, v)}`);
   return parts.join(", ") || b.label;
 }
@@ -143,7 +144,7 @@ export class TimelineView {
     this.tickPath = this.doc.createElementNS(SVG, "path");
     this.ticks.append(this.tickPath);
     this.thumb = el("div", "timeline-thumb", { "aria-hidden": "true" });
-    this.headMark = el("div", "timeline-head", { "aria-hidden": "true", title: "The head: where the run is (live)" });
+    this.headMark = el("div", "timeline-head", { "aria-hidden": "true", title: "The latest iteration of the shown branch" });
     // The iteration under the pointer, over the track.
     this.hoverLabel = el("span", "timeline-hover", { "aria-hidden": "true" });
     this.hoverLabel.hidden = true;
@@ -161,7 +162,7 @@ export class TimelineView {
     this.how = el("span", "timeline-how");
     this.state.append(this.words, this.how);
     this.liveButton = el("button", "timeline-live primary", { type: "button", "data-testid": "live", title: "Back to the head of the shown branch (End)" });
-    this.liveButton.textContent = "Back to live";
+    this.liveButton.textContent = "Back to latest";
     this.branchButton = el("button", "", { type: "button", "data-testid": "branch", title: "Start a new branch from the iteration shown: the run as it was here, continued separately (the original is kept)" });
     this.branchButton.textContent = "Branch from here";
     this.replayButton = el("button", "", { type: "button", "data-testid": "replay", "aria-pressed": "false", title: "Play the history as a movie from the start (or from the point shown) to the head" });
@@ -368,15 +369,15 @@ export class TimelineView {
     this.track.setAttribute("aria-valuemin", String(t.start));
     this.track.setAttribute("aria-valuemax", String(t.head));
     this.track.setAttribute("aria-valuenow", String(shown));
-    this.track.setAttribute("aria-valuetext", t.live && this.target === null ? `iteration ${number(shown)}, live` : `iteration ${number(shown)} of ${number(t.head)}`);
+    this.track.setAttribute("aria-valuetext", t.live && this.target === null ? `iteration ${number(shown)}, the latest` : `iteration ${number(shown)} of ${number(t.head)}`);
     this.drawTicks();
     setText(this.startLabel, number(t.start));
-    setText(this.headLabel, t.live ? `${number(t.head)} (live)` : `head ${number(t.head)}`);
+    setText(this.headLabel, t.live ? `${number(t.head)} (latest)` : `latest ${number(t.head)}`);
     const inside = t.snapshots.filter((s) => s >= t.start && s <= t.head).length;
     // (the list comes with each seek and pause: while the run trains live it is not current)
-    const count = inside && !t.live ? `${inside} snapshot${inside === 1 ? "" : "s"} (ticks: fastest to show)` : "";
+    const count = inside && !t.live ? `ticks: ${inside} saved point${inside === 1 ? "" : "s"}, the fastest to show` : "";
     setText(this.snapLabel, count);
-    const words = this.replay ? { text: `Replaying: iteration ${number(shown)} of ${number(t.head)}.`, how: "" } : stateWords(t);
+    const words = this.replay ? { text: `Replaying: iteration ${number(shown)} of ${number(t.head)}.`, how: "" } : stateWords(t, this.run.playing);
     setText(this.words, words.text);
     setText(this.how, words.how ? ` ${words.how}` : "");
     this.liveButton.hidden = t.live;
