@@ -9,6 +9,7 @@ from e2e_helpers import (
     ARTIFACTS,
     canvas_png,
     chart_legend,
+    file_menu,
     set_control,
     shot,
     sized_page,
@@ -153,6 +154,12 @@ def test_scrub_branch_switch_and_replay(browser, server_url):  # type: ignore[no
         shown = f"[data-testid=branch-entry][data-branch='{t['branch']}']"
         assert pg.get_attribute(shown, "aria-current") == "true"
         assert "new branch" in pg.inner_text("#toasts")
+        # A movie of the history says which branch it shows.
+        file_menu(pg, "export-gif")
+        summary = pg.locator("[data-testid=movie-summary]").inner_text()
+        assert summary.startswith("Branch “Generator learning rate: 0.003”: "), summary
+        pg.click("[data-testid=movie-cancel]")
+        pg.locator("[data-testid=movie-dialog]").wait_for(state="hidden")
 
         # The new branch trains on; the original is untouched.
         train_to(pg, at + 40)

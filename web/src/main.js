@@ -14,7 +14,7 @@ import { NoiseView } from "./views/noise-view.js";
 import { ModelGraph } from "./views/model-graph.js";
 import { Charts } from "./views/charts.js";
 import { DiracView } from "./views/dirac-view.js";
-import { TimelineView } from "./views/timeline-view.js";
+import { TimelineView, branchName } from "./views/timeline-view.js";
 import { DrawingPad } from "./ui/drawing-pad.js";
 import { Walkthrough } from "./ui/walkthrough.js";
 import { Toasts, describeError } from "./ui/toasts.js";
@@ -163,7 +163,12 @@ class App {
         heatMode: () => this.heatMode ?? "d",
         legendFor: (frame, layers) => this.pngLegend(frame, layers, frame.gUpdates),
         // A 256 px frame has room for the iteration and the data only.
-        titleFor: (frame, size) => [`iteration ${frame.iteration}`, this.picker.els.name.textContent, ...(size >= 512 ? [`${this.run.config.loss.kind} loss`] : [])].join(" · "),
+        titleFor: (frame, size) => {
+          const branch = this.shownBranchName();
+          const more = size >= 512 ? [`${this.run.config.loss.kind} loss`, ...(branch ? [`branch: ${branch}`] : [])] : [];
+          return [`iteration ${frame.iteration}`, this.picker.els.name.textContent, ...more].join(" · ");
+        },
+        branchName: () => this.shownBranchName(),
         dataName: () => (this.run.config ? this.run.config.data.name : "run"),
         download: (blob, name) => downloadBlob(blob, name),
         say: (text) => this.toasts.show(text),
@@ -641,6 +646,12 @@ class App {
   }
 
   // ---- the run's history (views/timeline-view.js) ----
+
+  /** The shown branch's name when the run has branches (null: only the main run). */
+  shownBranchName() {
+    const t = this.run.timeline;
+    return t.branches.length > 1 && t.shownBranch ? branchName(t.shownBranch) : null;
+  }
 
   /** A note about the history: one at a time, gone after 6 s or at the next one. */
   timelineToast(text) {

@@ -390,7 +390,8 @@ export async function recordMovie({ run, iterations, frames, writer, onProgress 
  * fieldset to fill), size, seconds, fps, summary, progressRow, progress, progressText, start,
  * cancel }. `page`: { run (state/run.js, with its `timeline`), layers() (the page's layers),
  * layerNames() ([{layer, label}]), palette(), heatMode(), legendFor(frame, layers),
- * titleFor(frame, size), dataName(), download(blob, name), say(text) }.
+ * titleFor(frame, size), dataName(), download(blob, name), say(text), branchName() (the
+ * shown branch's name, or null without branches) }.
  */
 export class MovieDialog {
   constructor(els, page) {
@@ -487,7 +488,8 @@ export class MovieDialog {
   refresh() {
     const { seconds, fps } = this.options();
     const iterations = this.iterations();
-    this.els.summary.textContent = movieSummary({ iterations, seconds, fps });
+    const branch = this.page.branchName?.();
+    this.els.summary.textContent = (branch ? `Branch “${branch}”: ` : "") + movieSummary({ iterations, seconds, fps });
     this.els.start.disabled = Boolean(this.busy) || iterations.length < 2;
   }
 
