@@ -55,6 +55,8 @@ MAX_INT_DIGITS = 400
 # (they are sent in frames and events). Far beyond any run, so a file over it is forged.
 MAX_COUNT = 2**53
 _FLOAT = {float}
+# Metadata key of a live session's own settings in its checkpoint (live/checkpoints.py).
+SESSION_KEY = "session"
 
 
 class RunFileError(ValueError):
@@ -70,22 +72,30 @@ def thinned(history: list[dict[str, float]], limit: int) -> list[dict[str, float
     return [history[(i * (n - 1)) // (limit - 1)] for i in range(limit)]
 
 
-def dumps(trainer: Trainer, timeline: Timeline | None = None, max_bytes: int = MAX_BYTES) -> bytes:
+def dumps(
+    trainer: Trainer,
+    timeline: Timeline | None = None,
+    max_bytes: int = MAX_BYTES,
+    extra: dict[str, Any] | None = None,
+) -> bytes:
     """The run as file bytes; with its `timeline` (the history since its last reset, whose
     head must be the run), as much of it as keeps the file within `max_bytes`: the oldest
-    snapshots are dropped first, never the head."""
+    snapshots are dropped first, never the head. `extra`: a live session's own settings,
+    kept as JSON text under the metadata key "session" (read back by `session_meta`)."""
     metadata = {
         "format": FORMAT,
         "version": str(VERSION),
         "config": trainer.config.model_dump_json(),
         "history": json.dumps(thinned(trainer.history, MAX_HISTORY_ROWS)),
     }
+    if extra is not None:
+        metadata[SESSION_KEY] = json.dumps(extra)
     tensors = trainer.state()
     if timeline is not None:
         if timeline.iteration != trainer.iteration:
             raise ValueError("the timeline's head is not the run's iteration")
         room = max_bytes - sum(v.nbytes for v in tensors.values()) - 2**16
-        room -= len(metadata["history"]) + len(metadata["config"])
+        room -= sum(len(v) for v in metadata.values())
         snaps, metadata["timeline"] = tf.encode(tf.fit(timeline, room))
         tensors = {**tensors, **snaps}
     return save_tensors(tensors, metadata=metadata)
@@ -138,6 +148,19 @@ def _metadata(data: bytes) -> dict[str, str]:
         version = cut(repr(meta.get("version")))
         raise RunFileError(f"unsupported run file version {version}; need {VERSION}")
     return meta
+
+
+def session_meta(data: bytes) -> dict[str, Any] | None:
+    """The live session's settings `dumps` kept with the run (`extra`), or None when the
+    file has none (a run file a client saved). Only the header is read; raises RunFileError
+    for a file that is not a run file or whose settings are not a JSON object."""
+    text = _metadata(data).get(SESSION_KEY)
+    if text is None:
+        return None
+    found = _json(text, "run file metadata is damaged: session") if isinstance(text, str) else 0
+    if not isinstance(found, dict):
+        raise RunFileError("run file metadata is damaged: session must be a JSON object")
+    return found
 
 
 def _history(rows: Any) -> list[dict[str, float]]:

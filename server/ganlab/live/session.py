@@ -24,6 +24,7 @@ from ganlab.engine.evaluation import Band, real_baseline
 from ganlab.engine.picture import PictureCache, compute_picture
 from ganlab.engine.timeline import Policy, Timeline
 from ganlab.engine.trainer import Trainer
+from ganlab.live.checkpoints import parse_meta, token_digest
 from ganlab.live.frame_schedule import CREDITS, FrameSchedule
 from ganlab.live.metric_budget import MetricBudget
 from ganlab.live.pacing import Pacing
@@ -636,3 +637,35 @@ class Session:
         self.frames.drawn(now, self.dirty, t.iteration, time.thread_time() - start)
         self.dirty = False
         return data
+
+    # ------------------------------------------------------------------ checkpoints
+    def checkpoint(self, token: str) -> bytes:
+        """The session as a checkpoint (live/checkpoints.py): the run file of the shown branch
+        with its history, as `save` gives, plus the session's own settings (id, frame rate,
+        iterations/s cap, whether it was playing, and the SHA-256 of its resume `token`, never
+        the token itself). Other branches than the shown one are not kept."""
+        extra = {"sid": self.sid, "fps": self.fps, "ips": self.ips, "playing": self.playing,
+                 "token_sha256": token_digest(token)}  # fmt: skip
+        return runfile.dumps(self.trainer, self.timeline, self.limits.run_bytes, extra)
+
+    @classmethod
+    def restore(cls, data: bytes, limits: Limits, fps: int,
+                device: str | None = None) -> tuple[Session, dict[str, Any]]:  # fmt: skip
+        """A session rebuilt from its `checkpoint`, paused, and the settings it held
+        (checkpoints.parse_meta). It is built with the default frame rate `fps`, then takes
+        the checkpoint's own rate and iterations/s cap; `device` overrides the saved device.
+        Raises RunFileError for a damaged checkpoint, as for any run file, or one too costly
+        for `limits`."""
+        meta = parse_meta(runfile.session_meta(data))  # (the header alone: cheap to refuse)
+        policy = Policy(budget=limits.history_bytes)
+        trainer, history = runfile.loads_with_history(data, device, policy)
+        try:
+            session = cls(meta["sid"], trainer.config.model_dump(), limits, fps)
+        except ProtocolError as exc:
+            raise runfile.RunFileError(f"checkpoint refused: {exc.message}") from None
+        session.trainer = trainer
+        session.tree = RunTree(history if history is not None
+                               else Timeline(trainer, policy))  # fmt: skip
+        session.frames.fps = meta["fps"]
+        session.pacing.cap(meta["ips"])
+        return session, meta
