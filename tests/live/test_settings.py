@@ -58,3 +58,12 @@ def test_a_bad_allowed_host_names_the_field_and_what_is_allowed(monkeypatch, val
 def test_http_layer_limits_are_checked(field, value):
     with pytest.raises(ValidationError, match=field):
         Settings(**{field: value})
+
+
+@pytest.mark.parametrize("value", ["-1", "lots", str(32 << 30)])
+def test_a_bad_history_budget_names_the_setting(monkeypatch, value):
+    monkeypatch.setenv("GANLAB_HISTORY_BYTES", value)
+    with pytest.raises(ValidationError, match="history_bytes"):
+        Settings()
+    monkeypatch.setenv("GANLAB_HISTORY_BYTES", "1048576")
+    assert Settings().history_bytes == 1 << 20
