@@ -31,34 +31,39 @@ class TimelineFileError(ValueError):
     """The history in a run file is damaged; the message says how."""
 
 
-def _estimate(tl: Timeline) -> int:
-    """Bytes the history adds to a file, about: tensors, and ~40 bytes a log entry."""
-    configs = {id(c): c for c in _configs(tl)}
-    text = sum(len(c.model_dump_json()) for c in configs.values())
-    return tl.nbytes + 40 * len(tl.entries) + text
-
-
 def _configs(tl: Timeline) -> list[ExperimentConfig]:
-    return [e.config for e in tl.entries if e.config is not None] + [s.config for s in tl.snapshots]
+    """The distinct config objects of the log and the snapshots (snapshots share them)."""
+    found = [e.config for e in tl.entries if e.config is not None] + [
+        s.config for s in tl.snapshots
+    ]
+    return list({id(c): c for c in found}.values())
 
 
-def _counts_ok(tl: Timeline) -> bool:
+def _fits(tl: Timeline, max_bytes: int) -> bool:
+    """Whether `tl` is within `max_bytes` (about: tensors, ~40 bytes a log entry, the config
+    texts) and the counts a loader accepts."""
     configs = {c.model_dump_json() for c in _configs(tl)}
     data = {c.data.model_dump_json() for c in _configs(tl)}
-    return (len(tl.entries) <= MAX_ENTRIES and len(tl.snapshots) <= MAX_SNAPSHOTS
-            and len(configs) <= MAX_CONFIGS and len(data) <= MAX_DATA)  # fmt: skip
+    size = tl.nbytes + 40 * len(tl.entries) + sum(map(len, configs))
+    return (size <= max_bytes and len(tl.entries) <= MAX_ENTRIES
+            and len(tl.snapshots) <= MAX_SNAPSHOTS and len(configs) <= MAX_CONFIGS
+            and len(data) <= MAX_DATA)  # fmt: skip
 
 
 def fit(tl: Timeline, max_bytes: int) -> Timeline:
     """`tl`, or its newest part within `max_bytes` and the loader's counts: the oldest
-    snapshots go first, never the newest (the head)."""
-    first = 0
-    while first < len(tl.snapshots) - 1:
-        part = tl.trimmed(first) if first else tl
-        if _estimate(part) <= max_bytes and _counts_ok(part):
-            return part
-        first += 1
-    return tl.trimmed(len(tl.snapshots) - 1)
+    snapshots go first, never the newest (the head). Starting later only drops things, so
+    the earliest start that fits is found by bisection."""
+    if _fits(tl, max_bytes):
+        return tl
+    lo, hi = 1, len(tl.snapshots) - 1  # the newest alone is kept whatever its size
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _fits(tl.trimmed(mid), max_bytes):
+            hi = mid
+        else:
+            lo = mid + 1
+    return tl.trimmed(hi)
 
 
 def encode(tl: Timeline) -> tuple[dict[str, torch.Tensor], str]:
@@ -176,16 +181,19 @@ def decode(tensors: dict[str, torch.Tensor], meta: Any, head_iteration: int,
                                     "follow in order")  # fmt: skip
         sit = _int(row[1], f"snapshot {i}'s iteration", start, iteration)
         snapshots.append(Snapshot(sop, sit, config(row[2], f"snapshot {i}'s config"), states[i]))
-    tl = Timeline.rebuilt(entries, snapshots, start, ops, iteration, policy, closed_forms)
-    for s in snapshots:  # each snapshot's iteration is the log's at its op
-        if _iteration_at(tl, s.op) != s.iteration:
-            raise TimelineFileError(f"history is damaged: a snapshot at op {s.op} says "
-                                    f"iteration {s.iteration}")  # fmt: skip
-    return tl
+    _check_snapshot_iterations(entries, snapshots, iteration)
+    return Timeline.rebuilt(entries, snapshots, start, ops, iteration, policy, closed_forms)
 
 
-def _iteration_at(tl: Timeline, op: int) -> int:
-    for e in tl.entries:
-        if e.op <= op < e.op + e.count:
-            return e.iteration + (op - e.op if e.kind in COUNTING else 0)
-    return tl.iteration
+def _check_snapshot_iterations(entries: list[Entry], snapshots: list[Snapshot],
+                               head: int) -> None:  # fmt: skip
+    """Each snapshot's iteration is the log's at its op (one pass: both are in op order)."""
+    k = 0
+    for snap in snapshots:
+        while k < len(entries) and entries[k].op + entries[k].count <= snap.op:
+            k += 1
+        e = entries[k] if k < len(entries) else None
+        at = head if e is None else e.iteration + (snap.op - e.op if e.kind in COUNTING else 0)
+        if at != snap.iteration:
+            raise TimelineFileError(f"history is damaged: a snapshot at op {snap.op} says "
+                                    f"iteration {snap.iteration}")  # fmt: skip
