@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from session_helpers import SMALL, play
 
 from ganlab.engine import runfile
 from ganlab.engine.runfile import RunFileError
@@ -19,8 +20,6 @@ from ganlab.engine.timeline import capture
 from ganlab.live.checkpoints import CheckpointStore, default_directory
 from ganlab.live.session import Limits, Session
 
-SMALL = {"generator": {"neurons": 8}, "discriminator": {"neurons": 8},
-         "view": {"grid": 16, "fakes": 24, "reals": 24}, "device": "cpu"}  # fmt: skip
 TOKEN = "resume-token-of-the-test"
 
 
@@ -29,12 +28,6 @@ def trained(sid="s1", n=30):
     s.attach({"session": sid, "token": TOKEN})
     play(s, n)
     return s
-
-
-def play(s, n):
-    for _ in range(n):
-        s.trainer.step()
-        s.after_step(1)
 
 
 def same_state(a, b, of=capture):

@@ -2,24 +2,12 @@ import time
 
 import numpy as np
 import pytest
+from session_helpers import SMALL, events, make
 
 from ganlab.live.frame_schedule import CREDITS, FRAME_SHARE
 from ganlab.live.session import Limits, Session
 from ganlab.wire.commands import ProtocolError
 from ganlab.wire.envelope import decode
-
-SMALL = {"generator": {"neurons": 8}, "discriminator": {"neurons": 8},
-         "view": {"grid": 16, "fakes": 24, "reals": 24}, "device": "cpu"}  # fmt: skip
-
-
-def make(**over):
-    s = Session("s", {**SMALL, **over})
-    s.attach({"session": "s", "token": "t"})
-    return s
-
-
-def events(outs, kind="text"):
-    return [o.data for o in outs if o.kind == kind]
 
 
 def test_attach_greets_with_hello_and_history():

@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from session_helpers import SMALL, events, make, play
 
 from ganlab.engine import runfile
 from ganlab.engine.timeline import capture
@@ -13,20 +14,8 @@ from ganlab.live.session import Session
 from ganlab.wire.commands import ProtocolError
 from ganlab.wire.envelope import decode
 
-SMALL = {"generator": {"neurons": 8}, "discriminator": {"neurons": 8},
-         "view": {"grid": 16, "fakes": 24, "reals": 24}, "device": "cpu"}  # fmt: skip
 # Header fields that say when and how a frame was drawn, not what it shows.
 WHEN = {"frame", "playing", "ips", "applied", "config_version", "live", "head"}
-
-
-def make(**over):
-    s = Session("s", {**SMALL, **over})
-    s.attach({"session": "s", "token": "t"})
-    return s
-
-
-def events(outs, kind="text"):
-    return [o.data for o in outs if o.kind == kind]
 
 
 def frame(s):
@@ -49,12 +38,6 @@ def assert_same_picture(a, b):
     assert aa.keys() == ab.keys()
     for k in aa:
         assert np.array_equal(np.asarray(aa[k]), np.asarray(ab[k])), k
-
-
-def play(s, n):
-    for _ in range(n):
-        s.trainer.step()
-        s.after_step(1)
 
 
 def test_seek_shows_bit_for_bit_the_frame_the_live_run_showed():
