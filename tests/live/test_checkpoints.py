@@ -17,10 +17,11 @@ from session_helpers import SMALL, play
 from ganlab.engine import runfile
 from ganlab.engine.runfile import RunFileError
 from ganlab.engine.timeline import capture
-from ganlab.live.checkpoints import CheckpointStore, default_directory
+from ganlab.live.checkpoints import CheckpointStore, default_directory, token_digest
 from ganlab.live.session import Limits, Session
 
 TOKEN = "resume-token-of-the-test"
+DIGEST = token_digest(TOKEN)
 
 
 def trained(sid="s1", n=30):
@@ -98,7 +99,7 @@ def partly_written(directory: Path, size: int) -> bool:
 @pytest.mark.parametrize("previous", [True, False])
 def test_a_writer_killed_mid_write_leaves_the_previous_checkpoint_or_nothing(tmp_path, previous):
     store = CheckpointStore(tmp_path, 1 << 30)
-    old = trained().checkpoint(TOKEN) if previous else None
+    old = trained().checkpoint(DIGEST) if previous else None
     if old is not None:
         store.save("s1", old)
     kill_mid_write(tmp_path, "s1", 8 << 20)
@@ -106,19 +107,34 @@ def test_a_writer_killed_mid_write_leaves_the_previous_checkpoint_or_nothing(tmp
     assert store.sids() == (["s1"] if previous else [])  # the leftover is not a session
     assert store.total_bytes() == (len(old) if old else 0)
     reopened = CheckpointStore(tmp_path, 1 << 30)  # a restarted server
+    assert reopened.clean(older_than=0) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == (["s1.ckpt"] if previous else [])
     if old is not None:
         session, meta = Session.restore(reopened.load("s1"), Limits(), 30)
         assert session.trainer.iteration == 30 and meta["sid"] == "s1"
 
 
-def test_leftover_temporary_files_are_removed_on_opening_and_other_files_kept(tmp_path):
+def test_stale_temporary_files_are_cleaned_and_young_ones_and_other_files_kept(tmp_path):
     (tmp_path / ".s1.x8z.tmp").write_bytes(b"half")
+    os.utime(tmp_path / ".s1.x8z.tmp", (time.time() - 120,) * 2)  # a crash, two minutes ago
+    (tmp_path / ".s3.y2k.tmp").write_bytes(b"being written")  # another process's write
     (tmp_path / "notes.txt").write_bytes(b"not ours")
     (tmp_path / "s2.ckpt").write_bytes(b"whole")
     store = CheckpointStore(tmp_path, 1000)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "s2.ckpt"]
-    assert store.sids() == ["s2"] and store.total_bytes() == 5
+    assert store.sids() == ["s2"] and store.total_bytes() == 5  # temporaries never count
+    assert store.clean() == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".s3.y2k.tmp", "notes.txt", "s2.ckpt"]
+
+
+def test_the_header_is_the_run_files_header_alone(tmp_path):
+    store = CheckpointStore(tmp_path, 1 << 30)
+    data = trained(n=5).checkpoint(DIGEST)
+    store.save("s1", data)
+    head = store.header("s1")
+    assert head is not None and len(head) < len(data) and data.startswith(head)
+    assert runfile.session_meta(head) == runfile.session_meta(data)
+    assert runfile.session_meta(head)["token_sha256"] == hashlib.sha256(TOKEN.encode()).hexdigest()
+    assert store.header("nobody") is None
 
 
 def test_the_disk_budget_deletes_the_oldest_first_never_the_newest(tmp_path):
@@ -174,7 +190,7 @@ def test_a_restored_session_is_the_same_run_with_its_history_paused():
     play(s, 120)
     s.handle({"type": "config", "set": {"g_optimizer": {"lr": 0.003}}})
     play(s, 80)
-    data = s.checkpoint(TOKEN)
+    data = s.checkpoint(DIGEST)
     assert TOKEN.encode() not in data  # only the digest is kept
     restored, meta = Session.restore(data, Limits(), 30)
     assert restored.trainer.iteration == 200 and restored.sid == "s1"
@@ -199,9 +215,9 @@ def test_a_restored_session_is_the_same_run_with_its_history_paused():
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "flipped"])
 def test_a_corrupt_checkpoint_is_refused_and_the_store_is_intact(tmp_path, damage):
     store = CheckpointStore(tmp_path, 1 << 30)
-    good = trained("good").checkpoint(TOKEN)
+    good = trained("good").checkpoint(DIGEST)
     store.save("good", good)
-    bad = trained("bad", 5).checkpoint(TOKEN)
+    bad = trained("bad", 5).checkpoint(DIGEST)
     if damage == "truncated":
         bad = bad[: len(bad) // 2]
     elif damage == "garbage":
@@ -255,6 +271,6 @@ def test_session_meta_reads_back_what_dumps_kept():
 
 
 def test_a_checkpoint_too_costly_for_the_limits_is_refused():
-    data = trained().checkpoint(TOKEN)
+    data = trained().checkpoint(DIGEST)
     with pytest.raises(RunFileError, match="checkpoint refused: too costly"):
         Session.restore(data, Limits(iteration_gflop=1e-9), 30)

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from ganlab.live.hub import WORKER_NICENESS, Hub, HubError, WorkerHandle, with_queued
+from ganlab.live.session import Limits, Session
 from ganlab.live.settings import Settings
 from ganlab.wire.envelope import decode
 
@@ -128,7 +129,7 @@ def test_detached_sessions_expire():
     run(body, session_timeout=1)
 
 
-def test_a_dead_engine_process_loses_only_its_sessions_and_is_replaced():
+def test_a_dead_engine_process_loses_only_its_sessions_without_a_checkpoint_and_is_replaced():
     async def body(hub):
         rec = hub.create()
         client = FakeClient()
@@ -148,7 +149,7 @@ def test_a_dead_engine_process_loses_only_its_sessions_and_is_replaced():
         hub.attach(fresh, other, resumed=False)
         await wait_for(lambda: any(k == "frame" for k, _ in other.got), timeout=60)
 
-    run(body, workers_override=1)
+    run(body, workers_override=1, checkpoint_seconds=3600)  # (none written before the kill)
 
 
 def reaped(pid):
@@ -193,7 +194,7 @@ def test_a_stopped_engine_process_is_found_hung_killed_and_replaced(caplog):
         hub.attach(rec, client, resumed=False)
         await wait_for(lambda: applied_frames(client), timeout=60)
 
-    run(body, workers_override=2, engine_hang_seconds=5)
+    run(body, workers_override=2, engine_hang_seconds=5, checkpoint_seconds=3600)
     lines = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert any("hung" in line and "said nothing" in line for line in lines), lines
 
@@ -293,3 +294,170 @@ def test_messages_queued_for_a_worker_go_together_and_stop_stays_last():
     assert with_queued("x", box, limit=3) == ["x", 0, 1]
     assert [box.get_nowait() for _ in range(3)] == [2, 3, 4]
     assert with_queued("only", box) == ["only"]
+
+
+# ---------------------------------------------------------------- runs that survive
+def hello_of(client):
+    return next(d for k, d in client.got if k == "text" and d["type"] == "hello")
+
+
+def checkpointed_iteration(hub, sid):
+    """The iteration of `sid`'s checkpoint on disk, or -1 without one."""
+    data = hub.store.load(sid)
+    return -1 if data is None else Session.restore(data, Limits(), 30)[0].trainer.iteration
+
+
+def test_a_dead_engine_process_s_sessions_come_back_from_their_checkpoints(tmp_path):
+    async def body(hub):
+        rec = hub.create()
+        client = CreditingClient(hub, rec)
+        hub.attach(rec, client, resumed=False)
+        hub.command(rec, {"type": "play"})
+        await wait_for(lambda: checkpointed_iteration(hub, rec.sid) > 0, timeout=60)
+        saved = checkpointed_iteration(hub, rec.sid)
+        old = hub.workers[0]
+        old.proc.kill()
+        # The client is told to reconnect (1012), not to start afresh: its run is restored.
+        await wait_for(lambda: client.closed is not None, timeout=30)
+        assert client.closed[0] == 1012 and client.closed[1]["code"] == "engine_restarted"
+        assert rec.sid in hub.sessions and rec.worker is hub.workers[0] is not old
+        hub.detach(rec, client)
+        assert hub.resume(rec.sid, rec.token) is rec
+        back = CreditingClient(hub, rec)
+        hub.attach(rec, back, resumed=True)
+        await wait_for(lambda: applied_frames(back), timeout=120)
+        hello = hello_of(back)
+        assert hello["restored"] is True and hello["resumed"] is True
+        assert hello["iteration"] >= saved and hello["playing"] is True  # it played: it plays on
+        await wait_for(lambda: decode(back.got[-1][1]).header["iteration"] > hello["iteration"]
+                       if back.got[-1][0] == "frame" else False, timeout=30)  # fmt: skip
+
+    run(body, workers_override=1, checkpoint_seconds=1, state_dir=str(tmp_path))
+
+
+def restart(tmp_path, first, then, **settings):
+    """Run `first(hub)` on a server, stop it, then `then(hub, what_first_returned)` on a
+    new server on the same state directory."""
+
+    async def main():
+        made = {}
+
+        async def one(hub):
+            made["it"] = await first(hub)
+
+        for body in (one, lambda hub: then(hub, made["it"])):
+            hub = Hub(Settings(workers=0, device="cpu", state_dir=str(tmp_path), **settings))
+            await hub.start()
+            try:
+                await body(hub)
+            finally:
+                await hub.stop()
+
+    asyncio.run(main())
+
+
+def test_a_restarted_server_gives_each_client_its_own_run_back(tmp_path):
+    async def first(hub):
+        playing, paused = hub.create(), hub.create()
+        clients = [CreditingClient(hub, rec) for rec in (playing, paused)]
+        for rec, client in zip((playing, paused), clients, strict=True):
+            hub.attach(rec, client, resumed=False)
+        hub.command(playing, {"type": "play"})
+        hub.command(paused, {"type": "config", "set": {"d_optimizer": {"lr": 0.0123}}})
+        hub.command(paused, {"type": "step", "id": 7})
+        await wait_for(lambda: 7 in applied_frames(clients[1]), timeout=60)
+        await wait_for(lambda: len(applied_frames(clients[0])) > 5, timeout=60)
+        return playing, paused  # the server stops with both still connected
+
+    async def then(hub, recs):
+        playing, paused = recs
+        assert set(hub.dormant) >= {playing.sid, paused.sid}
+        with pytest.raises(HubError) as refused:
+            hub.resume(paused.sid, "not-its-token")
+        assert refused.value.code == "bad_token"
+        got = {}
+        for rec in (playing, paused):
+            back = hub.resume(rec.sid, rec.token)
+            assert back.sid == rec.sid and rec.sid not in hub.dormant
+            got[rec.sid] = client = CreditingClient(hub, back)
+            hub.attach(back, client, resumed=True)
+        await wait_for(lambda: all(applied_frames(c) for c in got.values()), timeout=60)
+        one, two = hello_of(got[playing.sid]), hello_of(got[paused.sid])
+        assert one["restored"] and one["playing"] is True and one["iteration"] > 0
+        # Saved when the server stopped: nothing of the paused run was lost.
+        assert two["restored"] and two["playing"] is False and two["iteration"] == 1
+        assert two["config"]["d_optimizer"]["lr"] == 0.0123
+
+    restart(tmp_path, first, then)
+
+
+def test_a_damaged_checkpoint_is_refused_with_a_log_line_and_nothing_else_is_lost(
+    tmp_path, caplog
+):
+    async def first(hub):
+        recs = [hub.create() for _ in range(3)]
+        clients = [CreditingClient(hub, rec) for rec in recs]
+        for rec, client in zip(recs, clients, strict=True):
+            hub.attach(rec, client, resumed=False)
+            hub.command(rec, {"type": "step", "id": 1})
+        await wait_for(lambda: all(1 in applied_frames(c) for c in clients), timeout=60)
+        return recs
+
+    async def then(hub, recs):
+        bad_head, bad_body, good = recs
+        store = hub.store
+        store.save(bad_head.sid, b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all}")
+        data = store.load(bad_body.sid)
+        store.save(bad_body.sid, data[: len(data) - 100])  # the header intact, tensors cut
+        with pytest.raises(HubError) as refused:
+            hub.resume(bad_head.sid, bad_head.token)
+        assert refused.value.code == "unknown_session" and "damaged" in refused.value.message
+        assert store.load(bad_head.sid) is None
+        rec = hub.resume(bad_body.sid, bad_body.token)
+        client = FakeClient()
+        hub.attach(rec, client, resumed=True)
+        await wait_for(lambda: client.closed is not None, timeout=60)
+        assert client.closed[0] == 1011 and client.closed[1]["code"] == "session_lost"
+        assert bad_body.sid not in hub.sessions and store.load(bad_body.sid) is None
+        # The good one comes back; a new session starts as always.
+        back = hub.resume(good.sid, good.token)
+        fine = CreditingClient(hub, back)
+        hub.attach(back, fine, resumed=True)
+        fresh = hub.create()
+        other = CreditingClient(hub, fresh)
+        hub.attach(fresh, other, resumed=False)
+        await wait_for(lambda: applied_frames(fine) and applied_frames(other), timeout=60)
+        assert hello_of(fine)["iteration"] == 1 and hello_of(other)["iteration"] == 0
+
+    restart(tmp_path, first, then)
+    refused = [r.getMessage() for r in caplog.records if "checkpoint refused" in r.getMessage()]
+    assert len(refused) == 2, refused
+
+
+def test_checkpoints_nobody_resumes_expire_after_the_session_timeout(tmp_path):
+    async def first(hub):
+        rec = hub.create()
+        hub.command(rec, {"type": "step"})
+        return rec
+
+    async def then(hub, rec):
+        assert rec.sid in hub.dormant and hub.store.load(rec.sid) is not None
+        await wait_for(lambda: hub.store.load(rec.sid) is None, timeout=30)
+        assert rec.sid not in hub.dormant
+        with pytest.raises(HubError) as gone:
+            hub.resume(rec.sid, rec.token)
+        assert gone.value.code == "unknown_session"
+
+    restart(tmp_path, first, then, session_timeout=1)
+
+
+def test_an_ended_session_s_checkpoint_is_deleted(tmp_path):
+    async def body(hub):
+        rec = hub.create()
+        hub.attach(rec, FakeClient(), resumed=False)
+        hub.command(rec, {"type": "step"})
+        await wait_for(lambda: hub.store.load(rec.sid) is not None, timeout=30)
+        hub.drop(rec, "ended by the test")
+        await wait_for(lambda: hub.store.load(rec.sid) is None, timeout=30)
+
+    run(body, checkpoint_seconds=1, state_dir=str(tmp_path))

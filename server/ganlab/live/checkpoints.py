@@ -8,8 +8,9 @@ them in one directory, one file per session (`SID.ckpt`):
 - writes are atomic: the bytes go to a temporary file in the same directory, are flushed to
   disk, and only then take the final name (`os.replace`), so after a crash the final name
   holds the previous complete checkpoint or nothing, never part of one. Temporary files a
-  crash left behind are never listed and are removed when a store opens the directory (so a
-  directory belongs to one store at a time);
+  crash left behind are never listed, and `clean` removes those older than a minute (younger
+  ones may be another process's write under way: several engine processes, and several
+  servers on shared storage, write to one directory);
 - disk use is bounded: after each write the oldest checkpoints (by modification time) are
   deleted until all of them fit `max_bytes`; the one just written is always kept, even alone
   over the budget;
@@ -25,14 +26,16 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import struct
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from platformdirs import user_state_dir
 from pydantic import ValidationError
 
-from ganlab.engine.runfile import RunFileError
+from ganlab.engine.runfile import MAX_HEADER, RunFileError
 from ganlab.wire.commands import Speed
 
 __all__ = ["CheckpointStore", "default_directory", "parse_meta", "token_digest"]
@@ -45,14 +48,14 @@ TEMP_SUFFIX = ".tmp"
 ENV = "GANLAB_STATE_DIR"
 META_KEYS = frozenset({"sid", "fps", "ips", "playing", "token_sha256"})
 DIGEST = re.compile(r"[0-9a-f]{64}")
+# A temporary file this old is a crashed write's leftover, not one under way.
+STALE_TEMP_SECONDS = 60.0
 
 
-def default_directory() -> Path:
-    """`$GANLAB_STATE_DIR/sessions`, or `sessions` in the user's state directory
-    (e.g. ~/.local/state/ganlab/sessions on Linux)."""
-    state = os.environ.get(ENV)
-    if not state:
-        state = user_state_dir("ganlab")
+def default_directory(state_dir: str | None = None) -> Path:
+    """`sessions` in `state_dir`, else in `$GANLAB_STATE_DIR`, else in the user's state
+    directory (e.g. ~/.local/state/ganlab/sessions on Linux)."""
+    state = state_dir or os.environ.get(ENV) or user_state_dir("ganlab")
     return Path(state) / "sessions"
 
 
@@ -100,8 +103,19 @@ class CheckpointStore:
         self.directory = Path(directory)
         self.max_bytes = max_bytes
         self.directory.mkdir(parents=True, exist_ok=True)
-        for leftover in self._temps():  # a crash in the middle of a write left these
-            leftover.unlink(missing_ok=True)
+
+    def clean(self, older_than: float = STALE_TEMP_SECONDS) -> int:
+        """Remove the temporary files that crashed writes left behind (those older than
+        `older_than` seconds); returns how many."""
+        removed = 0
+        for leftover in self._temps():
+            try:
+                if time.time() - leftover.stat().st_mtime >= older_than:
+                    leftover.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue  # its writer finished meanwhile
+        return removed
 
     def _path(self, sid: str) -> Path:
         return self.directory / f"{check_sid(sid)}{SUFFIX}"
@@ -162,6 +176,19 @@ class CheckpointStore:
     def load(self, sid: str) -> bytes | None:
         try:
             return self._path(sid).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def header(self, sid: str) -> bytes | None:
+        """The start of `sid`'s checkpoint up to the end of its run file header (enough for
+        `runfile.session_meta`), without reading the tensors; None if there is none."""
+        try:
+            with self._path(sid).open("rb") as f:
+                head = f.read(8)
+                if len(head) < 8:
+                    return head
+                (size,) = struct.unpack("<Q", head)
+                return head + f.read(min(size, MAX_HEADER))
         except FileNotFoundError:
             return None
 

@@ -17,12 +17,25 @@ from typing import Any
 @dataclass(slots=True)
 class Create:
     """Start a session with this config (a partial dict), limits (`session.Limits` fields)
-    and frame rate."""
+    and frame rate; `token_sha256` is what its checkpoints keep of its resume token."""
 
     sid: str
     config: dict[str, Any]
     limits: dict[str, Any]
     fps: int = 30
+    token_sha256: str = ""
+
+
+@dataclass(slots=True)
+class Restore:
+    """Take the session back from its checkpoint (the server restarted, or the engine process
+    that had it died), paused; `device` overrides the saved one."""
+
+    sid: str
+    limits: dict[str, Any]
+    fps: int
+    device: str
+    token_sha256: str
 
 
 @dataclass(slots=True)
@@ -72,6 +85,7 @@ class Export:
 class Import:
     sid: str
     blob: bytes
+    token_sha256: str = ""
 
 
 @dataclass(slots=True)
@@ -126,6 +140,14 @@ class Failed:
 
 
 @dataclass(slots=True)
+class RestoreFailed:
+    """The session's checkpoint could not be restored (missing or damaged); it is gone."""
+
+    sid: str
+    message: str
+
+
+@dataclass(slots=True)
 class Exported:
     sid: str
     blob: bytes
@@ -142,8 +164,10 @@ class Batch:
     items: list[Any]
 
 
-ToEngine = Create | Attach | Detach | Command | Credit | Drop | Export | Import | Stop | Batch
-FromEngine = Ready | Heartbeat | Text | Frame | Binary | Failed | Exported | ExportFailed | Batch
+ToEngine = (Create | Restore | Attach | Detach | Command | Credit | Drop | Export | Import | Stop
+            | Batch)  # fmt: skip
+FromEngine = (Ready | Heartbeat | Text | Frame | Binary | Failed | RestoreFailed | Exported
+              | ExportFailed | Batch)  # fmt: skip
 # A session's message for its client.
 ForClient = Text | Frame | Binary
 

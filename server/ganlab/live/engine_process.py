@@ -30,7 +30,10 @@ from typing import Any
 
 import torch
 
+from ganlab.engine.runfile import RunFileError
 from ganlab.engine.step import diverged_runs, group_key, step_together
+from ganlab.live.checkpointing import Checkpointing
+from ganlab.live.checkpoints import CheckpointStore
 from ganlab.live.engine_messages import (
     Attach,
     Batch,
@@ -48,6 +51,8 @@ from ganlab.live.engine_messages import (
     Heartbeat,
     Import,
     Ready,
+    Restore,
+    RestoreFailed,
     Stop,
     Text,
     batched,
@@ -106,8 +111,10 @@ def _busy_error(cmd: dict[str, Any]) -> dict[str, Any]:
 
 
 class EngineProcess:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, checkpoints: Checkpointing | None = None) -> None:
         self.conn = conn
+        # Where its sessions are saved from time to time (None: nowhere).
+        self.checkpoints = checkpoints
         self.sessions: dict[str, Session] = {}
         self.pending: dict[str, deque[Command]] = {}
         # Sessions whose last turn ran long before their frame: it comes first next turn.
@@ -166,14 +173,16 @@ class EngineProcess:
                     self.dispatch(one)
             case Stop():
                 self.running = False
-            case Create(sid, config, limits, fps):
+            case Create(sid, config, limits, fps, digest):
                 try:
-                    self._seat(sid, Session(sid, config, Limits(**limits), fps))
+                    self._seat(sid, Session(sid, config, Limits(**limits), fps), digest)
                 except Exception as exc:  # a broken default config must not kill the process
                     self.emit(Failed(sid, f"{type(exc).__name__}: {exc}"))
-            case Import(sid, blob):
+            case Restore():
+                self.restore(msg)
+            case Import(sid, blob, digest):
                 try:
-                    self._seat(sid, pickle.loads(blob))
+                    self._seat(sid, pickle.loads(blob), digest)
                 except Exception as exc:
                     log.exception("session %s could not be moved here", sid)
                     self.emit(Failed(sid, f"moving the session failed: {exc}"))
@@ -194,17 +203,47 @@ class EngineProcess:
                 session = self.sessions[sid]
                 session.credits = min(session.credits + 1, CREDITS)
             case Drop(sid):
-                self.sessions.pop(sid, None)
-                self.pending.pop(sid, None)
-                self.frame_owed.discard(sid)
-                self.fair.forget(sid)
-                self.memory.freed()
+                self._unseat(sid, ended=True)
             case _:
                 pass  # for a session dropped meanwhile
 
-    def _seat(self, sid: str, session: Session) -> None:
+    def _seat(self, sid: str, session: Session, token_sha256: str, saved: Any = None) -> None:
         self.sessions[sid] = session
         self.pending[sid] = deque()
+        if self.checkpoints is not None and token_sha256:
+            self.checkpoints.seated(sid, token_sha256, saved)
+
+    def _unseat(self, sid: str, ended: bool) -> None:
+        """The session leaves: `ended` (its checkpoint goes too), or moved away."""
+        self.sessions.pop(sid, None)
+        self.pending.pop(sid, None)
+        self.frame_owed.discard(sid)
+        self.fair.forget(sid)
+        self.memory.freed()
+        if self.checkpoints is not None:
+            self.checkpoints.forget(sid, delete=ended)
+
+    def restore(self, msg: Restore) -> None:
+        """Take a session back from its checkpoint; a damaged one is refused with a log line
+        and the server is told (its client starts a new session)."""
+        store = self.checkpoints.store if self.checkpoints is not None else None
+        data = store.load(msg.sid) if store is not None else None
+        try:
+            if data is None:
+                raise RunFileError("it has no checkpoint")
+            session, _ = Session.restore(data, Limits(**msg.limits), msg.fps, msg.device)
+            if session.sid != msg.sid:
+                raise RunFileError(f"the checkpoint is of session {session.sid!r}")
+        except Exception as exc:  # whatever a damaged file raises: only this session is lost
+            log.error("session %s: checkpoint refused, the client starts a new session: %s",
+                      msg.sid, exc)  # fmt: skip
+            if store is not None:
+                store.delete(msg.sid)
+            self.emit(RestoreFailed(msg.sid, str(exc)[:500]))
+            return
+        log.info("session %s restored from its checkpoint at iteration %d", msg.sid,
+                 session.trainer.iteration)  # fmt: skip
+        self._seat(msg.sid, session, msg.token_sha256, session.revision())
 
     def _guarded(self, sid: str, action: Any) -> None:
         session = self.sessions[sid]
@@ -229,7 +268,7 @@ class EngineProcess:
             log.exception("session %s could not be exported", sid)
             self.emit(ExportFailed(sid, f"{type(exc).__name__}: {exc}"))
             return
-        self.dispatch(Drop(sid))
+        self._unseat(sid, ended=False)
         self.emit(Exported(sid, blob))
 
     def heartbeat(self, now: float) -> None:
@@ -290,6 +329,15 @@ class EngineProcess:
                 self.receive(0.0)  # credits and pings come in between turns
             self.flush()
             self.memory.maybe_release()
+            self.checkpoint()
+        if self.checkpoints is not None:  # the server stops: nothing changed may be lost
+            self.checkpoints.save_changed(self.sessions)
+            self.checkpoints.close()
+
+    def checkpoint(self) -> None:
+        """Save the session most overdue for a checkpoint, if one is."""
+        if self.checkpoints is not None and (sid := self.checkpoints.due(self.sessions)):
+            self.checkpoints.save(sid, self.sessions[sid])
 
     def _turn(self, unit: list[str], sharing: int) -> None:
         """One turn: the unit's waiting commands, a training slice, the frames due. A turn
@@ -387,16 +435,26 @@ def train_together(group: list[tuple[str, Session]], sharing: int) -> list[tuple
     return [(sid, s.end_slice(now, bad)) for (sid, s), bad in zip(group, flags, strict=True)]
 
 
-def serve(conn: Connection, threads: int = 1, niceness: int = 0) -> None:
+def serve(conn: Connection, threads: int = 1, niceness: int = 0,
+          state: tuple[str, int, float] | None = None) -> None:  # fmt: skip
     """Entry point of an engine process (or thread, with `threads` 0). A process may lower
-    its own priority by `niceness`."""
+    its own priority by `niceness`. With `state` (directory, disk budget in bytes, seconds
+    between checkpoints), its sessions are checkpointed there."""
     if threads:
         torch.set_num_threads(threads)
     if niceness and threads and hasattr(os, "nice"):
         os.nice(niceness)
+    checkpoints = None
+    if state is not None:
+        directory, max_bytes, every = state
+        checkpoints = Checkpointing(CheckpointStore(directory, max_bytes), every)
+    engine = EngineProcess(conn, checkpoints)
     try:
-        EngineProcess(conn).run()
+        engine.run()
     except (EOFError, BrokenPipeError, OSError):
-        pass  # the server went away
+        # The server went away (killed): what changed since the last checkpoints is saved.
+        if checkpoints is not None:
+            checkpoints.save_changed(engine.sessions)
+            checkpoints.close()
     finally:
         conn.close()

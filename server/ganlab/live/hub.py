@@ -6,9 +6,15 @@ their client leaves and frees them when nobody came back in time, or sooner when
 full and a new client needs the slot (the session without a client for longest goes). It also
 keeps the workers evenly loaded (balancing.py): when the playing sessions of one worker train
 clearly slower than those of another, it moves one session over, whole and exact. A worker
-that dies, or hangs (no heartbeat for `engine_hang_seconds`: killed), takes only its own
-sessions with it: their clients are told, the process is reaped, and a fresh worker takes its
-place.
+that dies, or hangs (no heartbeat for `engine_hang_seconds`: killed), is reaped and a fresh
+worker takes its place.
+
+Sessions survive: workers checkpoint them (checkpointing.py) to the state directory at most
+every `checkpoint_seconds` while they change, and when the server stops. A client resuming a
+session this server does not hold (it restarted) gets it back from its checkpoint, its token
+checked against the checkpoint's digest; the sessions of a worker that died are restored on
+its replacement, and their clients reconnect to them. Only a session without a checkpoint is
+lost. Checkpoints nobody resumed within `session_timeout` of the server's start are deleted.
 """
 
 from __future__ import annotations
@@ -26,8 +32,10 @@ from typing import Any, Protocol
 
 from ganlab import __version__
 from ganlab.engine.config import MAX_POINTS
+from ganlab.engine.runfile import RunFileError, session_meta
 from ganlab.live import engine_messages as em
 from ganlab.live.balancing import BALANCE_EVERY, Balancer
+from ganlab.live.checkpoints import CheckpointStore, default_directory, parse_meta, token_digest
 from ganlab.live.engine_process import serve
 from ganlab.live.security import LogThrottle
 from ganlab.live.settings import Settings
@@ -47,6 +55,11 @@ REFUSAL_LOG_INTERVAL = 10.0
 
 # Messages for a worker that go as one pipe message at most (a run file can be MiBs).
 WRITE_BATCH_MAX = 64
+# Seconds a stopping worker has to save its sessions and end before it is killed.
+STOP_TIMEOUT = 60.0
+# Close code for a client whose session's engine process died and was restored elsewhere: it
+# reconnects and resumes it (1012: service restart).
+RESTORED_CLOSE = 1012
 
 
 def with_queued(first: Any, box: queue.SimpleQueue[Any], limit: int = WRITE_BATCH_MAX) -> list[Any]:
@@ -93,7 +106,8 @@ class Record:
 class WorkerHandle:
     """One engine worker (a process, or a thread when `in_process`) and its pipe."""
 
-    def __init__(self, hub: Hub, index: int, in_process: bool) -> None:
+    def __init__(self, hub: Hub, index: int, in_process: bool,
+                 state: tuple[str, int, float] | None = None) -> None:  # fmt: skip
         self.hub, self.index = hub, index
         self.sessions: set[str] = set()
         # Set (in the event loop) when the worker says it is ready to take sessions.
@@ -110,12 +124,13 @@ class WorkerHandle:
         self.conn, child = multiprocessing.Pipe()
         self.outbox: queue.SimpleQueue[em.ToEngine | None] = queue.SimpleQueue()
         if in_process:
-            self.proc: Any = threading.Thread(target=serve, args=(child, 0), daemon=True,
+            self.proc: Any = threading.Thread(target=serve, args=(child, 0, 0, state),
+                                              daemon=True,
                                               name=f"ganlab-worker-{index}")  # fmt: skip
         else:
             ctx = multiprocessing.get_context("spawn")
-            self.proc = ctx.Process(target=serve, args=(child, 1, WORKER_NICENESS), daemon=True,
-                                    name=f"ganlab-worker-{index}")  # fmt: skip
+            self.proc = ctx.Process(target=serve, args=(child, 1, WORKER_NICENESS, state),
+                                    daemon=True, name=f"ganlab-worker-{index}")  # fmt: skip
         self.proc.start()
         if not in_process:
             child.close()
@@ -157,8 +172,9 @@ class WorkerHandle:
             self.heard_at = time.monotonic()
             self.hub.call(self.hub.on_messages, self, em.unbatched(msg))
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Ask the worker to stop, and wait for it (killed if it does not within `timeout`)."""
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Ask the worker to stop (it saves its sessions), and wait for it (killed if it does
+        not within `timeout`)."""
         self.stopped = True
         self.send(em.Stop())
         self._end(timeout)
@@ -198,6 +214,10 @@ class Hub:
         # A client retrying a wrong token must not write a log line a try.
         self.refusals = LogThrottle(log, REFUSAL_LOG_INTERVAL)
         self.stopping = False
+        self.store = CheckpointStore(default_directory(settings.state_dir),
+                                     settings.checkpoint_bytes)  # fmt: skip
+        # Checkpoints of sessions of an earlier server, by when they count as left (its start).
+        self.dormant: dict[str, float] = {}
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -210,8 +230,14 @@ class Hub:
         once it can serve a session at once (a page reconnecting after a restart is then live
         again within a second of the first answer, not after the engines' start-up)."""
         self.loop = asyncio.get_running_loop()
+        self.store.clean()
+        now = time.monotonic()
+        self.dormant = {sid: now for sid in self.store.sids()}
+        if self.dormant:
+            log.info("%d sessions can be resumed from their checkpoints in %s",
+                     len(self.dormant), self.store.directory)  # fmt: skip
         in_process = self.settings.workers == 0
-        self.workers = [WorkerHandle(self, i, in_process) for i in range(self.worker_count)]
+        self.workers = [self._worker(i, in_process) for i in range(self.worker_count)]
         self._tasks = [asyncio.create_task(loop()) for loop in
                        (self._expire_loop, self._balance_loop, self._watch_loop)]  # fmt: skip
         waiting = [asyncio.create_task(w.ready.wait()) for w in self.workers]
@@ -228,6 +254,11 @@ class Hub:
             task.cancel()
         await asyncio.gather(*(asyncio.to_thread(w.stop) for w in self.workers), *self._reaping)
 
+    def _worker(self, index: int, in_process: bool) -> WorkerHandle:
+        s = self.settings
+        state = (str(self.store.directory), s.checkpoint_bytes, s.checkpoint_seconds)
+        return WorkerHandle(self, index, in_process, state)
+
     def call(self, fn: Any, *args: Any) -> None:
         """Run fn(*args) in the event loop (from a worker's reader thread)."""
         if self.loop is not None and not self.loop.is_closed():
@@ -237,18 +268,31 @@ class Hub:
     def create(self) -> Record:
         if len(self.sessions) >= self.settings.max_sessions:
             self._make_room()
-        worker = min(self.workers, key=lambda w: len(w.sessions))
-        rec = Record(secrets.token_urlsafe(12), secrets.token_urlsafe(24), worker)
-        self.sessions[rec.sid] = rec
-        worker.sessions.add(rec.sid)
-        limits = {"iteration_gflop": self.settings.max_iteration_gflop,
-                  "picture_gflop": self.settings.max_picture_gflop,
-                  "history_bytes": self.settings.history_bytes,
-                  "run_bytes": self.settings.max_run_bytes}  # fmt: skip
-        worker.send(em.Create(rec.sid, {"device": self.settings.device}, limits, self.settings.fps))
-        log.info("session %s created (worker %d, %d live)", rec.sid, worker.index,
+        rec = self._seat(secrets.token_urlsafe(12), secrets.token_urlsafe(24))
+        s = self.settings
+        rec.worker.send(em.Create(rec.sid, {"device": s.device}, self._limits(), s.fps,
+                                  token_digest(rec.token)))  # fmt: skip
+        log.info("session %s created (worker %d, %d live)", rec.sid, rec.worker.index,
                  len(self.sessions))  # fmt: skip
         return rec
+
+    def _seat(self, sid: str, token: str) -> Record:
+        worker = min(self.workers, key=lambda w: len(w.sessions))
+        rec = Record(sid, token, worker)
+        self.sessions[rec.sid] = rec
+        worker.sessions.add(rec.sid)
+        return rec
+
+    def _limits(self) -> dict[str, Any]:
+        s = self.settings
+        return {"iteration_gflop": s.max_iteration_gflop, "picture_gflop": s.max_picture_gflop,
+                "history_bytes": s.history_bytes, "run_bytes": s.max_run_bytes}  # fmt: skip
+
+    def _restore(self, rec: Record) -> None:
+        """Have the record's worker take the session back from its checkpoint."""
+        s = self.settings
+        rec.worker.send(em.Restore(rec.sid, self._limits(), s.fps, s.device,
+                                   token_digest(rec.token)))  # fmt: skip
 
     def _make_room(self) -> None:
         """Free the slot of the session that has been without a client longest: slots held
@@ -266,13 +310,45 @@ class Hub:
     def resume(self, sid: str, token: str | None) -> Record:
         rec = self.sessions.get(sid)
         if rec is None:
+            return self._resume_checkpoint(sid, token)
+        if not token or not secrets.compare_digest(token.encode(), rec.token.encode()):
+            self._bad_token(sid)
+        return rec
+
+    def _bad_token(self, sid: str) -> None:
+        self.refusals.log(logging.WARNING, sid, "session %s: resume refused (bad token)", sid)
+        raise HubError("bad_token", "wrong or missing token for this session", 4403)
+
+    def _resume_checkpoint(self, sid: str, token: str | None) -> Record:
+        """A session this server does not hold, back from its checkpoint (the server
+        restarted). Only the checkpoint's header is read here: its worker loads the rest."""
+        try:
+            head = self.store.header(sid)
+        except ValueError:  # not a session id at all
+            head = None
+        if head is None:
             message = (f"no live session {sid[:40]!r}: it expired, was ended to make room for "
                        "new sessions, or never existed; connect without 'session' to start "
                        "one")  # fmt: skip
             raise HubError("unknown_session", message, 4404)
-        if not token or not secrets.compare_digest(token.encode(), rec.token.encode()):
-            self.refusals.log(logging.WARNING, sid, "session %s: resume refused (bad token)", sid)
-            raise HubError("bad_token", "wrong or missing token for this session", 4403)
+        try:
+            meta = parse_meta(session_meta(head))
+        except RunFileError as exc:
+            log.error("session %s: checkpoint refused, the client starts a new session: %s",
+                      sid, exc)  # fmt: skip
+            self.store.delete(sid)
+            self.dormant.pop(sid, None)
+            raise HubError("unknown_session", f"session {sid[:40]!r} could not be restored: its"
+                           " checkpoint is damaged; connect without 'session' to start one",
+                           4404) from None  # fmt: skip
+        if not token or not secrets.compare_digest(token_digest(token), meta["token_sha256"]):
+            self._bad_token(sid)
+        if len(self.sessions) >= self.settings.max_sessions:
+            self._make_room()
+        self.dormant.pop(sid, None)
+        rec = self._seat(sid, str(token))
+        self._restore(rec)
+        log.info("session %s back from its checkpoint (worker %d)", sid, rec.worker.index)
         return rec
 
     def attach(self, rec: Record, client: Client, resumed: bool) -> None:
@@ -334,6 +410,11 @@ class Hub:
             for rec in list(self.sessions.values()):
                 if rec.client is None and now - rec.left_at > timeout:
                     self.drop(rec, "expired")
+            for sid, since in list(self.dormant.items()):
+                if now - since > timeout:  # nobody came back for it after the restart
+                    del self.dormant[sid]
+                    self.store.delete(sid)
+                    log.info("checkpoint of session %s expired unresumed", sid)
 
     # ------------------------------------------------------------------ balancing
     async def _balance_loop(self) -> None:
@@ -401,6 +482,13 @@ class Hub:
                 self.drop(rec, "failed")
                 if rec.client is not None:
                     rec.client.close(1011, ProtocolError("internal", message).event())
+            case em.RestoreFailed(sid, message) if (rec := self.sessions.get(sid)) is not None:
+                self.drop(rec, "not restored (its checkpoint was refused)")
+                if rec.client is not None:
+                    rec.client.close(1011, ProtocolError(
+                        "session_lost", "this run could not be restored from its checkpoint "
+                        f"({message[:200]}); reconnect to start a new session",
+                    ).event())  # fmt: skip
             case em.Text(sid, event) if (rec := self.sessions.get(sid)) is not None:
                 if event.get("type") == "diverged":
                     log.warning("session %s diverged at iteration %s", sid, event["iteration"])
@@ -449,23 +537,42 @@ class Hub:
                                     f"(limit {limit:g} s); killed")  # fmt: skip
 
     def on_worker_lost(self, worker: WorkerHandle, why: str) -> None:
-        """The worker died or hangs: its sessions are lost (their clients told), it is
-        killed and reaped, and a fresh one takes its place."""
+        """The worker died or hangs: it is killed and reaped, and a fresh one takes its
+        place. Its sessions with a checkpoint are restored there (their clients reconnect and
+        find them); the others are lost, and their clients told."""
         if self.stopping or worker not in self.workers:
             return
         worker.stopped = True  # its reader, woken by the kill, is not to report it again
-        log.error("engine process %d (pid %s) %s; its %d sessions are lost", worker.index,
-                  worker.pid, why, len(worker.sessions))  # fmt: skip
-        for sid in list(worker.sessions):
-            rec = self.sessions.pop(sid, None)
-            self.balancer.forget(sid)
-            if rec is not None and rec.client is not None:
-                rec.client.close(1011, ProtocolError(
-                    "session_lost", "the engine process of this session failed; reconnect "
-                    "to start a new session").event())  # fmt: skip
         self.balancer.forget_process(worker)
-        fresh = WorkerHandle(self, worker.index, worker.in_process)
+        fresh = self._worker(worker.index, worker.in_process)
         self.workers[self.workers.index(worker)] = fresh
+        restored = lost = 0
+        for sid in list(worker.sessions):
+            rec = self.sessions.get(sid)
+            self.balancer.forget(sid)
+            if rec is None:
+                continue
+            rec.held.clear()
+            rec.moving_to = None
+            if self.store.header(sid) is not None:
+                rec.worker = fresh
+                fresh.sessions.add(sid)
+                self._restore(rec)
+                restored += 1
+                if rec.client is not None:
+                    rec.client.close(RESTORED_CLOSE, ProtocolError(
+                        "engine_restarted", "the engine process of this session failed; it "
+                        "goes on from its last checkpoint when you reconnect").event())  # fmt: skip
+            else:
+                self.sessions.pop(sid, None)
+                lost += 1
+                if rec.client is not None:
+                    rec.client.close(1011, ProtocolError(
+                        "session_lost", "the engine process of this session failed; reconnect "
+                        "to start a new session").event())  # fmt: skip
+        worker.sessions.clear()
+        log.error("engine process %d (pid %s) %s; %d sessions restored from their checkpoints, "
+                  "%d lost", worker.index, worker.pid, why, restored, lost)  # fmt: skip
         reaping = asyncio.ensure_future(asyncio.to_thread(worker.discard))
         self._reaping.add(reaping)
         reaping.add_done_callback(self._reaped)

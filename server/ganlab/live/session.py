@@ -24,7 +24,7 @@ from ganlab.engine.evaluation import Band, real_baseline
 from ganlab.engine.picture import PictureCache, compute_picture
 from ganlab.engine.timeline import Policy, Timeline
 from ganlab.engine.trainer import Trainer
-from ganlab.live.checkpoints import parse_meta, token_digest
+from ganlab.live.checkpoints import parse_meta
 from ganlab.live.frame_schedule import CREDITS, FrameSchedule
 from ganlab.live.metric_budget import MetricBudget
 from ganlab.live.pacing import Pacing
@@ -133,6 +133,12 @@ class Session:
         self.tree = RunTree(Timeline(self.trainer, self._policy()))
         self.past: Trainer | None = None
         self.past_cache = PictureCache()
+        # Whether it played when its client left (it goes on when the client comes back), how
+        # many commands it took (with the history's length: has it changed since a
+        # checkpoint?), and whether it was restored from a checkpoint and not yet told so.
+        self.resume_playing = False
+        self.commands = 0
+        self.restored = False
 
     # What the engine process and the client see of the parts.
     @property
@@ -188,6 +194,7 @@ class Session:
             self.walk = None  # any other command cancels an unfinished walkthrough
             if kind not in ("ping", "speed", "save"):
                 self.walk_done = []
+        self.commands += 1
         out = getattr(self, f"_cmd_{kind}")(cmd, payload)
         if cmd.get("id") is not None:
             self.applied = cmd["id"]
@@ -507,8 +514,12 @@ class Session:
 
     # ------------------------------------------------------------------ connection
     def attach(self, hello: dict[str, Any]) -> list[Out]:
-        """A client connected: greet it with the state of the run, its history and a frame."""
+        """A client connected: greet it with the state of the run, its history and a frame.
+        A run that played when its client left (or when it was checkpointed) plays on."""
         self.attached = True
+        if hello.get("resumed") and self.resume_playing:
+            self.playing = True
+        self.resume_playing = False
         self.frames.credits = CREDITS
         self.dirty = True
         greeting = text(
@@ -518,10 +529,15 @@ class Session:
             speed={"ips": self.ips, "fps": self.fps}, baseline=self.baseline(),
         )  # fmt: skip
         greeting.data["timeline"] = self.timeline_event().data  # (no separate event: order)
+        if self.restored:  # the server restarted: the run goes on from its last checkpoint
+            greeting.data["restored"] = True
+            self.restored = False
         return [greeting, *self._full_history()]
 
     def detach(self) -> None:
         """No client: pause, so an abandoned tab costs nothing."""
+        if self.attached:
+            self.resume_playing = self.playing
         self.attached = False
         self.playing = False
         self.walk = None
@@ -639,13 +655,19 @@ class Session:
         return data
 
     # ------------------------------------------------------------------ checkpoints
-    def checkpoint(self, token: str) -> bytes:
+    def revision(self) -> tuple[int, int, int, int]:
+        """Changes whenever what a checkpoint holds does: a command, or an operation of the
+        shown branch's run (each is recorded in its history)."""
+        return (self.commands, id(self.timeline), self.timeline.ops, self.trainer.iteration)
+
+    def checkpoint(self, token_sha256: str) -> bytes:
         """The session as a checkpoint (live/checkpoints.py): the run file of the shown branch
         with its history, as `save` gives, plus the session's own settings (id, frame rate,
-        iterations/s cap, whether it was playing, and the SHA-256 of its resume `token`, never
-        the token itself). Other branches than the shown one are not kept."""
-        extra = {"sid": self.sid, "fps": self.fps, "ips": self.ips, "playing": self.playing,
-                 "token_sha256": token_digest(token)}  # fmt: skip
+        iterations/s cap, whether it plays, and the SHA-256 of its resume token, never the
+        token itself). Other branches than the shown one are not kept."""
+        extra = {"sid": self.sid, "fps": self.fps, "ips": self.ips,
+                 "playing": self.playing or self.resume_playing,
+                 "token_sha256": token_sha256}  # fmt: skip
         return runfile.dumps(self.trainer, self.timeline, self.limits.run_bytes, extra)
 
     @classmethod
@@ -668,4 +690,6 @@ class Session:
                                else Timeline(trainer, policy))  # fmt: skip
         session.frames.fps = meta["fps"]
         session.pacing.cap(meta["ips"])
+        session.resume_playing = meta["playing"]
+        session.restored = True
         return session, meta

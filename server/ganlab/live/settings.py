@@ -59,6 +59,20 @@ class Settings(BaseSettings):
         description="Seconds an engine process may stay silent (no heartbeat) before it counts"
         " as hung and is replaced; its sessions are lost.",
     )  # fmt: skip
+    state_dir: str | None = Field(
+        None,
+        description="Directory where live sessions are checkpointed, so that they survive a"
+        " restart (default: the user's state directory, e.g. ~/.local/state/ganlab).",
+    )
+    checkpoint_seconds: float = Field(
+        10.0, ge=1.0, le=3600,
+        description="Seconds between checkpoints of a session that changes: a crash loses at"
+        " most this much of its training.",
+    )  # fmt: skip
+    checkpoint_bytes: int = Field(
+        1 << 30, ge=1 << 20, le=1 << 40,
+        description="Disk space all checkpoints may take; beyond it the oldest are deleted.",
+    )  # fmt: skip
     # The HTTP layer (live/serving.py): who may connect, how many at once, for how long.
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
