@@ -32,14 +32,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, **env: str) -> subprocess.Popen[bytes]:
+def start_server(port: int, own_group: bool = False, **env: str) -> subprocess.Popen[bytes]:
+    """`ganlab serve` on `port`; with `own_group`, in a process group of its own (so that a
+    test can kill it with its engine processes, as a crashed machine would)."""
     ganlab = Path(sys.executable).parent / "ganlab"
     cmd = [str(ganlab)] if ganlab.exists() else [sys.executable, "-m", "ganlab.cli"]
     environ = {**os.environ, "GANLAB_DEVICE": "cpu", "GANLAB_WORKERS": "1", **env}
     log = ARTIFACTS / f"server-{port}.log"
     with open(log, "wb") as out:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen([*cmd, "serve", "--port", str(port)], env=environ, stdout=out,
-                                stderr=subprocess.STDOUT)  # fmt: skip
+                                stderr=subprocess.STDOUT, start_new_session=own_group)  # fmt: skip
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:

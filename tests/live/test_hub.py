@@ -391,9 +391,7 @@ def test_a_restarted_server_gives_each_client_its_own_run_back(tmp_path):
     restart(tmp_path, first, then)
 
 
-def test_a_damaged_checkpoint_is_refused_with_a_log_line_and_nothing_else_is_lost(
-    tmp_path, caplog
-):
+def test_a_damaged_checkpoint_is_refused_with_a_log_line_and_nothing_else_is_lost(tmp_path, caplog):
     async def first(hub):
         recs = [hub.create() for _ in range(3)]
         clients = [CreditingClient(hub, rec) for rec in recs]

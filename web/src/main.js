@@ -182,7 +182,10 @@ class App {
     run.on("hello", (m) => {
       this.stats.messages++;
       if (!m.resumed && !this.speedChosen && m.speed && m.speed.ips === null) this.run.setSpeed(PAGE_IPS);
-      if (m.resumed && this.wasConnected) this.toasts.show(`Reconnected: the run goes on at iteration ${m.iteration}.`, "info", 4000);
+      if (m.restored) {
+        // The server restarted (or its engine did): the run came back from its last checkpoint.
+        this.toasts.show(`The server restarted: your run goes on from its last save, at iteration ${m.iteration} (up to ${m.limits?.checkpoint_seconds ?? 10} s of training may be lost).`, "info", 8000);
+      } else if (m.resumed && this.wasConnected) this.toasts.show(`Reconnected: the run goes on at iteration ${m.iteration}.`, "info", 4000);
       this.wasConnected = true;
     });
     run.on("config", (config) => this.setConfig(config));
@@ -290,7 +293,8 @@ class App {
       return;
     }
     // A lost session is started afresh by the run (the `fresh` event says so); nothing raw.
-    if (["unknown_session", "bad_token", "session_lost"].includes(m.code)) return;
+    // An engine restarted: the page reconnects and the run comes back (the hello says so).
+    if (["unknown_session", "bad_token", "session_lost", "engine_restarted"].includes(m.code)) return;
     if (m.code === "server_full") {
       this.toasts.show("The server is full: it trains as many runs as it can. Retrying shortly…", "info", 5000);
       return;

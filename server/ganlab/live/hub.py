@@ -362,7 +362,8 @@ class Hub:
             "limits": {"max_message_bytes": s.max_message_bytes,
                        "max_run_bytes": s.max_run_bytes, "max_points": MAX_POINTS,
                        "commands_per_second": s.commands_per_second,
-                       "session_timeout_s": s.session_timeout},
+                       "session_timeout_s": s.session_timeout,
+                       "checkpoint_seconds": s.checkpoint_seconds},
             "server": {"version": __version__, "device": s.device},
         }  # fmt: skip
         self._send(rec, em.Attach(rec.sid, hello))
