@@ -85,7 +85,7 @@ class Export:
 class Import:
     sid: str
     blob: bytes
-    token_sha256: str = ""
+    token_sha256: str
 
 
 @dataclass(slots=True)

@@ -455,7 +455,7 @@ class Hub:
             source.sessions.discard(rec.sid)
             dest.sessions.add(rec.sid)
             rec.worker = dest
-            dest.send(em.Import(rec.sid, blob))
+            dest.send(em.Import(rec.sid, blob, token_digest(rec.token)))
             log.info("session %s moved from worker %d to worker %d", rec.sid, source.index,
                      dest.index)  # fmt: skip
         for msg in rec.held:

@@ -1,0 +1,435 @@
+"""Engine workers as Ray actors: the cluster engine (issue 16), for more learners than one
+machine holds.
+
+An `EngineActor` runs the very loop of a local engine process (engine_process.py) in a thread
+of its own, with a `QueueConnection` where the pipe was; the web server's `RayWorkerHandle`
+has the surface of hub.py's `WorkerHandle`, and reaches its actor by name. Ray is an optional
+extra: it is imported only here, and only when used.
+
+Deployment assumptions:
+- Actors are found by name, `ganlab-engine-{index}` in the namespace `ganlab`, and are
+  detached: they outlive the web server that created them, so a web server that restarts, or
+  another one, finds the same actors and the sessions in them. Every web server of a
+  deployment uses the same worker count, so that they agree on the names.
+- Every node runs the same ganlab (the actor's code is imported there, not shipped).
+- Checkpoints, when used, are written by the actors, to a directory every node reaches (a
+  shared file system mounted at the same path everywhere); a restored session may land on
+  any node.
+- Ray itself binds on every interface and has no authentication by default: a cluster
+  belongs on a private network. (Even `--node-ip-address 127.0.0.1` is replaced by the
+  machine's address.) The actors' own log lines stay in the cluster's log files.
+- A cluster: `ray start --head --port 6379 --num-cpus N` on one node, `ray start --address
+  HEAD:6379` on the others; web servers join with `connect("HEAD:6379")`, or `connect("auto")`
+  on a machine where `ray start --head` ran. `ray stop` ends every Ray process of the
+  machine, whichever cluster it belongs to (the tests end theirs by its process tree).
+
+Several web servers, one actor: each web server has an id (`server_id`) and passes it with
+every `put` and `take`. A session belongs to the server that last sent it Create, Restore,
+Import or Attach (a client resumed through another server takes its session along); the
+session's messages go only to that server, and what another server still sends for it
+(credits, a detach or a drop from a server whose client left) is ignored, so a stale server
+cannot pause or end a session another one serves. An export asked by a non-owner is answered
+`ExportFailed`. `Ready` goes to each server on its first contact, and each heartbeat to
+every server, with the load rows of its own sessions. A server that has not polled for
+SERVER_TIMEOUT seconds is forgotten: its sessions are paused (as when a client leaves) until
+a server attaches them again. A web server stopping leaves the actor running (others may
+use it); only `EngineActor.stop` ends the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+import uuid
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from ganlab.live import engine_messages as em
+
+if TYPE_CHECKING:
+    from ganlab.live.hub import Hub
+
+log = logging.getLogger("ganlab.ray_engine")
+
+NAMESPACE = "ganlab"
+MISSING = "the Ray engine needs the optional extra: pip install 'ganlab[ray]'"
+# Actor threads: one per web server long-polling `take`, plus `put` and the rest.
+MAX_CONCURRENCY = 32
+# How long one `take` waits for the engine's first message (heartbeats come every 0.5 s).
+POLL_SECONDS = 1.0
+# A web server that neither sent nor polled for this long is gone.
+SERVER_TIMEOUT = 30.0
+# The share of a GPU an actor asks for when the engine trains on CUDA.
+GPU_SHARE = 0.25
+# Messages that make a session the sender's (by name: the set grows with the engine).
+CLAIMS = frozenset({"Create", "Restore", "Import", "Attach"})
+_CLOSED = object()
+
+
+def actor_name(index: int) -> str:
+    return f"ganlab-engine-{index}"
+
+
+def new_server_id() -> str:
+    """An id for one web server process (host, pid, and a random part for pid reuse)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class QueueConnection:
+    """The end of a multiprocessing Connection that an engine loop uses (poll, recv, send,
+    close), over thread-safe queues: `incoming` is read, `outgoing` gets what is sent (any
+    object with `put`)."""
+
+    def __init__(self, incoming: queue.Queue[Any], outgoing: Any) -> None:
+        self.incoming, self.outgoing = incoming, outgoing
+        self._next: Any = None
+        self._has_next = False
+        self.closed = False
+
+    def poll(self, timeout: float | None = 0.0) -> bool:
+        self._check()
+        if not self._has_next:
+            try:
+                if timeout is not None and timeout <= 0:
+                    self._next = self.incoming.get_nowait()
+                else:  # (None: until something comes, as a Connection's poll)
+                    self._next = self.incoming.get(timeout=timeout)
+            except queue.Empty:
+                return False
+            self._has_next = True
+        return True
+
+    def recv(self) -> Any:
+        self.poll(None)
+        msg, self._next, self._has_next = self._next, None, False
+        if msg is _CLOSED:
+            self._has_next, self._next = True, _CLOSED  # every later read fails too
+            raise EOFError("the other end closed the connection")
+        return msg
+
+    def send(self, obj: Any) -> None:
+        self._check()
+        self.outgoing.put(obj)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def _check(self) -> None:
+        if self.closed:
+            raise OSError("handle is closed")
+
+    @staticmethod
+    def hang_up(incoming: queue.Queue[Any]) -> None:
+        """Tell the reader of `incoming` that nothing more comes (its recv raises EOFError)."""
+        incoming.put(_CLOSED)
+
+
+class Router:
+    """Which web server gets which of the engine's messages, and which of a server's
+    messages reach the engine (see the module's docstring). `put` takes the engine's
+    messages; thread-safe."""
+
+    def __init__(self, engine_inbox: queue.Queue[Any], timeout: float = SERVER_TIMEOUT) -> None:
+        self.engine_inbox = engine_inbox
+        self.timeout = timeout
+        self.owner: dict[str, str] = {}
+        self.boxes: dict[str, deque[Any]] = {}
+        self.seen: dict[str, float] = {}
+        self.ready: em.Ready | None = None
+        self.cond = threading.Condition()
+
+    # ------------------------------------------------------------------ from web servers
+    def inbound(self, server: str, msg: Any) -> None:
+        """A server's message (or batch) for the engine: what the server may send goes on."""
+        with self.cond:
+            self._contact(server, time.monotonic())
+            passed = [one for one in em.unbatched(msg) if self._admit(server, one)]
+        if passed:
+            self.engine_inbox.put(em.batched(passed))
+
+    def _admit(self, server: str, msg: Any) -> bool:
+        if isinstance(msg, em.Stop):
+            return False  # a web server stopping must not end a shared engine
+        sid = getattr(msg, "sid", None)
+        if sid is None:
+            return True
+        if type(msg).__name__ in CLAIMS:
+            self.owner[sid] = server
+            return True
+        if self.owner.get(sid) != server:
+            if isinstance(msg, em.Export):  # its hub waits for an answer
+                self._deliver(server, em.ExportFailed(sid, "the session is served elsewhere"))
+            return False
+        if isinstance(msg, em.Drop):
+            del self.owner[sid]
+        return True
+
+    def take(self, server: str, timeout: float) -> list[Any]:
+        """What the engine sent for `server`, waiting up to `timeout` s for the first."""
+        end = time.monotonic() + timeout
+        with self.cond:
+            self._contact(server, time.monotonic())
+            box = self.boxes[server]
+            while not box and (left := end - time.monotonic()) > 0:
+                self.cond.wait(left)
+                box = self.boxes.setdefault(server, box)  # (forgotten meanwhile: back)
+            self.seen[server] = time.monotonic()
+            out = list(box)
+            box.clear()
+            return out
+
+    def leave(self, server: str) -> None:
+        """The server stops: its sessions pause until another server attaches them."""
+        with self.cond:
+            self._forget(server)
+
+    def _contact(self, server: str, now: float) -> None:
+        if server not in self.boxes:
+            self.boxes[server] = deque([self.ready] if self.ready is not None else [])
+        self.seen[server] = now
+        for other in [s for s, at in self.seen.items() if now - at > self.timeout]:
+            log.warning("web server %s silent for %.0f s: its sessions pause", other,
+                        now - self.seen[other])  # fmt: skip
+            self._forget(other)
+
+    def _forget(self, server: str) -> None:
+        self.boxes.pop(server, None)
+        self.seen.pop(server, None)
+        orphans = [sid for sid, owner in self.owner.items() if owner == server]
+        for sid in orphans:
+            del self.owner[sid]
+        if orphans:
+            self.engine_inbox.put(em.batched([em.Detach(sid) for sid in orphans]))
+
+    # ------------------------------------------------------------------ from the engine
+    def put(self, msg: Any) -> None:
+        with self.cond:
+            for one in em.unbatched(msg):
+                self._route(one)
+            self.cond.notify_all()
+
+    def _route(self, msg: Any) -> None:
+        match msg:
+            case em.Ready():
+                self.ready = msg
+                for server in self.boxes:
+                    self._deliver(server, msg)
+            case em.Heartbeat(load):
+                for server in self.boxes:
+                    rows = [row for row in load if self.owner.get(row[0]) == server]
+                    self._deliver(server, em.Heartbeat(rows))
+            case _ if (owner := self.owner.get(getattr(msg, "sid", ""))) is not None:
+                if isinstance(msg, em.Exported):
+                    del self.owner[msg.sid]  # it left this engine
+                self._deliver(owner, msg)
+            case _:
+                pass  # a session dropped, or whose server is gone
+
+    def _deliver(self, server: str, msg: Any) -> None:
+        box = self.boxes.get(server)
+        if box is not None:
+            box.append(msg)
+
+
+class EngineActor:
+    """An engine loop in a Ray actor (made remote by `remote_class`; plain here, so that it
+    also runs, and is tested, without Ray). `serve_kwargs` go to engine_process.serve. An
+    engine loop that ends unasked ends the process when `exit_on_end` (an actor's)."""
+
+    def __init__(self, serve_kwargs: dict[str, Any] | None = None,
+                 exit_on_end: bool = True) -> None:  # fmt: skip
+        from ganlab.live.engine_process import serve
+
+        self.exit_on_end = exit_on_end
+        self._stopping = False
+        self.inbox: queue.Queue[Any] = queue.Queue()
+        self.router = Router(self.inbox)
+        self.conn = QueueConnection(self.inbox, self.router)
+        kwargs = serve_kwargs or {}
+        self.thread = threading.Thread(target=self._serve, args=(serve, kwargs), daemon=True,
+                                       name="ganlab-engine")  # fmt: skip
+        self.thread.start()
+
+    def _serve(self, serve: Any, kwargs: dict[str, Any]) -> None:
+        try:
+            serve(self.conn, 1, **kwargs)
+        except BaseException:
+            log.exception("the engine loop failed")
+        if self.exit_on_end and not self.stopping():
+            # An engine that ends unasked takes its actor down, as a dead process would:
+            # every web server then hears of it (RayActorError) and replaces it.
+            log.error("the engine loop ended unasked: the actor exits")
+            os._exit(1)
+
+    def stopping(self) -> bool:
+        return self._stopping
+
+    def put(self, server: str, msg: Any) -> None:
+        self.router.inbound(server, msg)
+
+    def take(self, server: str, timeout: float = POLL_SECONDS) -> list[Any]:
+        if not self.thread.is_alive() and not self.stopping():
+            raise RuntimeError("the engine loop has ended")
+        return self.router.take(server, timeout)
+
+    def leave(self, server: str) -> None:
+        self.router.leave(server)
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """End the engine (it saves its sessions where it checkpoints); True once ended."""
+        self._stopping = True
+        self.inbox.put(em.Stop())
+        self.thread.join(timeout)
+        return not self.thread.is_alive()
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError as exc:
+        raise RuntimeError(MISSING) from exc
+    return ray
+
+
+def connect(address: str, **init_kwargs: Any) -> None:
+    """Join the Ray cluster at `address` ("host:port" of its head, or "auto": the cluster
+    started on this machine with `ray start --head`)."""
+    ray = _ray()
+    if not ray.is_initialized():
+        ray.init(address=address, namespace=NAMESPACE, log_to_driver=False, **init_kwargs)
+
+
+_REMOTE: Any = None
+
+
+def remote_class() -> Any:
+    """EngineActor as a threaded Ray actor class."""
+    global _REMOTE
+    if _REMOTE is None:
+        _REMOTE = _ray().remote(max_concurrency=MAX_CONCURRENCY)(EngineActor)
+    return _REMOTE
+
+
+def engine_actor(index: int, device: str = "cpu", num_cpus: float = 1.0,
+                 gpu_share: float = GPU_SHARE,
+                 serve_kwargs: dict[str, Any] | None = None) -> Any:  # fmt: skip
+    """The actor `ganlab-engine-{index}`: the existing one, or a new one placed by Ray."""
+    num_gpus = gpu_share if device.startswith("cuda") else 0.0
+    return remote_class().options(
+        name=actor_name(index), namespace=NAMESPACE, lifetime="detached", get_if_exists=True,
+        num_cpus=num_cpus, num_gpus=num_gpus,
+    ).remote(serve_kwargs)  # fmt: skip
+
+
+class _Liveness:
+    """What hub.py asks a worker's process (`is_alive`, `exitcode`), for an actor: alive
+    until its handle found it dead."""
+
+    def __init__(self) -> None:
+        self.dead = False
+        self.exitcode = None
+
+    def is_alive(self) -> bool:
+        return not self.dead
+
+
+class RayWorkerHandle:
+    """A web server's handle on one engine actor, with the surface of hub.py's WorkerHandle:
+    `send`, `ready`, `sessions`, `load`, `heard_at`, `stop`, `discard`. A reader thread
+    long-polls the actor; a writer thread sends what queued up as one batch, one call at a
+    time (a threaded actor runs concurrent calls in any order)."""
+
+    def __init__(self, hub: Hub, index: int, in_process: bool = False, *,
+                 device: str = "cpu", num_cpus: float = 1.0, gpu_share: float = GPU_SHARE,
+                 server_id: str | None = None,
+                 serve_kwargs: dict[str, Any] | None = None) -> None:  # fmt: skip
+        from ganlab.live.hub import with_queued
+
+        self._with_queued = with_queued
+        self.ray = _ray()
+        self.hub, self.index = hub, index
+        self.server_id = server_id or new_server_id()
+        self.sessions: set[str] = set()
+        self.ready = asyncio.Event()
+        self.load: list[tuple[str, float, Any]] | None = None
+        self.load_at = 0.0
+        self.heard_at = time.monotonic()
+        self.in_process = False  # an actor can be killed and replaced like a process
+        self.hang_reported = False
+        self.proc = _Liveness()
+        self.actor_pid: int | None = None
+        self.actor = engine_actor(index, device, num_cpus, gpu_share, serve_kwargs)
+        self.outbox: queue.SimpleQueue[em.ToEngine | None] = queue.SimpleQueue()
+        self.stopped = False
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.writer = threading.Thread(target=self._write, daemon=True)
+        self.writer.start()
+
+    @property
+    def pid(self) -> int | None:
+        """The actor's process id (on its node), once it said it is ready."""
+        return self.actor_pid
+
+    def send(self, msg: em.ToEngine) -> None:
+        self.outbox.put(msg)
+
+    def _write(self) -> None:
+        while (msg := self.outbox.get()) is not None:
+            batch = self._with_queued(msg, self.outbox)
+            try:
+                self.ray.get(self.actor.put.remote(self.server_id, em.batched(batch)))
+            except self.ray.exceptions.RayActorError:
+                return  # the reader reports it
+            except Exception:
+                log.exception("message for engine actor %d dropped", self.index)
+
+    def _read(self) -> None:
+        while not self.stopped:
+            try:
+                msgs = self.ray.get(self.actor.take.remote(self.server_id, POLL_SECONDS))
+            except Exception as exc:  # the actor died, or its engine loop did
+                self.proc.dead = True
+                if not self.stopped:
+                    why = f"died ({type(exc).__name__})"
+                    self.hub.call(self.hub.on_worker_lost, self, why)
+                return
+            if msgs:
+                self.heard_at = time.monotonic()
+                for msg in msgs:
+                    if isinstance(msg, em.Ready):
+                        self.actor_pid = msg.pid
+                self.hub.call(self.hub.on_messages, self, msgs)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Leave the actor: it goes on for the other web servers, and this server's
+        sessions in it pause."""
+        self.stopped = True
+        self.outbox.put(None)
+        self.writer.join(timeout)
+        self.reader.join(timeout)  # (its last poll must not sign the server up again)
+        try:
+            self.ray.get(self.actor.leave.remote(self.server_id), timeout=timeout)
+        except Exception as exc:
+            log.warning("engine actor %d not told that this server leaves: %r", self.index, exc)
+
+    def discard(self, timeout: float = 5.0) -> None:
+        """The actor died or hangs: kill it (its name is free for a fresh one) and end the
+        threads. Blocks: run it off the event loop."""
+        self.stopped = True
+        self.proc.dead = True
+        try:
+            self.ray.kill(self.actor, no_restart=True)
+        except Exception as exc:  # already gone
+            log.info("engine actor %d: kill: %r", self.index, exc)
+        self.outbox.put(None)
+        self.writer.join(timeout)
+        self.reader.join(timeout)
