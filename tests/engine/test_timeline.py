@@ -131,6 +131,19 @@ def test_seek_is_bit_exact(live, n):
     assert_same(run, seen[n])
 
 
+def test_a_thinned_copy_keeps_the_whole_range_exact_within_a_smaller_budget(live):
+    _, tl, seen = live
+    kept = [s.iteration for s in tl.snapshots]
+    small = tl.thinned(tl.nbytes // 3)
+    assert small is not tl and [s.iteration for s in tl.snapshots] == kept  # untouched
+    assert small.nbytes <= tl.nbytes // 3 and len(small.snapshots) < len(kept)
+    assert small.snapshots[0] is tl.snapshots[0] and small.snapshots[-1] is tl.snapshots[-1]
+    assert small.reachable() == tl.reachable()
+    for n in (0, 13, 36, 62, 79):  # replayed from sparser snapshots, still bit-exact
+        assert_same(small.seek(n), seen[n])
+    assert tl.thinned(tl.nbytes) is tl
+
+
 def test_seek_into_a_run_of_another_shape(live):
     _, tl, seen = live
     other = Trainer({**SMALL, "discriminator": {"layers": 3, "neurons": 8}})

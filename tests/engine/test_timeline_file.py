@@ -121,7 +121,14 @@ def damaged(t, tl, change):
     (lambda m, _: m.__setitem__("iteration", 199), "ends at iteration 199"),
     (lambda m, _: m["snapshots"][1].__setitem__(1, 3), "says iteration 3"),
     (lambda m, _: m["snapshots"].reverse(), "in order"),
-    (lambda m, t: [t.pop(k) for k in list(t) if k.startswith("timeline.1.")], "tensors differ"),
+    (lambda m, t: t.__setitem__(F32, t[F32][:-3]), "run past the packed float32 data"),
+    (lambda m, t: t.__setitem__(F32, torch.cat([t[F32], t[F32][:5]])), "data left over"),
+    (lambda m, t: t.__setitem__("timeline.1.D.0.weight", torch.zeros(4)), "tensor name"),
+    (lambda m, _: m["snapshots"][1].__setitem__(3, 9), "layout must be an integer"),
+    (lambda m, _: m["snapshots"][1].pop(), "must be [op, iteration, config, layout]"),
+    (lambda m, _: m["layouts"][0][0].__setitem__(2, [-1]), "shape must be an integer"),
+    (lambda m, _: m["layouts"][0][0].pop(), "must be [key, dtype, shape]"),
+    (lambda m, _: m["layouts"][0].append(m["layouts"][0][0]), "names a tensor twice"),
     (lambda m, _: m["configs"][0].__setitem__("seed", -4), "config 0 is invalid"),
     (lambda m, _: m["configs"][0].__setitem__("data", 7), "data must be an integer"),
     (lambda m, _: m.__setitem__("entries", [[1] * 5] * 50_001), "at most 50000"),
@@ -132,6 +139,46 @@ def test_a_damaged_history_is_refused_saying_how(recorded, change, words):
     with pytest.raises(RunFileError) as err:
         runfile.loads_with_history(damaged(t, tl, change))
     assert words in str(err.value)
+
+
+F32 = "timeline.packed.float32"
+
+
+def unpacked(t, tl, change=lambda m, t: None):
+    """The file as it was written before snapshots were packed: a tensor per entry."""
+    tensors = {f"timeline.{i}.{k}": v for i, s in enumerate(tl.snapshots)
+               for k, v in s.state.items()}  # fmt: skip
+    meta = json.loads(tf.encode(tl)[1])
+    del meta["layouts"]
+    meta["snapshots"] = [row[:3] for row in meta["snapshots"]]
+    change(meta, tensors)
+    header = runfile._metadata(runfile.dumps(t))
+    header["timeline"] = json.dumps(meta)
+    return safetensors.torch.save({**t.state(), **tensors}, metadata=header)
+
+
+def test_a_history_written_a_tensor_per_entry_still_loads(recorded):
+    t, tl, seen = recorded
+    _, history = runfile.loads_with_history(unpacked(t, tl))
+    assert [s.iteration for s in history.snapshots] == [s.iteration for s in tl.snapshots]
+    assert same(history.seek(95), seen[95])
+    lose_one = lambda m, t: [t.pop(k) for k in list(t) if k.startswith("timeline.1.")]  # noqa: E731
+    with pytest.raises(RunFileError, match="tensors differ"):
+        runfile.loads_with_history(unpacked(t, tl, lose_one))
+
+
+def test_packed_snapshots_are_a_few_tensors_each_with_its_own_storage(recorded):
+    t, tl, _ = recorded
+    tensors, _ = tf.encode(tl)
+    assert set(tensors) <= {f"timeline.packed.{d}" for d in ("float32", "int64", "uint8")}
+    total = sum(v.nbytes for v in tensors.values())
+    assert total == sum(s.nbytes for s in tl.snapshots)
+    _, history = runfile.loads_with_history(runfile.dumps(t, tl))
+    for old, new in zip(tl.snapshots, history.snapshots, strict=True):
+        assert old.state.keys() == new.state.keys()
+        for k, v in new.state.items():
+            assert torch.equal(v, old.state[k]) and v.dtype == old.state[k].dtype
+            assert v.untyped_storage().nbytes() == v.nbytes  # not a view of the file's data
 
 
 def test_an_undamaged_rewrite_loads(recorded):

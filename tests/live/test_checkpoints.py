@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from session_helpers import SMALL, play
 
 from ganlab.engine import runfile
 from ganlab.engine.runfile import RunFileError
-from ganlab.engine.timeline import capture
+from ganlab.engine.timeline import Policy, capture
 from ganlab.live.checkpoints import CheckpointStore, default_directory, token_digest
 from ganlab.live.session import Limits, Session
 
@@ -210,6 +211,24 @@ def test_a_restored_session_is_the_same_run_with_its_history_paused():
         x.handle({"type": "live"})
         play(x, 15)
     same_state(restored.trainer, s.trainer)
+
+
+def test_a_checkpoint_keeps_the_whole_history_thinned_to_its_own_budget():
+    s = Session("s1", SMALL)
+    s.timeline.policy = Policy(every=10)  # (snapshots by count: many of them)
+    s.attach({"session": "s1", "token": TOKEN})
+    play(s, 150)
+    whole = s.timeline
+    cap = whole.nbytes // 3
+    s.limits = replace(s.limits, checkpoint_history_bytes=cap)
+    restored, _ = Session.restore(s.checkpoint(DIGEST), Limits(), 30)
+    history = restored.timeline
+    assert len(whole.snapshots) > 6 and history.nbytes <= cap < whole.nbytes
+    assert s.timeline is whole and len(history.snapshots) < len(whole.snapshots)
+    assert history.reachable() == whole.reachable() == (0, 150)
+    restored.handle({"type": "seek", "iteration": 3})  # replayed from a sparser snapshot
+    s.handle({"type": "seek", "iteration": 3})
+    same_state(restored.past, s.past)
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "flipped"])

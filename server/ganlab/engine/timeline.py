@@ -336,6 +336,17 @@ class Timeline:
             drop = 1 + int(np.argmin(gaps / ages))
             total -= self.snapshots.pop(drop).nbytes
 
+    def thinned(self, budget: int) -> Timeline:
+        """This history with its snapshots thinned to `budget` bytes the same way (the whole
+        range still reachable, by replaying from sparser snapshots); shares what it keeps."""
+        if self.nbytes <= budget:
+            return self
+        copy = Timeline.rebuilt(list(self.entries), list(self.snapshots), self.start_iteration,
+                                self.ops, self.iteration, replace(self.policy, budget=budget),
+                                self.closed_forms)  # fmt: skip
+        copy.thin()
+        return copy
+
     # ------------------------------------------------------------------ seeking
     def op_at(self, iteration: int) -> int:
         """The op at which the run first reached `iteration`: the iteration's boundary, after

@@ -6,6 +6,13 @@ them), with their data sections stored once each too: a drawn data set can be 20
 size and within the counts a loader accepts; the head is never dropped. `decode` checks
 every field before a Timeline is built; a snapshot's tensors are checked against its config
 when a seek restores it (a damaged one then fails that seek, not the run).
+
+Snapshots' tensors are packed: one tensor per dtype for the whole history (`timeline.packed.
+<dtype>`), each snapshot a run of it laid out by one of a few `layouts` (key, dtype, shape
+per tensor; snapshots of one config share one). A history holds thousands of small tensors,
+and a file format pays per tensor (writing 10,000 cost 0.4 s, reading 0.25 s; packed, a
+few ms), which matters for live sessions checkpointed every few seconds. Files written with a
+tensor per snapshot entry (`timeline.<snapshot>.<key>`) still load.
 """
 
 from __future__ import annotations
@@ -19,6 +26,11 @@ from ganlab.engine.config import ConfigError, ExperimentConfig, parse_config
 from ganlab.engine.timeline import COUNTING, OPS, Entry, Policy, Snapshot, Timeline
 
 PREFIX = "timeline."
+PACKED = f"{PREFIX}packed."
+# Distinct tensor layouts of one history's snapshots (one per network shape in it, in practice).
+MAX_LAYOUTS = 500
+MAX_LAYOUT_TENSORS = 64
+MAX_DIMS = 8
 # What one run file's history may hold (a loader refuses more; `fit` keeps within them).
 MAX_ENTRIES = 50_000
 MAX_SNAPSHOTS = 5_000
@@ -88,13 +100,31 @@ def encode(tl: Timeline) -> tuple[dict[str, torch.Tensor], str]:
 
     entries = [[e.kind, e.op, e.iteration, e.count, -1 if e.config is None else index(e.config)]
                for e in tl.entries]  # fmt: skip
-    snapshots = [[s.op, s.iteration, index(s.config)] for s in tl.snapshots]
-    tensors = {f"{PREFIX}{i}.{k}": v.contiguous() for i, s in enumerate(tl.snapshots)
-               for k, v in s.state.items()}  # fmt: skip
+    layouts: dict[tuple[Any, ...], int] = {}
+    parts: dict[str, list[torch.Tensor]] = {}
+    snapshots = []
+    for snap in tl.snapshots:
+        shape = tuple((k, _dtype_name(v), tuple(v.shape)) for k, v in snap.state.items())
+        layout = layouts.setdefault(shape, len(layouts))
+        for (_, dtype, _), v in zip(shape, snap.state.values(), strict=True):
+            parts.setdefault(dtype, []).append(v.detach().reshape(-1))
+        snapshots.append([snap.op, snap.iteration, index(snap.config), layout])
+    tensors = {f"{PACKED}{dtype}": torch.cat(p) for dtype, p in parts.items()}
     text = json.dumps({"start": tl.start_iteration, "ops": tl.ops, "iteration": tl.iteration,
                        "data": data_rows, "configs": config_rows, "entries": entries,
+                       "layouts": [[[k, d, list(sh)] for k, d, sh in shape] for shape in layouts],
                        "snapshots": snapshots}, separators=(",", ":"))  # fmt: skip
     return tensors, text
+
+
+_DTYPE_NAMES: dict[torch.dtype, str] = {}
+
+
+def _dtype_name(t: torch.Tensor) -> str:
+    name = _DTYPE_NAMES.get(t.dtype)  # (str() of a dtype is slow, and asked 10,000s of times)
+    if name is None:
+        name = _DTYPE_NAMES[t.dtype] = str(t.dtype).removeprefix("torch.")
+    return name
 
 
 def _int(value: Any, what: str, low: int = 0, high: int = 2**53) -> int:
@@ -159,22 +189,18 @@ def decode(tensors: dict[str, torch.Tensor], meta: Any, head_iteration: int,
         raise TimelineFileError("history is damaged: its log does not add up to its ops and "
                                 "iterations")  # fmt: skip
 
-    states: dict[int, dict[str, torch.Tensor]] = {}
-    for name, value in tensors.items():
-        if name.startswith(PREFIX):
-            k, _, key = name[len(PREFIX) :].partition(".")
-            if not k.isdigit() or not key:
-                raise TimelineFileError(f"history is damaged: tensor name {name[:80]!r}")
-            states.setdefault(int(k), {})[key] = value
     rows = _list(meta.get("snapshots"), "snapshots", MAX_SNAPSHOTS)
+    packed = "layouts" in meta
+    states = _unpacked(tensors, meta["layouts"], rows) if packed else _states(tensors)
     if not rows or set(states) != set(range(len(rows))):
         raise TimelineFileError("history is damaged: its snapshots and their tensors differ")
     snapshots: list[Snapshot] = []
+    width = 4 if packed else 3  # (a packed history's rows name their layout)
     for i, row in enumerate(rows):
-        row = _list(row, f"snapshot {i}", 3)
-        if len(row) != 3:
+        row = _list(row, f"snapshot {i}", width)
+        if len(row) != width:
             raise TimelineFileError(f"history is damaged: snapshot {i} must be [op, "
-                                    "iteration, config]")  # fmt: skip
+                                    "iteration, config, layout]")  # fmt: skip
         sop = _int(row[0], f"snapshot {i}'s op", 0, ops)
         if (i == 0 and sop != 0) or (snapshots and sop <= snapshots[-1].op):
             raise TimelineFileError("history is damaged: snapshots must start at op 0 and "
@@ -183,6 +209,73 @@ def decode(tensors: dict[str, torch.Tensor], meta: Any, head_iteration: int,
         snapshots.append(Snapshot(sop, sit, config(row[2], f"snapshot {i}'s config"), states[i]))
     _check_snapshot_iterations(entries, snapshots, iteration)
     return Timeline.rebuilt(entries, snapshots, start, ops, iteration, policy, closed_forms)
+
+
+def _states(tensors: dict[str, torch.Tensor]) -> dict[int, dict[str, torch.Tensor]]:
+    """Snapshot states of a file with a tensor per snapshot entry (`timeline.<i>.<key>`)."""
+    states: dict[int, dict[str, torch.Tensor]] = {}
+    for name, value in tensors.items():
+        if name.startswith(PREFIX):
+            k, _, key = name[len(PREFIX) :].partition(".")
+            if not k.isdigit() or not key:
+                raise TimelineFileError(f"history is damaged: tensor name {name[:80]!r}")
+            states.setdefault(int(k), {})[key] = value
+    return states
+
+
+def _layout(row: Any, i: int) -> list[tuple[str, str, tuple[int, ...], int]]:
+    """Layout `i`: (key, dtype, shape, element count) per tensor, checked."""
+    out = []
+    for j, item in enumerate(_list(row, f"layout {i}", MAX_LAYOUT_TENSORS)):
+        item = _list(item, f"layout {i} item {j}", 3)
+        key, dtype, shape = item if len(item) == 3 else (None, None, None)
+        if not isinstance(key, str) or not 0 < len(key) <= 64 or not isinstance(dtype, str):
+            raise TimelineFileError(f"history is damaged: layout {i} item {j} must be [key, "
+                                    "dtype, shape]")  # fmt: skip
+        dims = tuple(_int(d, f"layout {i} item {j}'s shape", 0, 2**31)
+                     for d in _list(shape, f"layout {i} item {j}'s shape", MAX_DIMS))  # fmt: skip
+        count = 1
+        for d in dims:
+            count *= d
+        out.append((key, dtype, dims, count))
+    if len({key for key, *_ in out}) != len(out):
+        raise TimelineFileError(f"history is damaged: layout {i} names a tensor twice")
+    return out
+
+
+def _unpacked(tensors: dict[str, torch.Tensor], layouts_meta: Any,
+              rows: list[Any]) -> dict[int, dict[str, torch.Tensor]]:  # fmt: skip
+    """Snapshot states of a packed history: each snapshot's tensors cut, in order, from the
+    packed tensor of their dtype by its layout."""
+    packed = {}
+    for name, value in tensors.items():
+        if name.startswith(PACKED) and _dtype_name(value) == name[len(PACKED) :]:
+            packed[name[len(PACKED) :]] = value.reshape(-1)
+        elif name.startswith(PREFIX):
+            raise TimelineFileError(f"history is damaged: tensor name {name[:80]!r}")
+    layouts = [_layout(row, i) for i, row in
+               enumerate(_list(layouts_meta, "layouts", MAX_LAYOUTS))]  # fmt: skip
+    used = dict.fromkeys(packed, 0)
+    states: dict[int, dict[str, torch.Tensor]] = {}
+    for i, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != 4:
+            raise TimelineFileError(f"history is damaged: snapshot {i} must be [op, "
+                                    "iteration, config, layout]")  # fmt: skip
+        layout = layouts[_int(row[3], f"snapshot {i}'s layout", 0, len(layouts) - 1)]
+        state = {}
+        for key, dtype, dims, count in layout:
+            start = used.get(dtype)
+            if start is None or start + count > packed[dtype].numel():
+                raise TimelineFileError(f"history is damaged: snapshot {i}'s tensors run past "
+                                        f"the packed {dtype} data")  # fmt: skip
+            # A tensor of its own (a view would keep the whole file's data alive, and some
+            # consumers, a random generator's state, need their own storage).
+            state[key] = packed[dtype][start : start + count].view(dims).clone()
+            used[dtype] = start + count
+        states[i] = state
+    if any(used[d] != packed[d].numel() for d in packed):
+        raise TimelineFileError("history is damaged: packed snapshot data left over")
+    return states
 
 
 def _check_snapshot_iterations(entries: list[Entry], snapshots: list[Snapshot],

@@ -84,6 +84,9 @@ class Limits:
     # A saved run file stays within this (the largest a client may load): its history is
     # cut from the oldest end to fit.
     run_bytes: int = 64 * 2**20
+    # Snapshots of history a checkpoint keeps (thinned to it, the whole range still
+    # reachable): checkpoints are written every few seconds, and their cost grows with this.
+    checkpoint_history_bytes: int = 4 * 2**20
 
 
 # Commands that act on the head of the run: while a past point is shown they go back first.
@@ -662,13 +665,15 @@ class Session:
 
     def checkpoint(self, token_sha256: str) -> bytes:
         """The session as a checkpoint (live/checkpoints.py): the run file of the shown branch
-        with its history, as `save` gives, plus the session's own settings (id, frame rate,
-        iterations/s cap, whether it plays, and the SHA-256 of its resume token, never the
-        token itself). Other branches than the shown one are not kept."""
+        with its history thinned to `checkpoint_history_bytes`, plus the session's own
+        settings (id, frame rate, iterations/s cap, whether it plays, and the SHA-256 of its
+        resume token, never the token itself). Other branches than the shown one are not
+        kept."""
         extra = {"sid": self.sid, "fps": self.fps, "ips": self.ips,
                  "playing": self.playing or self.resume_playing,
                  "token_sha256": token_sha256}  # fmt: skip
-        return runfile.dumps(self.trainer, self.timeline, self.limits.run_bytes, extra)
+        history = self.timeline.thinned(self.limits.checkpoint_history_bytes)
+        return runfile.dumps(self.trainer, history, self.limits.run_bytes, extra)
 
     @classmethod
     def restore(cls, data: bytes, limits: Limits, fps: int,

@@ -69,10 +69,21 @@ class Settings(BaseSettings):
         description="Seconds between checkpoints of a session that changes: a crash loses at"
         " most this much of its training.",
     )  # fmt: skip
+    checkpoint_history_bytes: int = Field(
+        4 << 20, ge=0, le=1 << 30,
+        description="Bytes of history snapshots one session's checkpoint keeps (thinned to"
+        " fit, the whole history still reachable); checkpoints cost time in proportion.",
+    )  # fmt: skip
     checkpoint_bytes: int = Field(
         1 << 30, ge=1 << 20, le=1 << 40,
         description="Disk space all checkpoints may take; beyond it the oldest are deleted.",
     )  # fmt: skip
+    ray_address: str | None = Field(
+        None,
+        description="The Ray cluster whose actors run the engines instead of local processes:"
+        " its head's HOST:PORT, or 'auto' for the cluster started on this machine with"
+        " `ray start --head` (needs the extra ganlab[ray]; see docs/deployment.md).",
+    )
     # The HTTP layer (live/serving.py): who may connect, how many at once, for how long.
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -107,6 +118,18 @@ class Settings(BaseSettings):
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
             return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("ray_address")
+    @classmethod
+    def _check_ray_address(cls, value: str | None) -> str | None:
+        value = value.strip() if value is not None else None
+        if not value:
+            return None  # (an empty variable: no Ray)
+        host, _, port = value.rpartition(":")
+        if value != "auto" and not (host and port.isdigit() and 1 <= int(port) <= 65535):
+            raise ValueError(f"{value!r} is not a Ray address: give the head's HOST:PORT (for"
+                             " example 10.0.0.5:6379) or 'auto'")  # fmt: skip
         return value
 
     @field_validator("allowed_hosts", mode="before")
