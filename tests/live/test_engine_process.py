@@ -219,11 +219,11 @@ def test_load_reports_and_a_session_exported_then_imported_elsewhere(worker, mon
     thread.start()
     try:
         assert isinstance(conn.recv(), Ready)
-        conn.send(Import("a", exported.blob))
+        conn.send(Import("a", exported.blob, "ab" * 32))
         conn.send(Credit("a"))
         frame, _ = read_until(conn, lambda m: isinstance(m, Frame) and m.sid == "a")
         assert decode(frame.data).header["iteration"] >= moved_at > 0
-        conn.send(Import("b", b"not a session"))
+        conn.send(Import("b", b"not a session", "ab" * 32))
         bad, _ = read_until(conn, lambda m: isinstance(m, Failed))
         assert bad.sid == "b" and "moving the session failed" in bad.message
     finally:

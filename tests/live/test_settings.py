@@ -67,3 +67,37 @@ def test_a_bad_history_budget_names_the_setting(monkeypatch, value):
         Settings()
     monkeypatch.setenv("GANLAB_HISTORY_BYTES", "1048576")
     assert Settings().history_bytes == 1 << 20
+
+
+def test_checkpoint_settings_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("GANLAB_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("GANLAB_CHECKPOINT_SECONDS", "2.5")
+    monkeypatch.setenv("GANLAB_CHECKPOINT_BYTES", str(64 << 20))
+    s = Settings()
+    assert s.state_dir == str(tmp_path) and s.checkpoint_seconds == 2.5
+    assert s.checkpoint_bytes == 64 << 20 and s.checkpoint_history_bytes == 4 << 20
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("checkpoint_seconds", 0.5), ("checkpoint_seconds", 7200), ("checkpoint_bytes", 1000),
+    ("checkpoint_history_bytes", -1)])  # fmt: skip
+def test_bad_checkpoint_settings_name_the_setting(field, value):
+    with pytest.raises(ValidationError, match=field):
+        Settings(**{field: value})
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [(" auto ", "auto"), ("10.0.0.5:6379", "10.0.0.5:6379"), ("ray-head:6379", "ray-head:6379"),
+     ("", None)],
+)  # fmt: skip
+def test_a_ray_address_is_auto_or_host_and_port(monkeypatch, given, kept):
+    assert Settings().ray_address is None  # no Ray unless asked
+    monkeypatch.setenv("GANLAB_RAY_ADDRESS", given)
+    assert Settings().ray_address == kept
+
+
+@pytest.mark.parametrize("value", ["10.0.0.5", "head:0", "head:65536", ":6379", "head:port"])
+def test_a_bad_ray_address_names_the_setting_and_the_forms_allowed(value):
+    with pytest.raises(ValidationError, match=r"ray_address(.|\n)*HOST:PORT(.|\n)*'auto'"):
+        Settings(ray_address=value)

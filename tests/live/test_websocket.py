@@ -210,7 +210,7 @@ def test_hello_then_history_then_first_frame(client):
         assert hello["speed"] == {"ips": None, "fps": 30}
         assert hello["limits"] == {
             "max_message_bytes": 1 << 20, "max_run_bytes": 64 << 20, "max_points": 20_000,
-            "commands_per_second": 10_000, "session_timeout_s": 600,
+            "commands_per_second": 10_000, "session_timeout_s": 600, "checkpoint_seconds": 10.0,
         }  # fmt: skip
         assert hello["server"] == {"version": __version__, "device": "cpu"}
 
