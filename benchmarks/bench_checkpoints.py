@@ -7,6 +7,11 @@ checkpoints in effect off (every hour: none falls within a round). Each round is
 for several checkpoints of every session. Reports the total and the slowest session's
 iterations/s of each, and their ratio.
 
+The machine's own drift between rounds (often 10-30%) can be larger than the effect, so the
+benchmark also measures the cost directly: the engine CPU one checkpoint of a session with a
+full history (the default 32 MiB budget, thinned to the 4 MiB a checkpoint keeps) takes, and
+what that is, for K sessions checkpointed every 10 s, of the machine's cores.
+
 Target (issue 16): at K=20, checkpointing costs at most 5% of training speed.
 
     .venv/bin/python benchmarks/bench_checkpoints.py [--clients 20] [--seconds 40] [--rounds 2]
@@ -16,9 +21,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -43,6 +50,34 @@ def one_round(k: int, seconds: float, every: str) -> tuple[float, float]:
     return sum(ips), min(ips)
 
 
+def direct_cost(k: int, every: float) -> None:
+    """CPU of one checkpoint of a session whose history fills the default budget."""
+    import torch
+
+    from ganlab.engine.timeline import Policy
+    from ganlab.live.session import Session
+
+    torch.set_num_threads(1)
+    s = Session("bench", {"device": "cpu"})
+    s.timeline.policy = Policy(budget=s.timeline.policy.budget, every=4)  # snapshots by count
+    s.attach({"session": "bench", "token": "t"})
+    s.handle({"type": "play"})
+    while s.timeline.nbytes < 0.95 * s.timeline.policy.budget:
+        s.train_slice(0.05)
+    times = []
+    for _ in range(7):
+        start = time.thread_time()
+        data = s.checkpoint("0" * 64)
+        times.append(time.thread_time() - start)
+    cost = statistics.median(times)
+    cores = os.cpu_count() or 1
+    print(f"direct: a session at iteration {s.trainer.iteration} with "
+          f"{s.timeline.nbytes / 2**20:.1f} MiB of history ({len(s.timeline.snapshots)} "
+          f"snapshots): a checkpoint of {len(data) / 2**20:.1f} MiB takes {cost * 1e3:.1f} ms "
+          f"of engine CPU (median of 7); K={k} every {every:g} s: {k * cost / every / cores:.1%}"
+          f" of {cores} cores", flush=True)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=20)
@@ -50,6 +85,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--every", default="10", help="seconds between checkpoints (on)")
     args = parser.parse_args()
+    direct_cost(args.clients, float(args.every))
     on, off = [], []
     for _ in range(args.rounds):  # alternating: a drift of the machine hits both alike
         off.append(one_round(args.clients, args.seconds, "3600"))

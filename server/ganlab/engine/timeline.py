@@ -329,12 +329,15 @@ class Timeline:
         dropped opens the smallest gap relative to its age (distance from the head): spacing
         then grows in proportion to age, dense near the head and geometric further back."""
         total = self.nbytes
+        if total <= self.policy.budget:
+            return
+        ops = np.array([s.op for s in self.snapshots], dtype=np.float64)
         while total > self.policy.budget and len(self.snapshots) > 2:
-            ops = np.array([s.op for s in self.snapshots], dtype=np.float64)
             gaps = ops[2:] - ops[:-2]
             ages = self.ops - ops[1:-1] + 1
             drop = 1 + int(np.argmin(gaps / ages))
             total -= self.snapshots.pop(drop).nbytes
+            ops = np.delete(ops, drop)  # (the ops array follows the list, not rebuilt)
 
     def thinned(self, budget: int) -> Timeline:
         """This history with its snapshots thinned to `budget` bytes the same way (the whole
