@@ -9,10 +9,15 @@ Sessions whose networks have the same shapes step together on a worker (step.py)
 `--shapes N` the clients' generators get N different widths, so that they form N groups
 instead of one (N=K: every session steps alone).
 
+With `--ray` the server's engines are 2 Ray actors on a local Ray cluster (2 CPUs) that the
+benchmark starts and ends itself (ganlab.live.ray_cluster), instead of local processes.
+
 Targets (2-core machine): K=1: >= 30 frames/s, latency p95 < 100 ms. K=20: every client
->= 15 frames/s and every session >= 100 iterations/s. A default frame < 64 KB.
+>= 15 frames/s and every session >= 100 iterations/s. A default frame < 64 KB. With --ray,
+K=20 within 80% of the multi-process figures (frames/s and it/s of the slowest session).
 
     .venv/bin/python benchmarks/bench_load.py [--clients 1 20] [--seconds 10] [--shapes 1]
+                                              [--ray]
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import websockets
@@ -136,14 +142,44 @@ def main() -> None:
                         help="print every session's it/s and frames/s")  # fmt: skip
     parser.add_argument("--shapes", type=int, default=1,
                         help="different generator widths among the clients (groups)")  # fmt: skip
+    parser.add_argument("--ray", action="store_true",
+                        help="engines as 2 actors of a local Ray cluster started here")  # fmt: skip
     args = parser.parse_args()
+    lowest = {"processes": run_engines(args, ray=False)}
+    if args.ray:  # the multi-process baseline above, then the same on Ray
+        lowest["ray"] = run_engines(args, ray=True)
+        for k in args.clients:
+            (fps0, ips0), (fps1, ips1) = lowest["processes"][k], lowest["ray"][k]
+            print(f"K={k:<3} Ray / processes, slowest session: frames/s {fps1 / fps0:.2f}, "
+                  f"it/s {ips1 / ips0:.2f}", flush=True)  # fmt: skip
+
+
+def run_engines(args: argparse.Namespace, ray: bool) -> dict[int, tuple[float, float]]:
+    """Every K on a fresh server (engines: local processes, or 2 Ray actors on a local
+    cluster started for it); the slowest session's frames/s and it/s per K."""
     port = free_port()
-    server = start_server(port, {})
+    with ExitStack() as stack:
+        env = {}
+        if ray:
+            from ganlab.live.ray_cluster import LocalCluster
+
+            address = stack.enter_context(LocalCluster(num_cpus=2))
+            env = {"GANLAB_RAY_ADDRESS": address, "GANLAB_WORKERS": "2"}
+            print(f"engines: 2 Ray actors on a local cluster at {address}", flush=True)
+        else:
+            print(f"engines: local processes ({os.cpu_count()} cores)", flush=True)
+        return run_all(args, port, start_server(port, env))
+
+
+def run_all(args: argparse.Namespace, port: int,
+            server: subprocess.Popen[bytes]) -> dict[int, tuple[float, float]]:  # fmt: skip
+    lowest = {}
     try:
         for k in args.clients:
             results = asyncio.run(run_clients(port, k, args.seconds, args.shapes))
             fps = [r["fps"] for r in results]
             ips = [r["ips"] for r in results]
+            lowest[k] = (min(fps), min(ips))
             lat = [x for r in results for x in r["latencies"]]
             if args.all:  # sessions on one engine process come out in a block of their own
                 print("  it/s:", sorted(round(x) for x in ips))
@@ -158,6 +194,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(10)
+    return lowest
 
 
 if __name__ == "__main__":

@@ -542,3 +542,37 @@ def test_serve_on_cuda_without_cuda_is_refused(
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     code, _, err = run(["serve", "--device", "cuda", "--port", "1"], capsys)
     assert code == 2 and "CUDA is not available here" in err
+
+
+def test_serve_with_a_bad_ray_address_is_one_line_naming_the_flag(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _, err = run(["serve", "--ray", "10.0.0.5", "--port", "1"], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("ganlab: error: --ray: ") and "HOST:PORT" in err
+    monkeypatch.setenv("GANLAB_RAY_ADDRESS", "head:port")  # the variable's name, then
+    code, _, err = run(["serve", "--port", "1"], capsys)
+    assert code == 2 and err.startswith("ganlab: error: GANLAB_RAY_ADDRESS: ")
+
+
+def test_serve_on_ray_without_ray_installed_says_what_to_install(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed: importing it fails
+    code, _, err = run(["serve", "--ray", "auto", "--port", "1"], capsys)
+    assert code == 2 and err == (
+        "ganlab: error: --ray: the Ray engine needs the optional extra: pip install 'ganlab[ray]'\n"
+    )
+
+
+def test_serve_on_a_ray_head_nobody_answers_at_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port bound but not listening: connecting is refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        code, _, err = run(["serve", "--ray", f"127.0.0.1:{port}", "--port", "1"], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(f"ganlab: error: --ray: cannot join the Ray cluster at 127.0.0.1:{port}")

@@ -1,14 +1,10 @@
 """The Ray engine: the queue connection and the router on their own, then engine actors on a
 real local Ray cluster (one for the module, started and ended here, apart from any other)."""
 
-import contextlib
 import os
 import queue
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import textwrap
 import threading
 import time
@@ -19,11 +15,13 @@ import ray
 
 from ganlab.live import engine_messages as em
 from ganlab.live import ray_engine
+from ganlab.live.ray_cluster import LocalCluster
 from ganlab.live.ray_engine import (
     EngineActor,
     QueueConnection,
     RayWorkerHandle,
     Router,
+    Taken,
     actor_name,
 )
 from ganlab.wire.envelope import decode
@@ -31,7 +29,6 @@ from ganlab.wire.envelope import decode
 SMALL = {"generator": {"neurons": 8}, "discriminator": {"neurons": 8}, "device": "cpu",
          "view": {"grid": 16, "fakes": 24, "reals": 24}}  # fmt: skip
 ROOT = Path(__file__).resolve().parents[2]
-RAY = Path(sys.executable).with_name("ray")
 
 
 def test_without_ray_ganlab_imports_and_the_ray_engine_says_what_to_install():
@@ -102,7 +99,7 @@ def test_router_sends_each_session_s_messages_to_the_server_that_claimed_it_last
     assert router.take("A", 0) == [em.Frame("s", b"1")]  # "t" has no owner: dropped
     router.inbound("B", em.Attach("s", {}))  # resumed through B
     router.put(em.Frame("s", b"2"))
-    assert router.take("A", 0) == []
+    assert router.take("A", 0) == [Taken("s")]  # A is told that its session went
     assert router.take("B", 0) == [em.Frame("s", b"2")]
     drain(engine)
     # A's stale view of the session reaches nothing: its client leaving, its expiry.
@@ -128,6 +125,24 @@ def test_router_sends_each_session_s_messages_to_the_server_that_claimed_it_last
     assert router.take("A", 0) == [em.Exported("u", b"blob")]
 
 
+def test_the_router_knows_the_token_digest_of_each_session_its_engine_holds():
+    router = Router(queue.Queue())
+    router.inbound("A", em.Batch([em.Create("c", {}, {}, 30, "dc"),
+                                  em.Restore("r", {}, 30, "cpu", "dr"),
+                                  em.Import("i", b"", "di"), em.Create("f", {}, {}, 30, "df"),
+                                  em.Restore("g", {}, 30, "cpu", "dg")]))  # fmt: skip
+    assert [router.digest(s) for s in "crifg"] == ["dc", "dr", "di", "df", "dg"]
+    router.inbound("B", em.Attach("c", {}))  # a claim without a digest keeps it
+    router.leave("B")  # (its server gone, the session still lives in the engine)
+    assert router.digest("c") == "dc"
+    router.inbound("A", em.Drop("r"))  # ended by its owner
+    router.put(em.Batch([em.Exported("i", b""), em.Failed("f", "x"),
+                         em.RestoreFailed("g", "y")]))  # fmt: skip
+    assert [router.digest(s) for s in "crifg"] == ["dc", None, None, None, None]
+    router.inbound("A", em.Drop("c"))  # A no longer owns it (B took it): ignored
+    assert router.digest("c") == "dc" and router.digest("nope") is None
+
+
 def test_take_waits_for_the_first_message_and_no_longer():
     router = Router(queue.Queue())
     router.inbound("A", em.Create("s", {}, {}))
@@ -138,6 +153,13 @@ def test_take_waits_for_the_first_message_and_no_longer():
     start = time.monotonic()
     assert router.take("A", 5.0) == [em.Frame("s", b"x")]
     assert time.monotonic() - start < 2.0
+    # Once something is there, what follows within the linger comes along in one take.
+    router.linger = 0.5
+    threading.Timer(0.05, router.put, (em.Frame("s", b"y"),)).start()
+    threading.Timer(0.15, router.put, (em.Frame("s", b"z"),)).start()
+    start = time.monotonic()
+    assert router.take("A", 5.0) == [em.Frame("s", b"y"), em.Frame("s", b"z")]
+    assert 0.5 <= time.monotonic() - start < 2.0
 
 
 def test_a_server_that_leaves_or_falls_silent_has_its_sessions_paused():
@@ -156,6 +178,25 @@ def test_a_server_that_leaves_or_falls_silent_has_its_sessions_paused():
     router.inbound("C", em.Attach("b", {}))  # a server resuming it owns it again
     router.put(em.Frame("b", b"y"))
     assert router.take("C", 0) == [em.Frame("b", b"y")]
+
+
+def test_a_session_no_server_claims_back_in_time_is_ended():
+    engine = queue.Queue()
+    router = Router(engine, orphan_timeout=0.2)
+    router.inbound("A", em.Batch([em.Create("a", {}, {}, 30, "da"), em.Create("b", {}, {}, 30,
+                                                                               "db")]))  # fmt: skip
+    drain(engine)
+    router.leave("A")
+    assert drain(engine) == [em.Detach("a"), em.Detach("b")]
+    router.inbound("B", em.Attach("b", {}))  # "b" is resumed through B in time
+    drain(engine)
+    router.put(em.Heartbeat([]))
+    assert drain(engine) == [] and router.digest("a") == "da"  # not yet
+    time.sleep(0.25)  # past the timeout (the condition is the time itself)
+    router.put(em.Heartbeat([]))
+    assert drain(engine) == [em.Drop("a")] and router.digest("a") is None
+    router.put(em.Heartbeat([]))
+    assert drain(engine) == [] and router.digest("b") == "db"  # once only; "b" lives on
 
 
 def test_an_engine_actor_runs_the_engine_loop_without_ray():
@@ -186,78 +227,20 @@ def wait_for(take, pred, timeout=30.0):
 # ------------------------------------------------------------------ a real cluster
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def descendants(pid):
-    """Every process below `pid` (from /proc)."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        kids = children.get(todo.pop(), [])
-        found += kids
-        todo += kids
-    return found
-
-
-def alive(pid):
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 @pytest.fixture(scope="module")
 def cluster():
-    """A Ray head of its own: a fresh temp dir (short: Ray's socket paths must fit), a free
-    GCS port, 2 CPUs, no dashboard. `ray stop` would end every Ray cluster of this machine:
-    this one ends by killing its own process tree (the head runs in a session of its own;
-    workers, which start sessions of their own, are found as its descendants)."""
-    temp = tempfile.mkdtemp(prefix="glray-", dir="/tmp")
-    port = free_port()
-    logfile = Path(temp, "head.log")
+    """A Ray head of its own for the module (ray_cluster.py), ended by its process tree."""
+    local = LocalCluster(num_cpus=2)
     start = time.monotonic()
-    with logfile.open("w") as out:
-        head = subprocess.Popen(
-            [str(RAY), "start", "--head", "--block", "--node-ip-address", "127.0.0.1",
-             "--port", str(port), "--num-cpus", "2", "--include-dashboard", "false",
-             "--disable-usage-stats", "--temp-dir", temp],
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    address = f"127.0.0.1:{port}"
+    address = local.start()
     try:
-        while "Ray runtime started" not in logfile.read_text():
-            assert head.poll() is None, logfile.read_text()[-2000:]
-            assert time.monotonic() - start < 60, "the Ray head did not start in 60 s"
-            time.sleep(0.05)
         ray_engine.connect(address)
         print(f"\nRay head up and joined in {time.monotonic() - start:.1f} s")
         yield address
     finally:
         ray.shutdown()
-        tree = [head.pid, *descendants(head.pid)]
-        os.killpg(head.pid, signal.SIGKILL)
-        for pid in tree:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        head.wait(10)
-        end = time.monotonic() + 10
-        while (left := [pid for pid in tree if alive(pid)]) and time.monotonic() < end:
-            time.sleep(0.05)
+        left = local.stop()
         assert not left, f"processes of the test cluster left running: {left}"
-        subprocess.run(["rm", "-rf", temp], check=False)
 
 
 class FakeHub:
@@ -266,6 +249,7 @@ class FakeHub:
 
     def __init__(self):
         self.settings = None
+        self.sessions = {}  # (none: a session taken elsewhere is let go of by sid)
         self.messages = queue.Queue()
         self.lost = queue.Queue()
         self.seen = []
@@ -307,6 +291,7 @@ SECOND_SERVER = textwrap.dedent("""
 
     class Hub:
         def __init__(self):
+            self.sessions = {}
             self.box = queue.Queue()
         def call(self, fn, *args):
             fn(*args)

@@ -490,14 +490,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ganlab.live.settings import Settings
 
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port),
-                                   ("device", args.device)) if v is not None}  # fmt: skip
+                                   ("device", args.device), ("ray_address", args.ray))
+                 if v is not None}  # fmt: skip
+    flags = {"ray_address": "--ray"}  # (the others are named as their settings)
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
         err = exc.errors()[0]
         field = str(err["loc"][0])  # a flag's, or else a GANLAB_* variable's
-        name = f"--{field}" if field in overrides else f"GANLAB_{field.upper()}"
+        name = flags.get(field, f"--{field}") if field in overrides else f"GANLAB_{field.upper()}"
         raise UsageError(f"{name}: {err['msg']}") from None
+    if settings.ray_address:  # joined here: a wrong address is one line, before serving
+        from ganlab.live.ray_engine import RayEngines
+
+        try:
+            RayEngines(settings.ray_address).connect()
+        except RuntimeError as exc:
+            name = "--ray" if args.ray is not None else "GANLAB_RAY_ADDRESS"
+            raise UsageError(f"{name}: {exc}") from None
     if settings.device == "cuda":
         import torch
 
@@ -581,6 +591,9 @@ def make_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (8000)")
     serve.add_argument("--device", help="auto, cpu or cuda")
+    serve.add_argument("--ray", metavar="ADDRESS",
+                       help="run the engines as actors of this Ray cluster (HOST:PORT of its "
+                       "head, or auto)")  # fmt: skip
     serve.add_argument("--open", action="store_true", help="open the app in a browser")
     serve.set_defaults(func=cmd_serve)
     return parser

@@ -218,6 +218,8 @@ class Hub:
                                      settings.checkpoint_bytes)  # fmt: skip
         # Checkpoints of sessions of an earlier server, by when they count as left (its start).
         self.dormant: dict[str, float] = {}
+        # Engines shared with other web servers (ray_engine.RayEngines), or None: local ones.
+        self.ray: Any = None
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -230,9 +232,16 @@ class Hub:
         once it can serve a session at once (a page reconnecting after a restart is then live
         again within a second of the first answer, not after the engines' start-up)."""
         self.loop = asyncio.get_running_loop()
+        if self.settings.ray_address:
+            from ganlab.live.ray_engine import RayEngines
+
+            self.ray = RayEngines(self.settings.ray_address, self.settings.device)
+            await asyncio.to_thread(self.ray.connect)
         self.store.clean()
         now = time.monotonic()
-        self.dormant = {sid: now for sid in self.store.sids()}
+        # (With Ray, checkpoints may be of sessions live in actors for other web servers:
+        # none is this server's to expire; the actors delete those of sessions that end.)
+        self.dormant = {sid: now for sid in self.store.sids()} if self.ray is None else {}
         if self.dormant:
             log.info("%d sessions can be resumed from their checkpoints in %s",
                      len(self.dormant), self.store.directory)  # fmt: skip
@@ -257,6 +266,8 @@ class Hub:
     def _worker(self, index: int, in_process: bool) -> WorkerHandle:
         s = self.settings
         state = (str(self.store.directory), s.checkpoint_bytes, s.checkpoint_seconds)
+        if self.ray is not None:  # an engine actor placed by Ray (ray_engine.py)
+            return self.ray.worker(self, index, state)
         return WorkerHandle(self, index, in_process, state)
 
     def call(self, fn: Any, *args: Any) -> None:
@@ -286,7 +297,8 @@ class Hub:
     def _limits(self) -> dict[str, Any]:
         s = self.settings
         return {"iteration_gflop": s.max_iteration_gflop, "picture_gflop": s.max_picture_gflop,
-                "history_bytes": s.history_bytes, "run_bytes": s.max_run_bytes}  # fmt: skip
+                "history_bytes": s.history_bytes, "run_bytes": s.max_run_bytes,
+                "checkpoint_history_bytes": s.checkpoint_history_bytes}  # fmt: skip
 
     def _restore(self, rec: Record) -> None:
         """Have the record's worker take the session back from its checkpoint."""
@@ -313,6 +325,26 @@ class Hub:
             return self._resume_checkpoint(sid, token)
         if not token or not secrets.compare_digest(token.encode(), rec.token.encode()):
             self._bad_token(sid)
+        return rec
+
+    async def resume_anywhere(self, sid: str, token: str | None) -> Record:
+        """`resume`, where the engines are shared with other web servers (Ray): a session
+        this server has no record of may be live in an actor, served by another web server
+        until now; it is taken over there. Asking the actors blocks: off the event loop."""
+        if self.ray is None or sid in self.sessions:
+            return self.resume(sid, token)
+        found = await asyncio.to_thread(self.ray.find, list(self.workers), sid)
+        if sid in self.sessions or found is None or found[0] not in self.workers:
+            return self.resume(sid, token)  # resumed meanwhile, or from its checkpoint
+        worker, digest = found
+        if not token or not secrets.compare_digest(token_digest(token), digest):
+            self._bad_token(sid)
+        if len(self.sessions) >= self.settings.max_sessions:
+            self._make_room()
+        rec = Record(sid, str(token), worker)
+        self.sessions[sid] = rec
+        worker.sessions.add(sid)
+        log.info("session %s found live in engine actor %d", sid, worker.index)
         return rec
 
     def _bad_token(self, sid: str) -> None:

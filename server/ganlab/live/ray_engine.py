@@ -32,8 +32,15 @@ cannot pause or end a session another one serves. An export asked by a non-owner
 `ExportFailed`. `Ready` goes to each server on its first contact, and each heartbeat to
 every server, with the load rows of its own sessions. A server that has not polled for
 SERVER_TIMEOUT seconds is forgotten: its sessions are paused (as when a client leaves) until
-a server attaches them again. A web server stopping leaves the actor running (others may
-use it); only `EngineActor.stop` ends the engine.
+a server attaches them again, and ended after `orphan_timeout` (the web servers' session
+timeout) if none does. A web server stopping leaves the actor running (others may use it);
+only `EngineActor.stop` ends the engine.
+
+Reaching a session from any web server (`RayEngines`, used by hub.py): a web server asked to
+resume a session it has no record of asks each actor whether it holds it (`holds`: the token
+digest of Create, Restore or Import, never the token), checks the client's token against
+that, and attaches; the actor then tells the server that served the session until now
+(`Taken`), which lets go of it and closes its client as replaced.
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ganlab.live import engine_messages as em
@@ -62,13 +70,35 @@ MISSING = "the Ray engine needs the optional extra: pip install 'ganlab[ray]'"
 MAX_CONCURRENCY = 32
 # How long one `take` waits for the engine's first message (heartbeats come every 0.5 s).
 POLL_SECONDS = 1.0
+# Once one message is there, how long a `take` waits for more: an engine sends after every
+# turn, and each call to an actor costs both processes CPU time that training then lacks.
+# (Measured on 2 cores, K=20: 0.03 s trains fastest but draws a third fewer frames, as the
+# frames' credits come back later.)
+LINGER_SECONDS = 0.02
 # A web server that neither sent nor polled for this long is gone.
 SERVER_TIMEOUT = 30.0
+# A session no web server serves (its server stopped or vanished) is ended after this long,
+# as a web server ends a session without a client (its session_timeout).
+ORPHAN_TIMEOUT = 600.0
 # The share of a GPU an actor asks for when the engine trains on CUDA.
 GPU_SHARE = 0.25
 # Messages that make a session the sender's (by name: the set grows with the engine).
 CLAIMS = frozenset({"Create", "Restore", "Import", "Attach"})
+# Seconds a web server waits for the actors' answers to "who holds this session?".
+FIND_TIMEOUT = 5.0
+# Seconds to reach a cluster's head before giving up on it.
+PROBE_TIMEOUT = 5.0
+# The close of a client whose session was resumed through another web server.
+TAKEN_CLOSE = 4409
 _CLOSED = object()
+
+
+@dataclass(slots=True)
+class Taken:
+    """To a web server from an actor's router: a session it served was claimed by another
+    web server (its client resumed there). Ray only: it never reaches an engine."""
+
+    sid: str
 
 
 def actor_name(index: int) -> str:
@@ -134,10 +164,17 @@ class Router:
     messages reach the engine (see the module's docstring). `put` takes the engine's
     messages; thread-safe."""
 
-    def __init__(self, engine_inbox: queue.Queue[Any], timeout: float = SERVER_TIMEOUT) -> None:
+    def __init__(self, engine_inbox: queue.Queue[Any], timeout: float = SERVER_TIMEOUT,
+                 orphan_timeout: float = ORPHAN_TIMEOUT,
+                 linger: float = LINGER_SECONDS) -> None:  # fmt: skip
         self.engine_inbox = engine_inbox
-        self.timeout = timeout
+        self.timeout, self.orphan_timeout, self.linger = timeout, orphan_timeout, linger
+        # Sessions without a server, since when: ended unless a server claims them in time.
+        self.orphaned: dict[str, float] = {}
         self.owner: dict[str, str] = {}
+        # What the engine holds: each live session's token digest (from Create, Restore or
+        # Import), so that any web server can check a resume token against it.
+        self.digests: dict[str, str] = {}
         self.boxes: dict[str, deque[Any]] = {}
         self.seen: dict[str, float] = {}
         self.ready: em.Ready | None = None
@@ -159,7 +196,13 @@ class Router:
         if sid is None:
             return True
         if type(msg).__name__ in CLAIMS:
+            before = self.owner.get(sid)
+            if before is not None and before != server:
+                self._deliver(before, Taken(sid))  # its client is to be told, and let go
             self.owner[sid] = server
+            self.orphaned.pop(sid, None)
+            if (digest := getattr(msg, "token_sha256", None)) is not None:
+                self.digests[sid] = digest
             return True
         if self.owner.get(sid) != server:
             if isinstance(msg, em.Export):  # its hub waits for an answer
@@ -167,10 +210,17 @@ class Router:
             return False
         if isinstance(msg, em.Drop):
             del self.owner[sid]
+            self.digests.pop(sid, None)
         return True
 
+    def digest(self, sid: str) -> str | None:
+        """The token digest of `sid` if the engine holds it, else None."""
+        with self.cond:
+            return self.digests.get(sid)
+
     def take(self, server: str, timeout: float) -> list[Any]:
-        """What the engine sent for `server`, waiting up to `timeout` s for the first."""
+        """What the engine sent for `server`, waiting up to `timeout` s for the first, and
+        then `linger` s for more."""
         end = time.monotonic() + timeout
         with self.cond:
             self._contact(server, time.monotonic())
@@ -178,6 +228,11 @@ class Router:
             while not box and (left := end - time.monotonic()) > 0:
                 self.cond.wait(left)
                 box = self.boxes.setdefault(server, box)  # (forgotten meanwhile: back)
+            linger = bool(box) and timeout > 0
+        if linger:  # what the next turns send comes along (a sleep: no wake-up per message)
+            time.sleep(self.linger)
+        with self.cond:
+            box = self.boxes.setdefault(server, box)
             self.seen[server] = time.monotonic()
             out = list(box)
             box.clear()
@@ -201,8 +256,10 @@ class Router:
         self.boxes.pop(server, None)
         self.seen.pop(server, None)
         orphans = [sid for sid, owner in self.owner.items() if owner == server]
+        now = time.monotonic()
         for sid in orphans:
             del self.owner[sid]
+            self.orphaned[sid] = now
         if orphans:
             self.engine_inbox.put(em.batched([em.Detach(sid) for sid in orphans]))
 
@@ -211,7 +268,18 @@ class Router:
         with self.cond:
             for one in em.unbatched(msg):
                 self._route(one)
+            self._end_orphans(time.monotonic())
             self.cond.notify_all()
+
+    def _end_orphans(self, now: float) -> None:
+        ended = [sid for sid, at in self.orphaned.items() if now - at > self.orphan_timeout]
+        for sid in ended:
+            del self.orphaned[sid]
+            self.digests.pop(sid, None)
+            log.info("session %s ended: no web server served it for %.0f s", sid,
+                     self.orphan_timeout)  # fmt: skip
+        if ended:
+            self.engine_inbox.put(em.batched([em.Drop(sid) for sid in ended]))
 
     def _route(self, msg: Any) -> None:
         match msg:
@@ -224,9 +292,13 @@ class Router:
                     rows = [row for row in load if self.owner.get(row[0]) == server]
                     self._deliver(server, em.Heartbeat(rows))
             case _ if (owner := self.owner.get(getattr(msg, "sid", ""))) is not None:
-                if isinstance(msg, em.Exported):
-                    del self.owner[msg.sid]  # it left this engine
+                if isinstance(msg, em.Exported | em.Failed | em.RestoreFailed):
+                    del self.owner[msg.sid]  # it left this engine, or never came
+                    self.digests.pop(msg.sid, None)
                 self._deliver(owner, msg)
+            case em.Exported() | em.Failed() | em.RestoreFailed():
+                self.digests.pop(msg.sid, None)
+                self.orphaned.pop(msg.sid, None)
             case _:
                 pass  # a session dropped, or whose server is gone
 
@@ -241,14 +313,14 @@ class EngineActor:
     also runs, and is tested, without Ray). `serve_kwargs` go to engine_process.serve. An
     engine loop that ends unasked ends the process when `exit_on_end` (an actor's)."""
 
-    def __init__(self, serve_kwargs: dict[str, Any] | None = None,
-                 exit_on_end: bool = True) -> None:  # fmt: skip
+    def __init__(self, serve_kwargs: dict[str, Any] | None = None, exit_on_end: bool = True,
+                 orphan_timeout: float = ORPHAN_TIMEOUT) -> None:  # fmt: skip
         from ganlab.live.engine_process import serve
 
         self.exit_on_end = exit_on_end
         self._stopping = False
         self.inbox: queue.Queue[Any] = queue.Queue()
-        self.router = Router(self.inbox)
+        self.router = Router(self.inbox, orphan_timeout=orphan_timeout)
         self.conn = QueueConnection(self.inbox, self.router)
         kwargs = serve_kwargs or {}
         self.thread = threading.Thread(target=self._serve, args=(serve, kwargs), daemon=True,
@@ -279,6 +351,10 @@ class EngineActor:
 
     def leave(self, server: str) -> None:
         self.router.leave(server)
+
+    def holds(self, sid: str) -> str | None:
+        """The token digest of session `sid` if this engine holds it, else None."""
+        return self.router.digest(sid)
 
     def pid(self) -> int:
         return os.getpid()
@@ -319,14 +395,15 @@ def remote_class() -> Any:
 
 
 def engine_actor(index: int, device: str = "cpu", num_cpus: float = 1.0,
-                 gpu_share: float = GPU_SHARE,
-                 serve_kwargs: dict[str, Any] | None = None) -> Any:  # fmt: skip
-    """The actor `ganlab-engine-{index}`: the existing one, or a new one placed by Ray."""
+                 gpu_share: float = GPU_SHARE, serve_kwargs: dict[str, Any] | None = None,
+                 orphan_timeout: float = ORPHAN_TIMEOUT) -> Any:  # fmt: skip
+    """The actor `ganlab-engine-{index}`: the existing one, or a new one placed by Ray (the
+    arguments of whichever web server made it count)."""
     num_gpus = gpu_share if device.startswith("cuda") else 0.0
     return remote_class().options(
         name=actor_name(index), namespace=NAMESPACE, lifetime="detached", get_if_exists=True,
         num_cpus=num_cpus, num_gpus=num_gpus,
-    ).remote(serve_kwargs)  # fmt: skip
+    ).remote(serve_kwargs, True, orphan_timeout)  # fmt: skip
 
 
 class _Liveness:
@@ -349,8 +426,8 @@ class RayWorkerHandle:
 
     def __init__(self, hub: Hub, index: int, in_process: bool = False, *,
                  device: str = "cpu", num_cpus: float = 1.0, gpu_share: float = GPU_SHARE,
-                 server_id: str | None = None,
-                 serve_kwargs: dict[str, Any] | None = None) -> None:  # fmt: skip
+                 server_id: str | None = None, serve_kwargs: dict[str, Any] | None = None,
+                 orphan_timeout: float = ORPHAN_TIMEOUT) -> None:  # fmt: skip
         from ganlab.live.hub import with_queued
 
         self._with_queued = with_queued
@@ -366,7 +443,8 @@ class RayWorkerHandle:
         self.hang_reported = False
         self.proc = _Liveness()
         self.actor_pid: int | None = None
-        self.actor = engine_actor(index, device, num_cpus, gpu_share, serve_kwargs)
+        self.actor = engine_actor(index, device, num_cpus, gpu_share, serve_kwargs,
+                                  orphan_timeout)  # fmt: skip
         self.outbox: queue.SimpleQueue[em.ToEngine | None] = queue.SimpleQueue()
         self.stopped = False
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -407,7 +485,10 @@ class RayWorkerHandle:
                 for msg in msgs:
                     if isinstance(msg, em.Ready):
                         self.actor_pid = msg.pid
-                self.hub.call(self.hub.on_messages, self, msgs)
+                    elif isinstance(msg, Taken):
+                        self.hub.call(let_go, self.hub, self, msg.sid)
+                self.hub.call(self.hub.on_messages, self,
+                              [m for m in msgs if not isinstance(m, Taken)])  # fmt: skip
 
     def stop(self, timeout: float = 5.0) -> None:
         """Leave the actor: it goes on for the other web servers, and this server's
@@ -433,3 +514,71 @@ class RayWorkerHandle:
         self.outbox.put(None)
         self.writer.join(timeout)
         self.reader.join(timeout)
+
+
+def let_go(hub: Hub, worker: Any, sid: str) -> None:
+    """Another web server took session `sid` (its client resumed there): this one forgets it
+    (the actor ignores what this server still sends for it), and tells its client, if any,
+    that the session was replaced. Runs in the event loop."""
+    from ganlab.wire.commands import ProtocolError
+
+    rec = hub.sessions.get(sid)
+    if rec is None or rec.worker is not worker:
+        return
+    client = rec.client
+    hub.drop(rec, "taken over through another web server")
+    if client is not None:
+        client.close(TAKEN_CLOSE, ProtocolError(
+            "replaced", "this session was resumed on another connection").event())  # fmt: skip
+
+
+class RayEngines:
+    """What a hub does differently when its engines are Ray actors: join the cluster, make a
+    worker's handle, and find which actor holds a session (asked by a client resuming a
+    session this web server has no record of: it may live in an actor for another one)."""
+
+    def __init__(self, address: str, device: str = "cpu") -> None:
+        self.address, self.device = address, device
+        # One id for every handle of this hub: the actors see one web server.
+        self.server_id = new_server_id()
+
+    def connect(self) -> None:
+        """Join the cluster (blocks: off the event loop); one sentence if that fails."""
+        try:
+            if self.address != "auto":  # Ray retries an unreachable head for minutes
+                host, _, port = self.address.rpartition(":")
+                with socket.create_connection((host.strip("[]"), int(port)), PROBE_TIMEOUT):
+                    pass
+            connect(self.address)
+        except RuntimeError as exc:
+            if str(exc) == MISSING:
+                raise
+            raise RuntimeError(f"cannot join the Ray cluster at {self.address}: {exc}") from None
+        except Exception as exc:  # ConnectionError, a timeout: whatever Ray raises
+            raise RuntimeError(f"cannot join the Ray cluster at {self.address}: "
+                               f"{type(exc).__name__}: {exc}") from None  # fmt: skip
+
+    def worker(self, hub: Hub, index: int, state: Any) -> RayWorkerHandle:
+        """The handle of actor `index`, whose engine checkpoints where `state` says (the
+        shared state directory)."""
+        return RayWorkerHandle(hub, index, device=self.device, server_id=self.server_id,
+                               serve_kwargs={"state": state},
+                               orphan_timeout=hub.settings.session_timeout)  # fmt: skip
+
+    def find(self, workers: list[Any], sid: str,
+             timeout: float = FIND_TIMEOUT) -> tuple[Any, str] | None:  # fmt: skip
+        """The worker whose actor holds `sid`, with the session's token digest; None if none
+        does (an actor that does not answer in time counts as not holding it). Blocks."""
+        ray = _ray()
+        asked = [(w, w.actor.holds.remote(sid)) for w in workers if not w.proc.dead]
+        end = time.monotonic() + timeout
+        for worker, ref in asked:
+            try:
+                digest = ray.get(ref, timeout=max(0.01, end - time.monotonic()))
+            except Exception as exc:  # dead, or too slow
+                log.warning("engine actor %d did not say whether it holds a session: %r",
+                            worker.index, exc)  # fmt: skip
+                continue
+            if digest is not None:
+                return worker, digest
+        return None

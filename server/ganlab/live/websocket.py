@@ -282,7 +282,8 @@ async def session_socket(ws: WebSocket) -> None:
     await ws.accept()
     sid = ws.query_params.get("session")
     try:
-        rec = hub.resume(sid, ws.query_params.get("token")) if sid else hub.create()
+        token = ws.query_params.get("token")
+        rec = await hub.resume_anywhere(sid, token) if sid else hub.create()
     except HubError as err:
         await _refuse(ws, err)
         return
