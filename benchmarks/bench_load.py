@@ -17,7 +17,11 @@ Targets (2-core machine): K=1: >= 30 frames/s, latency p95 < 100 ms. K=20: every
 K=20 within 80% of the multi-process figures (frames/s and it/s of the slowest session).
 
     .venv/bin/python benchmarks/bench_load.py [--clients 1 20] [--seconds 10] [--shapes 1]
-                                              [--ray]
+                                              [--ray] [--device cuda] [--capacity]
+
+With `--capacity` it finds how many sessions the server holds with every session at 15
+frames/s and 100 it/s (on a GPU: `--device cuda --capacity`, issue 16's figure for how many
+sessions one GPU holds; sessions of one shape step together there as on CPU).
 """
 
 from __future__ import annotations
@@ -47,10 +51,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, extra_env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start_server(port: int, extra_env: dict[str, str],
+                 device: str = "cpu") -> subprocess.Popen[bytes]:  # fmt: skip
     ganlab = Path(sys.executable).with_name("ganlab")
-    env = {**os.environ, "GANLAB_MAX_SESSIONS": "200", **extra_env}
-    cmd = [str(ganlab), "serve", "--port", str(port), "--device", "cpu"]
+    env = {**os.environ, "GANLAB_MAX_SESSIONS": "1000", **extra_env}
+    cmd = [str(ganlab), "serve", "--port", str(port), "--device", device]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -144,7 +149,15 @@ def main() -> None:
                         help="different generator widths among the clients (groups)")  # fmt: skip
     parser.add_argument("--ray", action="store_true",
                         help="engines as 2 actors of a local Ray cluster started here")  # fmt: skip
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                        help="where the sessions train")  # fmt: skip
+    parser.add_argument("--capacity", action="store_true",
+                        help="find the most sessions the server holds with every session at "
+                        f">= {FPS_TARGET} frames/s and >= {IPS_TARGET} it/s")  # fmt: skip
     args = parser.parse_args()
+    if args.capacity:
+        capacity(args)
+        return
     lowest = {"processes": run_engines(args, ray=False)}
     if args.ray:  # the multi-process baseline above, then the same on Ray
         lowest["ray"] = run_engines(args, ray=True)
@@ -152,6 +165,43 @@ def main() -> None:
             (fps0, ips0), (fps1, ips1) = lowest["processes"][k], lowest["ray"][k]
             print(f"K={k:<3} Ray / processes, slowest session: frames/s {fps1 / fps0:.2f}, "
                   f"it/s {ips1 / ips0:.2f}", flush=True)  # fmt: skip
+
+
+FPS_TARGET, IPS_TARGET = 15, 100
+CAPACITY_MAX = 512
+
+
+def capacity(args: argparse.Namespace) -> None:
+    """The largest K whose slowest session keeps FPS_TARGET frames/s and IPS_TARGET it/s:
+    K doubles until one falls short, then the gap is bisected. One server for all trials."""
+    port = free_port()
+    server = start_server(port, {}, args.device)
+    print(f"capacity on {args.device}: every session >= {FPS_TARGET} frames/s and >= "
+          f"{IPS_TARGET} it/s, {args.seconds:.0f} s a trial", flush=True)  # fmt: skip
+
+    def holds(k: int) -> bool:
+        results = asyncio.run(run_clients(port, k, args.seconds, args.shapes))
+        fps, ips = min(r["fps"] for r in results), min(r["ips"] for r in results)
+        ok = fps >= FPS_TARGET and ips >= IPS_TARGET
+        print(f"  K={k:<4} slowest: {fps:5.1f} frames/s, {ips:7.1f} it/s -> "
+              f"{'holds' if ok else 'falls short'}", flush=True)  # fmt: skip
+        time.sleep(1.0)
+        return ok
+
+    try:
+        good, bad = 0, None
+        k = 1
+        while k <= CAPACITY_MAX and holds(k):
+            good, k = k, k * 2
+        bad = k if k <= CAPACITY_MAX else None
+        while bad is not None and bad - good > max(1, good // 8):  # within 1/8
+            mid = (good + bad) // 2
+            good, bad = (mid, bad) if holds(mid) else (good, mid)
+    finally:
+        server.terminate()
+        server.wait(30)
+    more = f" (fewer than {bad})" if bad is not None else f" (the most tried: {CAPACITY_MAX})"
+    print(f"capacity on {args.device}: {good} sessions{more}", flush=True)
 
 
 def run_engines(args: argparse.Namespace, ray: bool) -> dict[int, tuple[float, float]]:
@@ -168,7 +218,7 @@ def run_engines(args: argparse.Namespace, ray: bool) -> dict[int, tuple[float, f
             print(f"engines: 2 Ray actors on a local cluster at {address}", flush=True)
         else:
             print(f"engines: local processes ({os.cpu_count()} cores)", flush=True)
-        return run_all(args, port, start_server(port, env))
+        return run_all(args, port, start_server(port, env, args.device))
 
 
 def run_all(args: argparse.Namespace, port: int,
