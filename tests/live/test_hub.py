@@ -1,13 +1,12 @@
 import asyncio
 import logging
 import os
-import queue
 import signal
 import time
 
 import pytest
 
-from ganlab.live.hub import WORKER_NICENESS, Hub, HubError, WorkerHandle, with_queued
+from ganlab.live.hub import WORKER_NICENESS, Hub, HubError, WorkerHandle
 from ganlab.live.session import Limits, Session
 from ganlab.live.settings import Settings
 from ganlab.wire.envelope import decode
@@ -281,19 +280,6 @@ def test_a_session_moves_to_another_worker_and_what_was_sent_meanwhile_follows_i
         assert not any(e["type"] == "error" for e in events)
 
     run(body)
-
-
-def test_messages_queued_for_a_worker_go_together_and_stop_stays_last():
-    box = queue.SimpleQueue()
-    for item in ("b", "c", None):
-        box.put(item)
-    assert with_queued("a", box) == ["a", "b", "c"]
-    assert box.get_nowait() is None and box.empty()
-    for i in range(5):
-        box.put(i)
-    assert with_queued("x", box, limit=3) == ["x", 0, 1]
-    assert [box.get_nowait() for _ in range(3)] == [2, 3, 4]
-    assert with_queued("only", box) == ["only"]
 
 
 # ---------------------------------------------------------------- runs that survive

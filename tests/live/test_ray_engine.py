@@ -8,6 +8,7 @@ import sys
 import textwrap
 import threading
 import time
+from multiprocessing import AuthenticationError
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from ganlab.live.ray_engine import (
     Taken,
     actor_name,
 )
+from ganlab.live.socket_link import dial
 from ganlab.wire.envelope import decode
 
 SMALL = {"generator": {"neurons": 8}, "discriminator": {"neurons": 8}, "device": "cpu",
@@ -153,13 +155,23 @@ def test_take_waits_for_the_first_message_and_no_longer():
     start = time.monotonic()
     assert router.take("A", 5.0) == [em.Frame("s", b"x")]
     assert time.monotonic() - start < 2.0
-    # Once something is there, what follows within the linger comes along in one take.
-    router.linger = 0.5
-    threading.Timer(0.05, router.put, (em.Frame("s", b"y"),)).start()
-    threading.Timer(0.15, router.put, (em.Frame("s", b"z"),)).start()
+    # What came meanwhile comes in one take.
+    router.put(em.Frame("s", b"y"))
+    router.put(em.Batch([em.Frame("s", b"z"), em.Frame("s", b"w")]))
+    assert router.take("A", 5.0) == [em.Frame("s", b"y"), em.Frame("s", b"z"), em.Frame("s", b"w")]
+
+
+def test_a_waiting_take_ends_early_once_woken_with_its_condition_met():
+    router = Router(queue.Queue())
+    done = threading.Event()
+    threading.Timer(0.05, lambda: (done.set(), router.wake())).start()
     start = time.monotonic()
-    assert router.take("A", 5.0) == [em.Frame("s", b"y"), em.Frame("s", b"z")]
-    assert 0.5 <= time.monotonic() - start < 2.0
+    assert router.take("A", 30.0, until=done.is_set) == []
+    assert time.monotonic() - start < 10.0
+    router.wake()  # (woken with its condition unmet, a take waits on)
+    threading.Timer(0.05, router.wake).start()
+    threading.Timer(0.3, router.put, (em.Ready(1),)).start()
+    assert router.take("B", 30.0, until=lambda: False) == [em.Ready(1)]
 
 
 def test_a_server_that_leaves_or_falls_silent_has_its_sessions_paused():
@@ -200,19 +212,47 @@ def test_a_session_no_server_claims_back_in_time_is_ended():
 
 
 def test_an_engine_actor_runs_the_engine_loop_without_ray():
-    """The actor class as plain Python: the engine thread answers through the router."""
-    actor = EngineActor(exit_on_end=False)
+    """The actor class as plain Python: web servers dial its link address, and the engine
+    thread answers each through the router."""
+    actor = EngineActor(exit_on_end=False, host="127.0.0.1")
+    host, port, key = actor.link_address()
+    a, b = dial((host, port), key), dial((host, port), key)
     try:
-        got = actor.take("A", 10.0)
-        assert got and isinstance(got[0], em.Ready) and got[0].pid == os.getpid()
+        a.send("A")
+        b.send("B")
+        got = a.recv()
+        ready = em.unbatched(got)[0]
+        assert isinstance(ready, em.Ready) and ready.pid == os.getpid()
+        assert isinstance(em.unbatched(b.recv())[0], em.Ready)  # each server hears Ready
         speed = em.Command("s", {"type": "speed", "ips": 50, "id": 3})
-        actor.put("A", em.Batch([em.Create("s", SMALL, {}), em.Attach("s", {"session": "s"}),
-                                 speed]))  # fmt: skip
-        answer = wait_for(lambda: actor.take("A", 1.0), lambda m: isinstance(m, em.Text)
+        a.send(
+            em.Batch([em.Create("s", SMALL, {}, 30, "ds"), em.Attach("s", {"session": "s"}), speed])
+        )
+        answer = wait_for(lambda: em.unbatched(a.recv()), lambda m: isinstance(m, em.Text)
                           and m.event.get("type") == "speed")  # fmt: skip
         assert answer.event["ips"] == 50 and answer.event["id"] == 3
+        assert actor.holds("s") == "ds" and actor.holds("t") is None
+        assert sorted(actor.links) == ["A", "B"]
+
+        # A link that ends is its server leaving: its session pauses (detached), and B,
+        # still linked, goes on hearing the engine.
+        a.hang_up()
+        wait_for(lambda: [sorted(actor.links)], lambda names: names == ["B"])
+        assert "s" not in actor.router.owner and "s" in actor.router.orphaned
+        beat = wait_for(lambda: em.unbatched(b.recv()), lambda m: isinstance(m, em.Heartbeat))
+        assert beat.load == []  # B owns nothing
+
+        # Who does not know the key gets nowhere, and the engine goes on.
+        with pytest.raises(AuthenticationError):
+            dial((host, port), b"not the key" * 3)
+        b.send(em.Attach("s", {"session": "s"}))
+        frame = wait_for(lambda: em.unbatched(b.recv()), lambda m: isinstance(m, em.Frame))
+        assert frame.sid == "s"
     finally:
+        a.close()
+        b.close()
         assert actor.stop()
+    wait_for(lambda: [actor.links], lambda links: links == {})  # every link's thread ended
 
 
 def wait_for(take, pred, timeout=30.0):

@@ -23,7 +23,6 @@ import asyncio
 import logging
 import multiprocessing
 import os
-import queue
 import secrets
 import threading
 import time
@@ -36,6 +35,7 @@ from ganlab.engine.runfile import RunFileError, session_meta
 from ganlab.live import engine_messages as em
 from ganlab.live.balancing import BALANCE_EVERY, Balancer
 from ganlab.live.checkpoints import CheckpointStore, default_directory, parse_meta, token_digest
+from ganlab.live.engine_link import EngineLink
 from ganlab.live.engine_process import serve
 from ganlab.live.security import LogThrottle
 from ganlab.live.settings import Settings
@@ -53,25 +53,11 @@ START_GRACE = 120.0
 # Refused resumes of one session: one log line per this many seconds, with a count.
 REFUSAL_LOG_INTERVAL = 10.0
 
-# Messages for a worker that go as one pipe message at most (a run file can be MiBs).
-WRITE_BATCH_MAX = 64
 # Seconds a stopping worker has to save its sessions and end before it is killed.
 STOP_TIMEOUT = 60.0
 # Close code for a client whose session's engine process died and was restored elsewhere: it
 # reconnects and resumes it (1012: service restart).
 RESTORED_CLOSE = 1012
-
-
-def with_queued(first: Any, box: queue.SimpleQueue[Any], limit: int = WRITE_BATCH_MAX) -> list[Any]:
-    """`first` and what waits in `box` behind it, up to `limit` in all; a None (stop) stays
-    in the box."""
-    batch = [first]
-    while len(batch) < limit and not box.empty():
-        if (more := box.get()) is None:
-            box.put(None)  # SimpleQueue has no peek: it is the last item, so order holds
-            break
-        batch.append(more)
-    return batch
 
 
 class HubError(Exception):
@@ -103,26 +89,16 @@ class Record:
     held: list[em.ToEngine] = field(default_factory=list)
 
 
-class WorkerHandle:
+class WorkerHandle(EngineLink):
     """One engine worker (a process, or a thread when `in_process`) and its pipe."""
+
+    closed_why = "died (its pipe closed)"
 
     def __init__(self, hub: Hub, index: int, in_process: bool,
                  state: tuple[str, int, float] | None = None) -> None:  # fmt: skip
-        self.hub, self.index = hub, index
-        self.sessions: set[str] = set()
-        # Set (in the event loop) when the worker says it is ready to take sessions.
-        self.ready = asyncio.Event()
-        # The latest load report: (sid, iterations/s, group key) per playing session.
-        self.load: list[tuple[str, float, Any]] | None = None
-        self.load_at = 0.0
-        # When the process last said anything (a heartbeat at least every HEARTBEAT s); set
-        # by the reader thread as each message arrives, so that a busy event loop does not
-        # make a live process look hung.
-        self.heard_at = time.monotonic()
+        super().__init__(hub, index)
         self.in_process = in_process
-        self.hang_reported = False
         self.conn, child = multiprocessing.Pipe()
-        self.outbox: queue.SimpleQueue[em.ToEngine | None] = queue.SimpleQueue()
         if in_process:
             self.proc: Any = threading.Thread(target=serve, args=(child, 0, 0, state),
                                               daemon=True,
@@ -134,43 +110,11 @@ class WorkerHandle:
         self.proc.start()
         if not in_process:
             child.close()
-        # Pipes block when full: reading and writing happen on threads of their own, so the
-        # event loop never waits on a busy worker.
-        self.stopped = False
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-        self.writer = threading.Thread(target=self._write, daemon=True)
-        self.writer.start()
+        self.start_threads()
 
     @property
     def pid(self) -> int | None:
         return None if self.in_process else int(self.proc.pid)
-
-    def send(self, msg: em.ToEngine) -> None:
-        self.outbox.put(msg)
-
-    def _write(self) -> None:
-        while (msg := self.outbox.get()) is not None:
-            # What queued up meanwhile goes as one message (mostly credits for frames sent):
-            # the worker reads one message, not dozens.
-            batch = with_queued(msg, self.outbox)
-            try:
-                self.conn.send(em.batched(batch))
-            except (OSError, EOFError):
-                return  # the worker is gone; the reader reports it
-            except Exception:  # one message that cannot be sent must not silence the rest
-                log.exception("message for engine worker %d dropped", self.index)
-
-    def _read(self) -> None:
-        while True:
-            try:
-                msg = self.conn.recv()
-            except Exception:  # EOF or a closed handle: the worker is gone (or stopping)
-                if not self.stopped:
-                    self.hub.call(self.hub.on_worker_lost, self, "died (its pipe closed)")
-                return
-            self.heard_at = time.monotonic()
-            self.hub.call(self.hub.on_messages, self, em.unbatched(msg))
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Ask the worker to stop (it saves its sessions), and wait for it (killed if it does

@@ -3,8 +3,12 @@ machine holds.
 
 An `EngineActor` runs the very loop of a local engine process (engine_process.py) in a thread
 of its own, with a `QueueConnection` where the pipe was; the web server's `RayWorkerHandle`
-has the surface of hub.py's `WorkerHandle`, and reaches its actor by name. Ray is an optional
-extra: it is imported only here, and only when used.
+has the surface of hub.py's `WorkerHandle`, and finds its actor by name. Ray places, names,
+finds and ends the engines; frames and commands travel over a socket link between each web
+server and each actor (socket_link.py: authenticated with a key handed out through Ray), as
+over a local engine's pipe, because one Ray call per batch of frames cost the engines a fifth
+of their training speed on a small machine. Ray is an optional extra: it is imported only
+here, and only when used.
 
 Deployment assumptions:
 - Actors are found by name, `ganlab-engine-{index}` in the namespace `ganlab`, and are
@@ -17,24 +21,26 @@ Deployment assumptions:
   any node.
 - Ray itself binds on every interface and has no authentication by default: a cluster
   belongs on a private network. (Even `--node-ip-address 127.0.0.1` is replaced by the
-  machine's address.) The actors' own log lines stay in the cluster's log files.
+  machine's address.) Each actor also listens on a port of its own (chosen by the system)
+  on its node's address, which web servers must reach. The actors' own log lines stay in the
+  cluster's log files.
 - A cluster: `ray start --head --port 6379 --num-cpus N` on one node, `ray start --address
   HEAD:6379` on the others; web servers join with `connect("HEAD:6379")`, or `connect("auto")`
   on a machine where `ray start --head` ran. `ray stop` ends every Ray process of the
   machine, whichever cluster it belongs to (the tests end theirs by its process tree).
 
-Several web servers, one actor: each web server has an id (`server_id`) and passes it with
-every `put` and `take`. A session belongs to the server that last sent it Create, Restore,
+Several web servers, one actor: each web server has an id (`server_id`), the first thing it
+sends over its link. A session belongs to the server that last sent it Create, Restore,
 Import or Attach (a client resumed through another server takes its session along); the
 session's messages go only to that server, and what another server still sends for it
 (credits, a detach or a drop from a server whose client left) is ignored, so a stale server
 cannot pause or end a session another one serves. An export asked by a non-owner is answered
 `ExportFailed`. `Ready` goes to each server on its first contact, and each heartbeat to
-every server, with the load rows of its own sessions. A server that has not polled for
-SERVER_TIMEOUT seconds is forgotten: its sessions are paused (as when a client leaves) until
-a server attaches them again, and ended after `orphan_timeout` (the web servers' session
-timeout) if none does. A web server stopping leaves the actor running (others may use it);
-only `EngineActor.stop` ends the engine.
+every server, with the load rows of its own sessions. A server whose link ends (or whose
+link's sender was stuck for SERVER_TIMEOUT seconds) is forgotten: its sessions are paused
+(as when a client leaves) until a server attaches them again, and ended after
+`orphan_timeout` (the web servers' session timeout) if none does. A web server stopping
+leaves the actor running (others may use it); only `EngineActor.stop` ends the engine.
 
 Reaching a session from any web server (`RayEngines`, used by hub.py): a web server asked to
 resume a session it has no record of asks each actor whether it holds it (`holds`: the token
@@ -45,19 +51,22 @@ that, and attaches; the actor then tells the server that served the session unti
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import queue
+import secrets
 import socket
 import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ganlab.live import engine_messages as em
+from ganlab.live.engine_link import EngineLink
+from ganlab.live.socket_link import Link, Listener, dial
 
 if TYPE_CHECKING:
     from ganlab.live.hub import Hub
@@ -66,16 +75,13 @@ log = logging.getLogger("ganlab.ray_engine")
 
 NAMESPACE = "ganlab"
 MISSING = "the Ray engine needs the optional extra: pip install 'ganlab[ray]'"
-# Actor threads: one per web server long-polling `take`, plus `put` and the rest.
-MAX_CONCURRENCY = 32
-# How long one `take` waits for the engine's first message (heartbeats come every 0.5 s).
+# Actor threads for Ray calls (`holds`, `pid`, `link_address`, `stop`: frames and commands
+# travel over socket links, not Ray calls).
+MAX_CONCURRENCY = 8
+# How long a link's sender waits for the engine's next message before it looks again whether
+# its link still stands (heartbeats come every 0.5 s).
 POLL_SECONDS = 1.0
-# Once one message is there, how long a `take` waits for more: an engine sends after every
-# turn, and each call to an actor costs both processes CPU time that training then lacks.
-# (Measured on 2 cores, K=20: 0.03 s trains fastest but draws a third fewer frames, as the
-# frames' credits come back later.)
-LINGER_SECONDS = 0.02
-# A web server that neither sent nor polled for this long is gone.
+# A web server whose link took nothing for this long (its sender stuck) is gone.
 SERVER_TIMEOUT = 30.0
 # A session no web server serves (its server stopped or vanished) is ended after this long,
 # as a web server ends a session without a client (its session_timeout).
@@ -165,10 +171,9 @@ class Router:
     messages; thread-safe."""
 
     def __init__(self, engine_inbox: queue.Queue[Any], timeout: float = SERVER_TIMEOUT,
-                 orphan_timeout: float = ORPHAN_TIMEOUT,
-                 linger: float = LINGER_SECONDS) -> None:  # fmt: skip
+                 orphan_timeout: float = ORPHAN_TIMEOUT) -> None:  # fmt: skip
         self.engine_inbox = engine_inbox
-        self.timeout, self.orphan_timeout, self.linger = timeout, orphan_timeout, linger
+        self.timeout, self.orphan_timeout = timeout, orphan_timeout
         # Sessions without a server, since when: ended unless a server claims them in time.
         self.orphaned: dict[str, float] = {}
         self.owner: dict[str, str] = {}
@@ -218,25 +223,28 @@ class Router:
         with self.cond:
             return self.digests.get(sid)
 
-    def take(self, server: str, timeout: float) -> list[Any]:
-        """What the engine sent for `server`, waiting up to `timeout` s for the first, and
-        then `linger` s for more."""
+    def take(self, server: str, timeout: float,
+             until: Callable[[], bool] | None = None) -> list[Any]:  # fmt: skip
+        """What the engine sent for `server`, waiting up to `timeout` s for the first (less
+        once `until()` holds, checked whenever `wake` is called)."""
         end = time.monotonic() + timeout
         with self.cond:
             self._contact(server, time.monotonic())
             box = self.boxes[server]
             while not box and (left := end - time.monotonic()) > 0:
+                if until is not None and until():
+                    break
                 self.cond.wait(left)
                 box = self.boxes.setdefault(server, box)  # (forgotten meanwhile: back)
-            linger = bool(box) and timeout > 0
-        if linger:  # what the next turns send comes along (a sleep: no wake-up per message)
-            time.sleep(self.linger)
-        with self.cond:
-            box = self.boxes.setdefault(server, box)
             self.seen[server] = time.monotonic()
             out = list(box)
             box.clear()
             return out
+
+    def wake(self) -> None:
+        """Every `take` waiting checks its `until`."""
+        with self.cond:
+            self.cond.notify_all()
 
     def leave(self, server: str) -> None:
         """The server stops: its sessions pause until another server attaches them."""
@@ -311,10 +319,16 @@ class Router:
 class EngineActor:
     """An engine loop in a Ray actor (made remote by `remote_class`; plain here, so that it
     also runs, and is tested, without Ray). `serve_kwargs` go to engine_process.serve. An
-    engine loop that ends unasked ends the process when `exit_on_end` (an actor's)."""
+    engine loop that ends unasked ends the process when `exit_on_end` (an actor's).
+
+    Web servers reach the engine over socket links (socket_link.py), one each, to the address
+    `link_address` gives (with the key to prove): what a server sends goes to the router as it
+    comes, and a sender thread per link sends what the router has for that server, batched. A
+    link that ends is its server leaving (its sessions pause)."""
 
     def __init__(self, serve_kwargs: dict[str, Any] | None = None, exit_on_end: bool = True,
-                 orphan_timeout: float = ORPHAN_TIMEOUT) -> None:  # fmt: skip
+                 orphan_timeout: float = ORPHAN_TIMEOUT,
+                 host: str | None = None) -> None:  # fmt: skip
         from ganlab.live.engine_process import serve
 
         self.exit_on_end = exit_on_end
@@ -322,6 +336,10 @@ class EngineActor:
         self.inbox: queue.Queue[Any] = queue.Queue()
         self.router = Router(self.inbox, orphan_timeout=orphan_timeout)
         self.conn = QueueConnection(self.inbox, self.router)
+        self.links: dict[str, Link] = {}
+        self.links_lock = threading.Lock()
+        self.listener = Listener(host or node_address(), secrets.token_bytes(32))
+        threading.Thread(target=self._accept, daemon=True, name="ganlab-links").start()
         kwargs = serve_kwargs or {}
         self.thread = threading.Thread(target=self._serve, args=(serve, kwargs), daemon=True,
                                        name="ganlab-engine")  # fmt: skip
@@ -334,23 +352,78 @@ class EngineActor:
             log.exception("the engine loop failed")
         if self.exit_on_end and not self.stopping():
             # An engine that ends unasked takes its actor down, as a dead process would:
-            # every web server then hears of it (RayActorError) and replaces it.
+            # every web server then hears of it (its link ends) and replaces it.
             log.error("the engine loop ended unasked: the actor exits")
             os._exit(1)
 
     def stopping(self) -> bool:
         return self._stopping
 
-    def put(self, server: str, msg: Any) -> None:
-        self.router.inbound(server, msg)
+    def link_address(self) -> tuple[str, int, bytes]:
+        """Where a web server dials this engine (host, port), and the key it proves."""
+        host, port = self.listener.address
+        return host, port, self.listener.authkey
 
-    def take(self, server: str, timeout: float = POLL_SECONDS) -> list[Any]:
-        if not self.thread.is_alive() and not self.stopping():
-            raise RuntimeError("the engine loop has ended")
-        return self.router.take(server, timeout)
+    def _accept(self) -> None:
+        while True:
+            try:
+                sock = self.listener.accept()
+            except OSError:
+                return  # the listener closed: the engine stops
+            threading.Thread(target=self._serve_link, args=(sock,), daemon=True,
+                             name="ganlab-link").start()  # fmt: skip
 
-    def leave(self, server: str) -> None:
-        self.router.leave(server)
+    def _serve_link(self, sock: Any) -> None:
+        """One web server's link, from its handshake to its end."""
+        try:
+            link = self.listener.admit(sock)
+        except Exception as exc:  # not a web server of this cluster, or too slow
+            sock.close()
+            log.warning("a connection to the engine was refused: %r", exc)
+            return
+        try:
+            server = link.recv()
+            if not isinstance(server, str):
+                raise TypeError(f"a web server's first message is its id, not {server!r}")
+        except Exception as exc:
+            link.close()
+            log.warning("a web server's link ended before it said its id: %r", exc)
+            return
+        with self.links_lock:
+            replaced, self.links[server] = self.links.get(server), link
+        if replaced is not None:
+            replaced.hang_up()  # (the same server dialled again: its old link is done)
+        sender = threading.Thread(target=self._send_to, args=(server, link), daemon=True,
+                                  name="ganlab-link-sender")  # fmt: skip
+        sender.start()
+        try:
+            while True:
+                self.router.inbound(server, link.recv())
+        except Exception as exc:  # EOF: the server left, or its link broke
+            if not isinstance(exc, EOFError | OSError):
+                log.warning("web server %s: link ended by %r", server, exc)
+        with self.links_lock:
+            current = self.links.get(server) is link
+            if current:
+                del self.links[server]
+        self.router.wake()  # its sender stops (before the server is forgotten: it'd be back)
+        sender.join()
+        if current:
+            self.router.leave(server)
+        link.close()
+
+    def _send_to(self, server: str, link: Link) -> None:
+        def gone() -> bool:
+            return self.links.get(server) is not link
+
+        while not gone():
+            msgs = self.router.take(server, POLL_SECONDS, until=gone)
+            if msgs and not gone():
+                try:
+                    link.send(em.batched(msgs))
+                except OSError:
+                    link.hang_up()  # (its reader then ends the link)
+                    return
 
     def holds(self, sid: str) -> str | None:
         """The token digest of session `sid` if this engine holds it, else None."""
@@ -360,11 +433,29 @@ class EngineActor:
         return os.getpid()
 
     def stop(self, timeout: float = 10.0) -> bool:
-        """End the engine (it saves its sessions where it checkpoints); True once ended."""
+        """End the engine (it saves its sessions where it checkpoints), and its links; True
+        once ended."""
         self._stopping = True
         self.inbox.put(em.Stop())
         self.thread.join(timeout)
+        self.listener.close()
+        with self.links_lock:
+            for link in self.links.values():
+                link.hang_up()
         return not self.thread.is_alive()
+
+
+def node_address() -> str:
+    """The address of this node in its Ray cluster (where other nodes reach it); loopback
+    outside one."""
+    try:
+        import ray
+
+        if ray.is_initialized():
+            return str(ray.util.get_node_ip_address())
+    except ImportError:
+        pass
+    return "127.0.0.1"
 
 
 def _ray() -> Any:
@@ -418,89 +509,66 @@ class _Liveness:
         return not self.dead
 
 
-class RayWorkerHandle:
+class RayWorkerHandle(EngineLink):
     """A web server's handle on one engine actor, with the surface of hub.py's WorkerHandle:
-    `send`, `ready`, `sessions`, `load`, `heard_at`, `stop`, `discard`. A reader thread
-    long-polls the actor; a writer thread sends what queued up as one batch, one call at a
-    time (a threaded actor runs concurrent calls in any order)."""
+    `send`, `ready`, `sessions`, `load`, `heard_at`, `stop`, `discard`. The actor is found (or
+    made) by name; its reader thread asks it for its link address (waiting while Ray places
+    it) and dials it, then the link carries frames and commands as a local worker's pipe."""
+
+    closed_why = "died (its link closed)"
 
     def __init__(self, hub: Hub, index: int, in_process: bool = False, *,
                  device: str = "cpu", num_cpus: float = 1.0, gpu_share: float = GPU_SHARE,
                  server_id: str | None = None, serve_kwargs: dict[str, Any] | None = None,
                  orphan_timeout: float = ORPHAN_TIMEOUT) -> None:  # fmt: skip
-        from ganlab.live.hub import with_queued
-
-        self._with_queued = with_queued
+        super().__init__(hub, index)
         self.ray = _ray()
-        self.hub, self.index = hub, index
         self.server_id = server_id or new_server_id()
-        self.sessions: set[str] = set()
-        self.ready = asyncio.Event()
-        self.load: list[tuple[str, float, Any]] | None = None
-        self.load_at = 0.0
-        self.heard_at = time.monotonic()
         self.in_process = False  # an actor can be killed and replaced like a process
-        self.hang_reported = False
         self.proc = _Liveness()
         self.actor_pid: int | None = None
+        self.link: Link | None = None
         self.actor = engine_actor(index, device, num_cpus, gpu_share, serve_kwargs,
                                   orphan_timeout)  # fmt: skip
-        self.outbox: queue.SimpleQueue[em.ToEngine | None] = queue.SimpleQueue()
-        self.stopped = False
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-        self.writer = threading.Thread(target=self._write, daemon=True)
-        self.writer.start()
+        self.start_threads()
 
     @property
     def pid(self) -> int | None:
         """The actor's process id (on its node), once it said it is ready."""
         return self.actor_pid
 
-    def send(self, msg: em.ToEngine) -> None:
-        self.outbox.put(msg)
+    def connect(self) -> None:
+        host, port, key = self.ray.get(self.actor.link_address.remote())
+        link = dial((host, port), key)
+        link.send(self.server_id)
+        self.link, self.conn = link, link.conn
+        if self.stopped:  # (stopped while Ray placed the actor)
+            link.hang_up()
 
-    def _write(self) -> None:
-        while (msg := self.outbox.get()) is not None:
-            batch = self._with_queued(msg, self.outbox)
-            try:
-                self.ray.get(self.actor.put.remote(self.server_id, em.batched(batch)))
-            except self.ray.exceptions.RayActorError:
-                return  # the reader reports it
-            except Exception:
-                log.exception("message for engine actor %d dropped", self.index)
+    def received(self, msgs: list[Any]) -> None:
+        for msg in msgs:
+            if isinstance(msg, em.Ready):
+                self.actor_pid = msg.pid
+            elif isinstance(msg, Taken):
+                self.hub.call(let_go, self.hub, self, msg.sid)
+        super().received([m for m in msgs if not isinstance(m, Taken)])
 
-    def _read(self) -> None:
-        while not self.stopped:
-            try:
-                msgs = self.ray.get(self.actor.take.remote(self.server_id, POLL_SECONDS))
-            except Exception as exc:  # the actor died, or its engine loop did
-                self.proc.dead = True
-                if not self.stopped:
-                    why = f"died ({type(exc).__name__})"
-                    self.hub.call(self.hub.on_worker_lost, self, why)
-                return
-            if msgs:
-                self.heard_at = time.monotonic()
-                for msg in msgs:
-                    if isinstance(msg, em.Ready):
-                        self.actor_pid = msg.pid
-                    elif isinstance(msg, Taken):
-                        self.hub.call(let_go, self.hub, self, msg.sid)
-                self.hub.call(self.hub.on_messages, self,
-                              [m for m in msgs if not isinstance(m, Taken)])  # fmt: skip
+    def lost(self, why: str) -> None:
+        self.proc.dead = True
+        super().lost(why)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Leave the actor: it goes on for the other web servers, and this server's
-        sessions in it pause."""
+        sessions in it pause. What was sent is read first: the link is half closed, and the
+        actor, having read all, closes it."""
         self.stopped = True
         self.outbox.put(None)
+        self.connected.set()  # (a writer still waiting for the link ends)
         self.writer.join(timeout)
-        self.reader.join(timeout)  # (its last poll must not sign the server up again)
-        try:
-            self.ray.get(self.actor.leave.remote(self.server_id), timeout=timeout)
-        except Exception as exc:
-            log.warning("engine actor %d not told that this server leaves: %r", self.index, exc)
+        if self.link is not None:
+            self.link.finish()
+        self.reader.join(timeout)
+        self._close()
 
     def discard(self, timeout: float = 5.0) -> None:
         """The actor died or hangs: kill it (its name is free for a fresh one) and end the
@@ -512,8 +580,16 @@ class RayWorkerHandle:
         except Exception as exc:  # already gone
             log.info("engine actor %d: kill: %r", self.index, exc)
         self.outbox.put(None)
+        self.connected.set()
         self.writer.join(timeout)
+        self._close()
         self.reader.join(timeout)
+
+    def _close(self) -> None:
+        if self.link is not None:
+            self.link.hang_up()
+            if not self.reader.is_alive() and not self.writer.is_alive():
+                self.link.close()
 
 
 def let_go(hub: Hub, worker: Any, sid: str) -> None:
