@@ -127,3 +127,16 @@ def test_a_closed_listener_ends_a_waiting_accept():
     lst.close()
     thread.join(30)
     assert errors and not thread.is_alive()
+
+
+def test_both_ends_ask_tcp_to_notice_a_vanished_machine(listener):
+    thread, out = accept_in_thread(listener)
+    near = dial(listener.address, KEY)
+    thread.join(30)
+    for link in (near, out["link"]):
+        assert link.sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)
+        idle = link.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE)
+        count = link.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT)
+        interval = link.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL)
+        assert idle + count * interval <= 30  # gone within half a minute
+        link.close()
