@@ -293,9 +293,12 @@ def checkpointed_iteration(hub, sid):
     return -1 if data is None else Session.restore(data, Limits(), 30)[0].trainer.iteration
 
 
-def test_a_dead_engine_process_s_sessions_come_back_from_their_checkpoints(tmp_path):
+def test_a_dead_engine_process_s_sessions_come_back_from_their_checkpoints(tmp_path, capfd):
+    sids = []
+
     async def body(hub):
         rec = hub.create()
+        sids.append(rec.sid)
         client = CreditingClient(hub, rec)
         hub.attach(rec, client, resumed=False)
         hub.command(rec, {"type": "play"})
@@ -319,6 +322,9 @@ def test_a_dead_engine_process_s_sessions_come_back_from_their_checkpoints(tmp_p
                        if back.got[-1][0] == "frame" else False, timeout=30)  # fmt: skip
 
     run(body, workers_override=1, checkpoint_seconds=1, state_dir=str(tmp_path))
+    # The fresh engine process's own log line reaches the server's output (its stderr).
+    err = capfd.readouterr().err
+    assert f"INFO ganlab.engine_process session {sids[0]} restored from its checkpoint" in err, err[-2000:]
 
 
 def restart(tmp_path, first, then, **settings):

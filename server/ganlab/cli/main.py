@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import csv
 import json
-import logging
 import math
 import os
 import signal
@@ -485,7 +484,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from ganlab.live.security import WILDCARD_ADDRESSES
+    from ganlab.live.security import WILDCARD_ADDRESSES, log_like_the_server
     from ganlab.live.serving import listen, serve
     from ganlab.live.settings import Settings
 
@@ -531,7 +530,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         url = f"http://{host}:{settings.port}/"
         threading.Timer(1.0, webbrowser.open, (url,)).start()
     # One line per session event (created, resumed, expired, diverged, error).
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log_like_the_server()
     serve(settings, sock)  # uvicorn with connection limits and timeouts (live/serving.py)
     return 0
 

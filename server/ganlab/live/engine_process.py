@@ -60,6 +60,7 @@ from ganlab.live.engine_messages import (
 )
 from ganlab.live.fair_share import FairShare
 from ganlab.live.memory import MemoryReleaser
+from ganlab.live.security import log_like_the_server
 from ganlab.live.session import CREDITS, Limits, Out, Session
 from ganlab.wire.commands import ProtocolError
 
@@ -440,8 +441,9 @@ def serve(conn: Connection, threads: int = 1, niceness: int = 0,
     """Entry point of an engine process (or thread, with `threads` 0). A process may lower
     its own priority by `niceness`. With `state` (directory, disk budget in bytes, seconds
     between checkpoints), its sessions are checkpointed there."""
-    if threads:
+    if threads:  # a process of its own
         torch.set_num_threads(threads)
+        log_like_the_server()
     if niceness and threads and hasattr(os, "nice"):
         os.nice(niceness)
     checkpoints = None

@@ -196,6 +196,18 @@ class RedactTokens(logging.Filter):
 REDACTED_LOGGERS = ("uvicorn.access", "uvicorn.error", "uvicorn.asgi", "ganlab.sessions")
 
 
+# One line per event: when, how grave, which part of the server, what.
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def log_like_the_server() -> None:
+    """Log lines from INFO up to stderr, in the server's format, tokens redacted: for the
+    server's process, and for its engine processes (spawned: they inherit no logging setup,
+    and their stderr is the server's)."""
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    install_log_redaction()
+
+
 def install_log_redaction() -> None:
     """Puts RedactTokens on the loggers that could write a token; once per logger, however
     often it is called. A logger's filters survive logging.config.dictConfig (uvicorn's
