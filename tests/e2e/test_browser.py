@@ -325,6 +325,31 @@ def test_reconnect_resumes_the_run(page):
     assert page.errors == []
 
 
+def test_a_session_taken_by_another_connection_is_taken_back_by_a_click(page):
+    open_app(page)
+    # Another tab resumes this page's session (its session and token, as a copied link
+    # would carry them): the page stands aside and says how to take the run back.
+    page.evaluate("""() => {
+        const h = window.ganlabTest.hello;
+        const q = new URLSearchParams({session: h.session, token: h.token});
+        window.otherTab = new WebSocket(`ws://${location.host}/ws?${q}`);
+    }""")
+    page.wait_for_function("window.ganlabTest.connectionState === 'replaced'", timeout=15_000)
+    notice = page.locator(".toast:has-text('opened in another tab')")
+    notice.wait_for()
+    assert page.inner_text("#connection") == "open in another tab: click to take over"
+    shot(page, "taken-by-another-tab")
+    page.click("#connection")
+    page.wait_for_function("window.ganlabTest.connectionState === 'open'", timeout=15_000)
+    page.wait_for_selector(".toast:has-text('Reconnected')")
+    # Taken back: the notice is gone, and the other connection was the one closed (4409).
+    assert notice.count() == 0
+    page.wait_for_function("window.otherTab.readyState === WebSocket.CLOSED", timeout=15_000)
+    page.click("[data-testid=step-both]")
+    settle(page)
+    assert page.errors == []
+
+
 def test_import_shows_the_servers_error_and_accepts_good_points(page, tmp_path):
     open_app(page)
     for _ in range(3):

@@ -289,7 +289,9 @@ class App {
 
   onServerError(m) {
     if (m.code === "replaced") {
-      this.toasts.show("This session was opened in another tab. Click the status to take it back.", "info", 0);
+      // It stays until the run is taken back (the status is clicked): then it is out of date.
+      this.replacedToast?.remove();
+      this.replacedToast = this.toasts.show("This session was opened in another tab. Click the status to take it back.", "info", 0);
       return;
     }
     // A lost session is started afresh by the run (the `fresh` event says so); nothing raw.
@@ -320,7 +322,11 @@ class App {
     }[state] || state;
     el.textContent = text;
     el.title = detail || text;
-    if (state === "open") this.offlineNoted = false;
+    if (state === "open") {
+      this.offlineNoted = false;
+      this.replacedToast?.remove();
+      this.replacedToast = null;
+    }
   }
 
   /** The run started over (reset, load, a fresh session): the old picture's notices go. */
