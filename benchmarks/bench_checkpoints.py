@@ -22,32 +22,60 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_load import free_port, run_clients, start_server
+from ganlab.live.ray_cluster import descendants
+
+# The line each engine process logs as it stops (live/checkpointing.py).
+COST_LINE = re.compile(r"(\d+) checkpoints made in ([\d.]+) s and written in ([\d.]+) s of CPU")
 
 
-def one_round(k: int, seconds: float, every: str) -> tuple[float, float]:
-    """(total it/s, slowest session's it/s) of K clients on a fresh server."""
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds process `pid` used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def one_round(k: int, seconds: float, every: str) -> tuple[float, float, float]:
+    """(total it/s, slowest session's it/s, the share of the engine processes' CPU that went
+    to checkpoints) of K clients on a fresh server."""
     with tempfile.TemporaryDirectory() as state:
         port = free_port()
-        server = start_server(port, {"GANLAB_STATE_DIR": state, "GANLAB_CHECKPOINT_SECONDS": every})
+        log = Path(state, "server.log")
+        env = {"GANLAB_STATE_DIR": state, "GANLAB_CHECKPOINT_SECONDS": every}
+        server = start_server(port, env, log=log)
         try:
+            # (The port opens before the engines start; the server answers once they run.)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=120):
+                pass
+            engines = descendants(server.pid)
+            before = sum(cpu_seconds(pid) for pid in engines)
             results = asyncio.run(run_clients(port, k, seconds, 1))
+            used = sum(cpu_seconds(pid) for pid in engines) - before
             written = len(list(Path(state).glob("sessions/*.ckpt")))
         finally:
             server.terminate()
             server.wait(60)
+        # (the checkpoints made as the server stopped count too: a slight overestimate)
+        costs = [tuple(map(float, m.groups())) for m in COST_LINE.finditer(log.read_text())]
+    made = sum(m for _, m, _ in costs)
+    spent = made + sum(w for _, _, w in costs)
+    count = int(sum(n for n, _, _ in costs))
     ips = [r["ips"] for r in results]
     print(f"  checkpoints every {every:>4} s: total {sum(ips):7.0f} it/s, slowest session "
           f"{min(ips):6.1f} it/s, median {statistics.median(ips):6.1f} ({written} checkpoint "
-          "files at the end)", flush=True)  # fmt: skip
-    return sum(ips), min(ips)
+          f"files at the end; {count} made, {spent:.2f} s of CPU ({made:.2f} s making them) = "
+          f"{spent / used:.1%} of the "
+          f"engine processes' {used:.0f} s)", flush=True)  # fmt: skip
+    return sum(ips), min(ips), spent / used
 
 
 def direct_cost(k: int, every: float) -> None:
@@ -90,12 +118,14 @@ def main() -> None:
     for _ in range(args.rounds):  # alternating: a drift of the machine hits both alike
         off.append(one_round(args.clients, args.seconds, "3600"))
         on.append(one_round(args.clients, args.seconds, args.every))
-    total = sum(t for t, _ in on) / sum(t for t, _ in off)
-    slowest = sum(s for _, s in on) / sum(s for _, s in off)
+    total = sum(r[0] for r in on) / sum(r[0] for r in off)
+    slowest = sum(r[1] for r in on) / sum(r[1] for r in off)
+    share = statistics.mean(r[2] for r in on)
     print(
         f"K={args.clients}: with checkpoints every {args.every} s, training speed is "
         f"{total:.3f} of without (total it/s), {slowest:.3f} for the slowest session "
-        f"({args.rounds} rounds of {args.seconds:.0f} s each)"
+        f"({args.rounds} rounds of {args.seconds:.0f} s each); measured in the server, "
+        f"checkpoints took {share:.1%} of the engine processes' CPU"
     )
 
 

@@ -51,12 +51,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, extra_env: dict[str, str],
-                 device: str = "cpu") -> subprocess.Popen[bytes]:  # fmt: skip
+def start_server(port: int, extra_env: dict[str, str], device: str = "cpu",
+                 log: Path | None = None) -> subprocess.Popen[bytes]:  # fmt: skip
+    """`ganlab serve` on `port`; its output (the log) to the file `log`, or nowhere."""
     ganlab = Path(sys.executable).with_name("ganlab")
     env = {**os.environ, "GANLAB_MAX_SESSIONS": "1000", **extra_env}
     cmd = [str(ganlab), "serve", "--port", str(port), "--device", device]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(log or os.devnull, "wb") as out:  # (the child keeps its own descriptor)
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.time() + 60
     while time.time() < deadline:
         try:

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from ganlab.engine import timeline
 from ganlab.engine.config import updated
 from ganlab.engine.picture import PictureCache, compute_picture
 from ganlab.engine.step import step_together
@@ -210,6 +211,25 @@ def test_thinning_keeps_the_first_and_the_head_within_the_budget():
     assert gaps[-1] <= 2
     for n, expected in seen.items():
         assert_same(tl.seek(n), expected)  # replays past the dropped snapshots
+
+
+def test_thinning_many_at_once_drops_the_very_snapshots_one_at_a_time_would(monkeypatch):
+    t = Trainer(SMALL)
+    tl = Timeline(t, Policy(budget=10**9, every=1))
+    for i in range(400):
+        if i % 3:
+            t.step()
+            tl.iterated(t)
+        else:  # single updates too: snapshots of two sizes (with and without gradients)
+            t.step_d()
+            tl.updated(t, "d")
+    size = tl.nbytes / len(tl.snapshots)
+    for keep in (3, 17, 60, 250):
+        monkeypatch.setattr(timeline, "BULK_THINNING", 10**9)  # the scan, one drop a step
+        scanned = [s.op for s in tl.thinned(int(keep * size)).snapshots]
+        monkeypatch.setattr(timeline, "BULK_THINNING", 0)  # the heap
+        heaped = [s.op for s in tl.thinned(int(keep * size)).snapshots]
+        assert heaped == scanned and len(scanned) < len(tl.snapshots)
 
 
 class Ticks:
