@@ -324,7 +324,9 @@ def test_a_dead_engine_process_s_sessions_come_back_from_their_checkpoints(tmp_p
     run(body, workers_override=1, checkpoint_seconds=1, state_dir=str(tmp_path))
     # The fresh engine process's own log line reaches the server's output (its stderr).
     err = capfd.readouterr().err
-    assert f"INFO ganlab.engine_process session {sids[0]} restored from its checkpoint" in err, err[-2000:]
+    assert f"INFO ganlab.engine_process session {sids[0]} restored from its checkpoint" in err, err[
+        -2000:
+    ]
 
 
 def restart(tmp_path, first, then, **settings):
