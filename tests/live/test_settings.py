@@ -75,7 +75,7 @@ def test_checkpoint_settings_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("GANLAB_CHECKPOINT_BYTES", str(64 << 20))
     s = Settings()
     assert s.state_dir == str(tmp_path) and s.checkpoint_seconds == 2.5
-    assert s.checkpoint_bytes == 64 << 20 and s.checkpoint_history_bytes == 4 << 20
+    assert s.checkpoint_bytes == 64 << 20 and s.checkpoint_history_bytes == 2 << 20
 
 
 @pytest.mark.parametrize(("field", "value"), [

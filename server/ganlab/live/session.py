@@ -86,7 +86,7 @@ class Limits:
     run_bytes: int = 64 * 2**20
     # Snapshots of history a checkpoint keeps (thinned to it, the whole range still
     # reachable): checkpoints are written every few seconds, and their cost grows with this.
-    checkpoint_history_bytes: int = 4 * 2**20
+    checkpoint_history_bytes: int = 2 * 2**20
 
 
 # Commands that act on the head of the run: while a past point is shown they go back first.

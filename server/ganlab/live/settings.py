@@ -70,7 +70,7 @@ class Settings(BaseSettings):
         " most this much of its training.",
     )  # fmt: skip
     checkpoint_history_bytes: int = Field(
-        4 << 20, ge=0, le=1 << 30,
+        2 << 20, ge=0, le=1 << 30,
         description="Bytes of history snapshots one session's checkpoint keeps (thinned to"
         " fit, the whole history still reachable); checkpoints cost time in proportion.",
     )  # fmt: skip
