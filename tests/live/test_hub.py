@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from ganlab.live import engine_messages as em
 from ganlab.live.hub import WORKER_NICENESS, Hub, HubError, WorkerHandle
 from ganlab.live.session import Limits, Session
 from ganlab.live.settings import Settings
@@ -155,6 +156,35 @@ def reaped(pid):
     """Whether the child process `pid` is gone for good: a dead child not yet joined (a
     zombie) keeps its /proc entry."""
     return not os.path.exists(f"/proc/{pid}")
+
+
+def test_a_resumed_client_hears_nothing_before_its_hello(monkeypatch):
+    """What the engine sent for the connection before (an answer to its command, a frame, a
+    saved run) and the hub hears after the new client came is not the new client's."""
+
+    async def body(hub):
+        rec = hub.create()
+        old = FakeClient()
+        hub.attach(rec, old, resumed=False)
+        await wait_for(lambda: any(k == "text" and d["type"] == "hello" for k, d in old.got))
+        hub.detach(rec, old)
+        credits = []
+        monkeypatch.setattr(hub, "credit", lambda r: credits.append(r.sid))
+        new = FakeClient()
+        hub.attach(rec, new, resumed=True)
+        worker = rec.worker
+        hub.on_message(worker, em.Text(rec.sid, {"type": "state", "playing": True}))
+        hub.on_message(worker, em.Frame(rec.sid, b"stale"))
+        hub.on_message(worker, em.Binary(rec.sid, b"run"))
+        assert new.got == [] and credits == [rec.sid]  # (the frame's credit goes back)
+        hello = {"type": "hello", "session": rec.sid}
+        hub.on_message(worker, em.Text(rec.sid, hello))
+        hub.on_message(worker, em.Frame(rec.sid, b"fresh"))
+        hub.on_message(worker, em.Text(rec.sid, {"type": "state", "playing": False}))
+        assert new.got == [("text", hello), ("frame", b"fresh"),
+                           ("text", {"type": "state", "playing": False})]  # fmt: skip
+
+    run(body)
 
 
 def applied_frames(client):

@@ -237,8 +237,8 @@ def test_an_engine_actor_runs_the_engine_loop_without_ray():
         # A link that ends is its server leaving: its session pauses (detached), and B,
         # still linked, goes on hearing the engine.
         a.hang_up()
-        wait_for(lambda: [sorted(actor.links)], lambda names: names == ["B"])
-        assert "s" not in actor.router.owner and "s" in actor.router.orphaned
+        wait_for(lambda: [actor.router.digest("s") and "s" in actor.router.orphaned], bool)
+        assert "s" not in actor.router.owner and sorted(actor.links) == ["B"]
         beat = wait_for(lambda: em.unbatched(b.recv()), lambda m: isinstance(m, em.Heartbeat))
         assert beat.load == []  # B owns nothing
 

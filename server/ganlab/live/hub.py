@@ -87,6 +87,9 @@ class Record:
     # While the session moves between workers: where to, and what waits for it meanwhile.
     moving_to: WorkerHandle | None = None
     held: list[em.ToEngine] = field(default_factory=list)
+    # Whether the client has its hello: what the engine sent before it (answers to the
+    # commands of the connection before, frames drawn for it) is not this client's.
+    greeted: bool = False
 
 
 class WorkerHandle(EngineLink):
@@ -332,6 +335,7 @@ class Hub:
             rec.client.close(4409, ProtocolError(
                 "replaced", "this session was resumed on another connection").event())  # fmt: skip
         rec.client = client
+        rec.greeted = False
         s = self.settings
         hello = {
             "session": rec.sid, "token": rec.token, "resumed": resumed,
@@ -471,15 +475,16 @@ class Hub:
                     log.warning("session %s diverged at iteration %s", sid, event["iteration"])
                 elif event.get("type") == "error" and event.get("code") == "internal":
                     log.error("session %s error: %s", sid, event["message"])
-                if rec.client is not None:
+                rec.greeted = rec.greeted or event.get("type") == "hello"
+                if rec.client is not None and rec.greeted:
                     rec.client.deliver("text", event)
             case em.Frame(sid, data) if (rec := self.sessions.get(sid)) is not None:
-                if rec.client is not None:
+                if rec.client is not None and rec.greeted:
                     rec.client.deliver("frame", data)
                 else:
                     self.credit(rec)
             case em.Binary(sid, data) if (rec := self.sessions.get(sid)) is not None:
-                if rec.client is not None:
+                if rec.client is not None and rec.greeted:
                     rec.client.deliver("binary", data)
             case _:
                 pass  # for a session gone meanwhile

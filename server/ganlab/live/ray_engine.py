@@ -542,8 +542,8 @@ class RayWorkerHandle(EngineLink):
         link = dial((host, port), key)
         link.send(self.server_id)
         self.link, self.conn = link, link.conn
-        if self.stopped:  # (stopped while Ray placed the actor)
-            link.hang_up()
+        if self.stopped:  # (stopped while Ray placed the actor: the reader ends at once)
+            link.close()
 
     def received(self, msgs: list[Any]) -> None:
         for msg in msgs:
@@ -568,7 +568,7 @@ class RayWorkerHandle(EngineLink):
         if self.link is not None:
             self.link.finish()
         self.reader.join(timeout)
-        self._close()
+        self._close(timeout)
 
     def discard(self, timeout: float = 5.0) -> None:
         """The actor died or hangs: kill it (its name is free for a fresh one) and end the
@@ -582,14 +582,15 @@ class RayWorkerHandle(EngineLink):
         self.outbox.put(None)
         self.connected.set()
         self.writer.join(timeout)
-        self._close()
-        self.reader.join(timeout)
+        self._close(timeout)
 
-    def _close(self) -> None:
+    def _close(self, timeout: float) -> None:
+        """End the link, and free it once its threads have ended."""
         if self.link is not None:
             self.link.hang_up()
-            if not self.reader.is_alive() and not self.writer.is_alive():
-                self.link.close()
+        self.reader.join(timeout)
+        if self.link is not None and not self.reader.is_alive() and not self.writer.is_alive():
+            self.link.close()
 
 
 def let_go(hub: Hub, worker: Any, sid: str) -> None:
