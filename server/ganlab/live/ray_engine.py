@@ -511,9 +511,10 @@ class _Liveness:
 
 class RayWorkerHandle(EngineLink):
     """A web server's handle on one engine actor, with the surface of hub.py's WorkerHandle:
-    `send`, `ready`, `sessions`, `load`, `heard_at`, `stop`, `discard`. The actor is found (or
-    made) by name; its reader thread asks it for its link address (waiting while Ray places
-    it) and dials it, then the link carries frames and commands as a local worker's pipe."""
+    `send`, `ready`, `sessions`, `load`, `heard_at`, `stop`, `discard`. Its reader thread finds
+    (or makes) the actor by name (a call to the cluster's control store: never in the event
+    loop), asks it for its link address (waiting while Ray places it) and dials it; the link
+    then carries frames and commands as a local worker's pipe. `actor` is None until found."""
 
     closed_why = "died (its link closed)"
 
@@ -528,8 +529,8 @@ class RayWorkerHandle(EngineLink):
         self.proc = _Liveness()
         self.actor_pid: int | None = None
         self.link: Link | None = None
-        self.actor = engine_actor(index, device, num_cpus, gpu_share, serve_kwargs,
-                                  orphan_timeout)  # fmt: skip
+        self.placement = (index, device, num_cpus, gpu_share, serve_kwargs, orphan_timeout)
+        self.actor: Any = None
         self.start_threads()
 
     @property
@@ -538,6 +539,7 @@ class RayWorkerHandle(EngineLink):
         return self.actor_pid
 
     def connect(self) -> None:
+        self.actor = engine_actor(*self.placement)
         host, port, key = self.ray.get(self.actor.link_address.remote())
         link = dial((host, port), key)
         link.send(self.server_id)
@@ -576,7 +578,8 @@ class RayWorkerHandle(EngineLink):
         self.stopped = True
         self.proc.dead = True
         try:
-            self.ray.kill(self.actor, no_restart=True)
+            if self.actor is not None:  # (None: never found, nothing to kill)
+                self.ray.kill(self.actor, no_restart=True)
         except Exception as exc:  # already gone
             log.info("engine actor %d: kill: %r", self.index, exc)
         self.outbox.put(None)
@@ -647,7 +650,10 @@ class RayEngines:
         """The worker whose actor holds `sid`, with the session's token digest; None if none
         does (an actor that does not answer in time counts as not holding it). Blocks."""
         ray = _ray()
-        asked = [(w, w.actor.holds.remote(sid)) for w in workers if not w.proc.dead]
+        # (A worker whose actor is not found yet is a fresh one: its sessions come back from
+        # their checkpoints, through its hub.)
+        asked = [(w, w.actor.holds.remote(sid)) for w in workers
+                 if not w.proc.dead and w.actor is not None]  # fmt: skip
         end = time.monotonic() + timeout
         for worker, ref in asked:
             try:
