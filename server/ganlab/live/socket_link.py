@@ -1,5 +1,6 @@
-"""An authenticated TCP connection with the interface of a pipe's end (multiprocessing's
-Connection: send, recv, poll, close), which one thread can end while another waits in recv.
+"""An authenticated TCP connection that carries pickled objects as a pipe's end does (its
+`conn` is a multiprocessing Connection), and that one thread can end while another waits in
+recv.
 
 The Ray engine's data channel (ray_engine.py): an engine actor listens, each web server dials
 it, and frames and commands then flow as they do over a local engine process's pipe (one
