@@ -237,7 +237,7 @@ def test_an_engine_actor_runs_the_engine_loop_without_ray():
         # A link that ends is its server leaving: its session pauses (detached), and B,
         # still linked, goes on hearing the engine.
         a.hang_up()
-        wait_for(lambda: [actor.router.digest("s") and "s" in actor.router.orphaned], bool)
+        until(lambda: actor.router.digest("s") and "s" in actor.router.orphaned)
         assert "s" not in actor.router.owner and sorted(actor.links) == ["B"]
         beat = wait_for(lambda: em.unbatched(b.recv()), lambda m: isinstance(m, em.Heartbeat))
         assert beat.load == []  # B owns nothing
@@ -245,6 +245,12 @@ def test_an_engine_actor_runs_the_engine_loop_without_ray():
         # Who does not know the key gets nowhere, and the engine goes on.
         with pytest.raises(AuthenticationError):
             dial((host, port), b"not the key" * 3)
+        odd = dial((host, port), key)  # the key, but no server id first: let go of
+        odd.send(123)
+        with pytest.raises(EOFError):
+            odd.recv()
+        odd.close()
+        assert sorted(actor.links) == ["B"]
         b.send(em.Attach("s", {"session": "s"}))
         frame = wait_for(lambda: em.unbatched(b.recv()), lambda m: isinstance(m, em.Frame))
         assert frame.sid == "s"
@@ -252,7 +258,15 @@ def test_an_engine_actor_runs_the_engine_loop_without_ray():
         a.close()
         b.close()
         assert actor.stop()
-    wait_for(lambda: [actor.links], lambda links: links == {})  # every link's thread ended
+    until(lambda: actor.links == {})  # every link's thread ended
+
+
+def until(cond, timeout=30.0):
+    """Wait (polling) until `cond()` holds."""
+    end = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < end, "condition not met"
+        time.sleep(0.01)
 
 
 def wait_for(take, pred, timeout=30.0):
